@@ -1,0 +1,129 @@
+#include "config.h"
+
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool port_parse(const char *text, char *out, size_t size)
+{
+	char *end;
+	long v;
+
+	if (*text == '\0' || strlen(text) >= size)
+		return false;
+	v = strtol(text, &end, 10);
+	if (*end != '\0' || v < 1 || v > 65535)
+		return false;
+	snprintf(out, size, "%ld", v);
+	return true;
+}
+
+static bool host_is_valid(const char *host)
+{
+	struct in6_addr a6;
+
+	if (*host == '\0')
+		return true;
+	if (strchr(host, ':'))
+		return inet_pton(AF_INET6, host, &a6) == 1;
+	for (const char *p = host; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool one_parse(const char *item, struct listen_addr *out, char *err, size_t errsize)
+{
+	const char *colon;
+	size_t hostlen;
+	const char *hoststart = item;
+
+	if (item[0] == '[') {
+		const char *close = strchr(item, ']');
+		if (!close || close[1] != ':')
+			goto failed;
+		hoststart = item + 1;
+		hostlen = (size_t)(close - hoststart);
+		colon = close + 1;
+	} else {
+		colon = strrchr(item, ':');
+		if (!colon)
+			goto failed;
+		hostlen = (size_t)(colon - item);
+		if (memchr(item, ':', hostlen))
+			goto failed; /* IPv6 needs brackets */
+	}
+	if (hostlen >= sizeof(out->host))
+		goto failed;
+	memcpy(out->host, hoststart, hostlen);
+	out->host[hostlen] = '\0';
+	if (strcmp(out->host, "*") == 0)
+		out->host[0] = '\0';
+	if (!host_is_valid(out->host) || !port_parse(colon + 1, out->port, sizeof(out->port)))
+		goto failed;
+	return true;
+failed:
+	snprintf(err, errsize, "'%s' is not HOST:PORT (IPv6 as [ADDR]:PORT, * for all)", item);
+	return false;
+}
+
+bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size_t *count,
+		     char *err, size_t errsize)
+{
+	char item[300];
+	const char *p = text;
+
+	*count = 0;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, ",");
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n >= sizeof(item)) {
+			snprintf(err, errsize, "an address is too long");
+			return false;
+		}
+		if (*count == max) {
+			snprintf(err, errsize, "at most %zu addresses", max);
+			return false;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (!one_parse(item, &out[*count], err, errsize))
+			return false;
+		(*count)++;
+		p += n;
+	}
+	return true;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+bool addr_list_is_loopback(const struct listen_addr *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!host_is_loopback(list[i].host))
+			return false;
+	}
+	return true;
+}

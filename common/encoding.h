@@ -1,0 +1,17 @@
+/* Byte encodings: base64url without padding (RFC 4648 §5) and lowercase hex. */
+#ifndef OAUTH_RELAY_ENCODING_H
+#define OAUTH_RELAY_ENCODING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BASE64URL_LEN(n) (((n) * 4 + 2) / 3)
+
+/* Writes BASE64URL_LEN(len) characters and a NUL; out must hold that plus one. */
+void base64url_encode(const unsigned char *in, size_t len, char *out);
+/* Decodes exactly; rejects padding, whitespace and non-canonical trailing bits. */
+bool base64url_decode(const char *in, size_t inlen, unsigned char *out, size_t outsize,
+		      size_t *outlen);
+void hex_encode(const unsigned char *in, size_t len, char *out);
+
+#endif

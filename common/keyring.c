@@ -1,0 +1,217 @@
+#include "config.h"
+
+#include "keyring.h"
+
+#include "encoding.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEYRING_FILE_MAX 8192
+#define KEYRING_HEADER                                                            \
+	"# oauth-relay keyring: one key per line, \"KID KEY\", newest last.\n"     \
+	"# KID: 8 hex digits; KEY: 32 random bytes, base64url. Keep this file secret.\n"
+
+static bool kid_valid(const char *kid, size_t len)
+{
+	if (len != KEYRING_KID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!((kid[i] >= '0' && kid[i] <= '9') || (kid[i] >= 'a' && kid[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+static bool line_parse(const char *line, size_t len, struct keyring *ring, const char **why)
+{
+	struct keyring_key key;
+	const char *sp = memchr(line, ' ', len);
+	size_t keylen;
+
+	if (!sp || !kid_valid(line, (size_t)(sp - line))) {
+		*why = "expected 'KID KEY' with KID of 8 hex digits";
+		return false;
+	}
+	memcpy(key.kid, line, KEYRING_KID_LEN);
+	key.kid[KEYRING_KID_LEN] = '\0';
+	if (keyring_find(ring, key.kid)) {
+		*why = "duplicate key id";
+		return false;
+	}
+	keylen = len - (size_t)(sp + 1 - line);
+	size_t got = 0;
+	if (!base64url_decode(sp + 1, keylen, key.secret, sizeof(key.secret), &got) ||
+	    got != KEYRING_KEY_LEN) {
+		*why = "key is not 32 bytes of base64url";
+		return false;
+	}
+	if (ring->count == KEYRING_MAX) {
+		*why = "too many keys (at most 16): remove the oldest";
+		return false;
+	}
+	ring->keys[ring->count++] = key;
+	OPENSSL_cleanse(&key, sizeof(key));
+	return true;
+}
+
+bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errsize)
+{
+	unsigned lineno = 0;
+	const char *why = NULL;
+
+	memset(out, 0, sizeof(*out));
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		size_t trimmed = len;
+		lineno++;
+		while (trimmed > 0 && (text[trimmed - 1] == '\r' || text[trimmed - 1] == ' ' ||
+				       text[trimmed - 1] == '\t'))
+			trimmed--;
+		if (trimmed > 0 && text[0] != '#' && !line_parse(text, trimmed, out, &why)) {
+			snprintf(err, errsize, "line %u: %s", lineno, why);
+			goto failed;
+		}
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+	if (out->count == 0) {
+		snprintf(err, errsize, "no keys (create one with: oauth-relayctl keys generate FILE)");
+		goto failed;
+	}
+	return true;
+failed:
+	keyring_wipe(out);
+	return false;
+}
+
+bool keyring_add_random(struct keyring *ring, char *err, size_t errsize)
+{
+	struct keyring_key *key;
+	unsigned char id[KEYRING_KID_LEN / 2];
+
+	if (ring->count == KEYRING_MAX) {
+		snprintf(err, errsize, "the keyring holds %d keys already: remove the oldest first",
+			 KEYRING_MAX);
+		return false;
+	}
+	key = &ring->keys[ring->count];
+	do {
+		if (RAND_bytes(id, sizeof(id)) != 1)
+			goto no_random;
+		hex_encode(id, sizeof(id), key->kid);
+	} while (keyring_find(ring, key->kid));
+	if (RAND_bytes(key->secret, sizeof(key->secret)) != 1)
+		goto no_random;
+	ring->count++;
+	return true;
+no_random:
+	snprintf(err, errsize, "the random generator failed");
+	OPENSSL_cleanse(key, sizeof(*key));
+	return false;
+}
+
+size_t keyring_format(const struct keyring *ring, char *buf, size_t size)
+{
+	char b64[BASE64URL_LEN(KEYRING_KEY_LEN) + 1];
+	size_t len = (size_t)snprintf(buf, size, "%s", KEYRING_HEADER);
+
+	for (size_t i = 0; i < ring->count && len < size; i++) {
+		base64url_encode(ring->keys[i].secret, KEYRING_KEY_LEN, b64);
+		len += (size_t)snprintf(buf + len, size - len, "%s %s\n", ring->keys[i].kid, b64);
+	}
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return len < size ? len : 0;
+}
+
+const struct keyring_key *keyring_newest(const struct keyring *ring)
+{
+	return ring->count ? &ring->keys[ring->count - 1] : NULL;
+}
+
+const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid)
+{
+	for (size_t i = 0; i < ring->count; i++) {
+		if (strcmp(ring->keys[i].kid, kid) == 0)
+			return &ring->keys[i];
+	}
+	return NULL;
+}
+
+void keyring_wipe(struct keyring *ring)
+{
+	OPENSSL_cleanse(ring, sizeof(*ring));
+}
+
+bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize)
+{
+	char text[KEYRING_FILE_MAX + 1];
+	char why[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0 || n > KEYRING_FILE_MAX) {
+		snprintf(err, errsize, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
+		return false;
+	}
+	text[n] = '\0';
+	bool ok = keyring_parse(text, out, why, sizeof(why));
+	OPENSSL_cleanse(text, sizeof(text));
+	if (!ok)
+		snprintf(err, errsize, "%s: %s", path, why);
+	return ok;
+}
+
+bool keyring_write_file(const char *path, const struct keyring *ring, bool exclusive, char *err,
+			size_t errsize)
+{
+	char text[KEYRING_FILE_MAX];
+	char tmp[4096];
+	size_t len = keyring_format(ring, text, sizeof(text));
+	int fd = -1;
+	bool created = false;
+
+	if (len == 0 || snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		snprintf(err, errsize, "%s: path or keyring too long", path);
+		goto failed;
+	}
+	if (exclusive && access(path, F_OK) == 0) {
+		snprintf(err, errsize, "%s: already exists (use 'keys rotate' to add a key)", path);
+		goto failed;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	created = fd >= 0;
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		snprintf(err, errsize, "%s: cannot write: %s", tmp, strerror(errno));
+		goto failed;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errsize, "%s: cannot replace: %s", path, strerror(errno));
+		goto failed;
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+	return true;
+failed:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	OPENSSL_cleanse(text, sizeof(text));
+	return false;
+}

@@ -1,0 +1,44 @@
+/*
+ * Keyring: the relay's secret keys, shared by every relay node.
+ *
+ * File format (text, mode 0600): one key per line, "KID KEY", newest last, where KID is
+ * 8 lowercase hex digits and KEY is 32 random bytes in base64url without padding.
+ * Blank lines and lines starting with '#' are ignored. The newest key seals and signs;
+ * every key opens, so rotation never breaks what older keys produced.
+ */
+#ifndef OAUTH_RELAY_KEYRING_H
+#define OAUTH_RELAY_KEYRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KEYRING_MAX 16
+#define KEYRING_KEY_LEN 32
+#define KEYRING_KID_LEN 8
+
+struct keyring_key {
+	char kid[KEYRING_KID_LEN + 1];
+	unsigned char secret[KEYRING_KEY_LEN];
+};
+
+struct keyring {
+	struct keyring_key keys[KEYRING_MAX];
+	size_t count;
+};
+
+bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errsize);
+/* Appends a fresh random key with an id unused in the ring. */
+bool keyring_add_random(struct keyring *ring, char *err, size_t errsize);
+/* Returns the length written, or 0 when buf is too small. */
+size_t keyring_format(const struct keyring *ring, char *buf, size_t size);
+const struct keyring_key *keyring_newest(const struct keyring *ring);
+const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid);
+void keyring_wipe(struct keyring *ring);
+
+/* File edges. load: errors name the path and line. write: atomic, mode 0600;
+ * with exclusive it refuses to replace an existing file. */
+bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize);
+bool keyring_write_file(const char *path, const struct keyring *ring, bool exclusive, char *err,
+			size_t errsize);
+
+#endif

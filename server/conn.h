@@ -1,0 +1,43 @@
+/*
+ * One client connection: reads HTTP/1.1 requests off a bufferevent (TLS or plain),
+ * enforces the size and time limits, hands complete requests to the router and
+ * writes responses. Keep-alive and pipelining are served one request at a time.
+ */
+#ifndef OAUTH_RELAY_CONN_H
+#define OAUTH_RELAY_CONN_H
+
+#include "http_parse.h"
+#include "relay.h"
+
+#include <event2/util.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct request {
+	struct conn *conn;
+	struct relay *relay;
+	enum listener_kind kind;
+	bool is_head;         /* HEAD: answered like GET, without a body */
+	struct http_head head;
+	char *head_buf;       /* the bytes head points into */
+	unsigned char *body;  /* NUL-terminated copy, body_len bytes */
+	size_t body_len;
+};
+
+/* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up. */
+bool conn_accept(struct relay *relay, evutil_socket_t fd, enum listener_kind kind);
+
+/* Appends a response to the connection's output; called exactly once per request. */
+void conn_respond(struct request *req, const char *head, size_t head_len, const void *body,
+		  size_t body_len);
+
+/* Whether the response to req will close the connection (for the Connection header). */
+bool conn_will_close(const struct request *req);
+bool conn_is_tls(const struct request *req);
+
+/* Closes idle connections and lets busy ones finish their request, then close. */
+void conn_drain_all(struct relay *relay);
+/* Frees every connection at once (final exit). */
+void conn_close_all(struct relay *relay);
+
+#endif

@@ -1,0 +1,13 @@
+/* oauth-relayctl: one entry per command (tmux's cmd_entry pattern). */
+#ifndef OAUTH_RELAY_CTL_H
+#define OAUTH_RELAY_CTL_H
+
+struct ctl_command {
+	const char *name;
+	const char *usage;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+extern const struct ctl_command ctl_keys;
+
+#endif

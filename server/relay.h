@@ -1,0 +1,56 @@
+/*
+ * The relay's process-wide state: one per process, owned by main.c.
+ */
+#ifndef OAUTH_RELAY_RELAY_H
+#define OAUTH_RELAY_RELAY_H
+
+#include "keyring.h"
+#include "settings.h"
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <time.h>
+
+enum listener_kind { LISTENER_TLS, LISTENER_HTTP, LISTENER_ADMIN };
+
+#define LISTENERS_MAX 24
+
+struct conn;
+struct db;
+
+struct listener {
+	struct evconnlistener *ev;
+	enum listener_kind kind;
+	struct relay *relay;
+};
+
+struct relay {
+	struct event_base *base;
+	struct settings settings;
+	struct keyring keys;
+	SSL_CTX *tls;
+
+	struct listener listeners[LISTENERS_MAX];
+	size_t n_listeners;
+	bool listeners_ok;
+
+	struct db *db;
+
+	struct conn *conns; /* every open client connection, for draining */
+	size_t n_conns;
+
+	bool draining;
+	int exit_code;
+	struct event *drain_timer;
+	struct event *signals[4];
+};
+
+/* Begins a graceful shutdown: /readyz turns 503, then listeners close and the loop ends
+ * when the last in-flight request has been answered. */
+void relay_shutdown_begin(struct relay *relay);
+/* Called by conn.c whenever a connection closes. */
+void relay_conn_closed(struct relay *relay);
+
+#endif

@@ -1,0 +1,42 @@
+#include "config.h"
+
+#include "relay_state.h"
+
+#include "tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+bool relay_state_build(struct relay_state *out, const char *path, char *const *envp, char *err,
+		       size_t errsize)
+{
+	char why[512];
+
+	memset(out, 0, sizeof(*out));
+	if (!settings_load(&out->settings, path, envp, err, errsize))
+		return false;
+	if (!keyring_load_file(out->settings.key_file, &out->keys, why, sizeof(why))) {
+		snprintf(err, errsize, "key 'key_file': %s", why);
+		goto failed;
+	}
+	if (*out->settings.listen) {
+		out->tls = tls_context_build(out->settings.tls_cert, out->settings.tls_key, why,
+					     sizeof(why));
+		if (!out->tls) {
+			snprintf(err, errsize, "key 'tls_cert'/'tls_key': %s", why);
+			goto failed;
+		}
+	}
+	return true;
+failed:
+	relay_state_free(out);
+	return false;
+}
+
+void relay_state_free(struct relay_state *st)
+{
+	settings_free(&st->settings);
+	keyring_wipe(&st->keys);
+	SSL_CTX_free(st->tls);
+	st->tls = NULL;
+}

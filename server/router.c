@@ -1,0 +1,57 @@
+#include "config.h"
+
+#include "router.h"
+
+#include "response.h"
+
+#include <string.h>
+
+static const struct route_entry *const routes[] = {
+	&route_healthz,
+	&route_readyz,
+};
+
+static unsigned method_of(const struct http_slice m, bool *is_head)
+{
+	*is_head = false;
+	if (http_slice_eq(m, "GET"))
+		return METHOD_GET;
+	if (http_slice_eq(m, "HEAD")) {
+		*is_head = true;
+		return METHOD_GET;
+	}
+	if (http_slice_eq(m, "POST"))
+		return METHOD_POST;
+	return 0;
+}
+
+static void allow_header(unsigned methods, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (methods & METHOD_GET)
+		strncat(buf, "GET, HEAD", size - strlen(buf) - 1);
+	if (methods & METHOD_POST)
+		strncat(buf, (methods & METHOD_GET) ? ", POST" : "POST", size - strlen(buf) - 1);
+}
+
+void router_dispatch(struct request *req)
+{
+	unsigned listener_bit = 1u << req->kind;
+	unsigned method = method_of(req->head.method, &req->is_head);
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route_entry *r = routes[i];
+		if (!(r->listeners & listener_bit) || !http_slice_eq(req->head.path, r->path))
+			continue;
+		if (!(r->methods & method)) {
+			char allow[32];
+			struct response_header h = { "Allow", allow };
+			allow_header(r->methods, allow, sizeof(allow));
+			response_error_status_with(req, 405, &h, 1);
+			return;
+		}
+		r->handle(req);
+		return;
+	}
+	response_error_status(req, 404);
+}

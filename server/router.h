@@ -1,0 +1,29 @@
+/*
+ * The route table: a path, the methods it takes, the listeners it is served on and
+ * one handler, each in its own route_*.c file (tmux's cmd_entry pattern).
+ */
+#ifndef OAUTH_RELAY_ROUTER_H
+#define OAUTH_RELAY_ROUTER_H
+
+#include "conn.h"
+
+enum route_method { METHOD_GET = 1, METHOD_POST = 2 };
+
+#define ON_PUBLIC ((1u << LISTENER_TLS) | (1u << LISTENER_HTTP))
+#define ON_ADMIN (1u << LISTENER_ADMIN)
+#define ON_ALL (ON_PUBLIC | ON_ADMIN)
+
+struct route_entry {
+	const char *path;
+	unsigned methods;   /* enum route_method bits; GET routes also answer HEAD */
+	unsigned listeners; /* ON_* bits */
+	void (*handle)(struct request *req);
+};
+
+extern const struct route_entry route_healthz;
+extern const struct route_entry route_readyz;
+
+/* Finds the route and calls it, or answers 404/405 itself. */
+void router_dispatch(struct request *req);
+
+#endif

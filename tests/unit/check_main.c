@@ -1,0 +1,22 @@
+/* Runs every unit suite; prints Check's summary line. */
+#include "config.h"
+
+#include "suites.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+	SRunner *sr = srunner_create(addr_suite());
+	int failed;
+
+	srunner_add_suite(sr, encoding_suite());
+	srunner_add_suite(sr, http_parse_suite());
+	srunner_add_suite(sr, keyring_suite());
+	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, settings_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

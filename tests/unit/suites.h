@@ -1,0 +1,10 @@
+#ifndef OAUTH_RELAY_TEST_SUITES_H
+#define OAUTH_RELAY_TEST_SUITES_H
+#include <check.h>
+Suite *addr_suite(void);
+Suite *encoding_suite(void);
+Suite *http_parse_suite(void);
+Suite *keyring_suite(void);
+Suite *log_suite(void);
+Suite *settings_suite(void);
+#endif
