@@ -170,7 +170,7 @@ static bool head_take(struct conn *c, struct evbuffer *in)
 
 	if (end == 0) {
 		if (avail > (size_t)s->max_header_size)
-			conn_reject(c, 431);
+			conn_reject(c, memchr(data, '\n', scan) ? 431 : 414);
 		return false;
 	}
 	if (end > (size_t)s->max_header_size) {
@@ -304,7 +304,9 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, enum listener_kind kin
 	struct conn *c = NULL;
 	int one = 1;
 
-	if (relay->n_conns >= (size_t)relay->settings.max_connections || relay->draining)
+	/* During drain_seconds the listeners stay open on purpose: new connections are
+	 * served (readyz says 503, every response closes its connection). */
+	if (relay->n_conns >= (size_t)relay->settings.max_connections)
 		goto failed;
 	c = calloc(1, sizeof(*c));
 	if (!c)

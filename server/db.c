@@ -156,6 +156,12 @@ static void connect_poll(struct db *db)
 	}
 }
 
+/* Server notices (e.g. "relation already exists, skipping") are not events: libpq would
+ * print them raw to stderr, outside the log format. */
+static void notice_ignore(void *arg, const char *message)
+{
+}
+
 static void db_connect(struct db *db)
 {
 	db->pg = PQconnectStart(db->conninfo);
@@ -163,6 +169,7 @@ static void db_connect(struct db *db)
 		db_disconnect_and_retry(db, db->pg ? PQerrorMessage(db->pg) : "out of memory");
 		return;
 	}
+	PQsetNoticeProcessor(db->pg, notice_ignore, NULL);
 	timer_arm_ms(db, db->query_timeout * 1000);
 	connect_poll(db);
 }
