@@ -12,7 +12,7 @@ static bool port_parse(const char *text, char *out, size_t size)
 	char *end;
 	long v;
 
-	if (*text == '\0' || strlen(text) >= size)
+	if (*text == '\0' || strlen(text) >= size || strspn(text, "0123456789") != strlen(text))
 		return false;
 	v = strtol(text, &end, 10);
 	if (*end != '\0' || v < 1 || v > 65535)
@@ -49,6 +49,8 @@ static bool one_parse(const char *item, struct listen_addr *out, char *err, size
 			goto failed;
 		hoststart = item + 1;
 		hostlen = (size_t)(close - hoststart);
+		if (!memchr(hoststart, ':', hostlen))
+			goto failed; /* brackets are for IPv6 only: not "[]", "[*]" or a name */
 		colon = close + 1;
 	} else {
 		colon = strrchr(item, ':');

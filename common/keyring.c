@@ -191,7 +191,7 @@ bool keyring_write_file(const char *path, const struct keyring *ring, bool exclu
 	}
 	if (exclusive && access(path, F_OK) == 0) {
 		snprintf(err, errsize, "%s: already exists (use 'keys rotate' to add a key)", path);
-		goto failed;
+		goto failed; /* the common case, said plainly; link() below closes the race */
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	created = fd >= 0;
@@ -201,10 +201,14 @@ bool keyring_write_file(const char *path, const struct keyring *ring, bool exclu
 	}
 	close(fd);
 	fd = -1;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errsize, "%s: cannot replace: %s", path, strerror(errno));
+	/* link() refuses an existing target, so two concurrent 'generate' runs cannot both win. */
+	if (exclusive ? link(tmp, path) != 0 : rename(tmp, path) != 0) {
+		snprintf(err, errsize, "%s: cannot %s: %s", path, exclusive ? "create" : "replace",
+			 strerror(errno));
 		goto failed;
 	}
+	if (exclusive)
+		unlink(tmp);
 	OPENSSL_cleanse(text, sizeof(text));
 	return true;
 failed:

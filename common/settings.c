@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define ENV_PREFIX "OAUTH_RELAY_"
+#define LINE_MAX_BYTES 8192 /* a config line, so that long values (URL lists) stay whole */
 #define APP_SECTION_PREFIX "app "
 
 static const char *const bool_choices[] = { "false", "true", NULL };
@@ -219,7 +220,9 @@ static void app_value_set(struct load_ctx *ctx, struct app_settings *app, const 
 		if (app_keys[i].is_method) {
 			int idx = choice_index(auth_method_choices, value);
 			if (idx < 0) {
-				choices_describe(auth_method_choices, why, sizeof(why));
+				char list[160];
+				choices_describe(auth_method_choices, list, sizeof(list));
+				snprintf(why, sizeof(why), "'%s' is not one of: %s", value, list);
 				ctx_fail(ctx, key, why);
 				return;
 			}
@@ -277,10 +280,12 @@ static int ini_on_value(void *user, const char *section, const char *name, const
 	return 1;
 }
 
-/* inih reads one line per call of the reader: counting calls tells the handler its line. */
+/* Counting the lines inih reads tells the handler its line. inih may read a long line in
+ * several pieces, so a line counts when its first piece is read. */
 struct line_reader {
 	FILE *file;
 	struct load_ctx *ctx;
+	bool mid_line; /* the last piece did not end its line */
 };
 
 static char *read_counting_lines(char *str, int num, void *stream)
@@ -288,14 +293,18 @@ static char *read_counting_lines(char *str, int num, void *stream)
 	struct line_reader *r = stream;
 	char *got = fgets(str, num, r->file);
 
-	if (got)
-		r->ctx->line++;
+	if (got) {
+		size_t n = strlen(got);
+		if (!r->mid_line)
+			r->ctx->line++;
+		r->mid_line = n > 0 && got[n - 1] != '\n';
+	}
 	return got;
 }
 
 static bool file_load(struct load_ctx *ctx, const char *path)
 {
-	struct line_reader reader = { NULL, ctx };
+	struct line_reader reader = { NULL, ctx, false };
 	int rc;
 
 	reader.file = fopen(path, "r");
@@ -306,6 +315,10 @@ static bool file_load(struct load_ctx *ctx, const char *path)
 	ctx->origin = path;
 	ctx->line = 0;
 	ini_allow_multiline = false;
+	ini_allow_inline_comments = false; /* values are literal, as the example config says */
+	ini_use_stack = false;             /* a growing heap buffer: no line split at 200 bytes */
+	ini_allow_realloc = true;
+	ini_max_line = LINE_MAX_BYTES;
 	rc = ini_parse_stream(read_counting_lines, &reader, ini_on_value, ctx);
 	fclose(reader.file);
 	if (ctx->failed)
@@ -342,6 +355,8 @@ static void env_apply_one(struct load_ctx *ctx, const char *entry)
 		return;
 	entry += strlen(ENV_PREFIX);
 	n = (size_t)(eq - entry);
+	ctx->origin = "environment";
+	ctx->line = 0;
 	if (n == 0 || n >= sizeof(key)) {
 		ctx_fail(ctx, "?", "environment variable name too long or empty");
 		return;
@@ -349,8 +364,6 @@ static void env_apply_one(struct load_ctx *ctx, const char *entry)
 	for (size_t i = 0; i < n; i++)
 		key[i] = (char)tolower((unsigned char)entry[i]);
 	key[n] = '\0';
-	ctx->origin = "environment";
-	ctx->line = 0;
 	if (strncmp(key, "app_", 4) == 0 && env_app_set(ctx, key + 4, eq + 1))
 		return;
 	global_value_set(ctx, key, eq + 1);

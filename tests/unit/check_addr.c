@@ -1,12 +1,183 @@
+/* addr: listener address lists and the loopback test. */
 #include "config.h"
+
 #include "suites.h"
-START_TEST(placeholder_addr) { ck_assert_int_eq(1, 1); }
+
+#include "addr.h"
+
+#include <string.h>
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+struct parse_ok_case {
+	const char *text;
+	size_t count;
+	const char *hosts[3]; /* "" = every address */
+	const char *ports[3];
+};
+
+static const struct parse_ok_case parse_ok_cases[] = {
+	{ "", 0, { NULL }, { NULL } },
+	{ "   ", 0, { NULL }, { NULL } },
+	{ " , ,", 0, { NULL }, { NULL } },
+	{ "127.0.0.1:8443", 1, { "127.0.0.1" }, { "8443" } },
+	{ "example.org:1", 1, { "example.org" }, { "1" } },
+	{ "localhost:65535", 1, { "localhost" }, { "65535" } },
+	{ "[::1]:80", 1, { "::1" }, { "80" } },
+	{ "[2001:db8::7]:443", 1, { "2001:db8::7" }, { "443" } },
+	{ "*:8080", 1, { "" }, { "8080" } },
+	{ "a:1,b:2", 2, { "a", "b" }, { "1", "2" } },
+	{ " a:1 ,\t[::1]:2 , *:3 ", 3, { "a", "::1", "" }, { "1", "2", "3" } },
+	{ ",,a:1,,", 1, { "a" }, { "1" } },
+	{ "a:0080", 1, { "a" }, { "80" } }, /* ports are normalised */
+};
+
+START_TEST(parse_ok)
+{
+	const struct parse_ok_case *c = &parse_ok_cases[_i];
+	struct listen_addr addrs[ADDR_LIST_MAX];
+	char err[256] = "";
+	size_t n = 99;
+
+	ck_assert_msg(addr_list_parse(c->text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)),
+		      "'%s': %s", c->text, err);
+	ck_assert_uint_eq(n, c->count);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(addrs[i].host, c->hosts[i]);
+		ck_assert_str_eq(addrs[i].port, c->ports[i]);
+	}
+}
 END_TEST
+
+static const char *const parse_bad_cases[] = {
+	"127.0.0.1",          /* missing port */
+	"127.0.0.1:",         /* empty port */
+	"a:0",                /* port 0 */
+	"a:65536",            /* port too large */
+	"a:abc",              /* not a number */
+	"a:80x",              /* trailing garbage */
+	"a:-1",               /* negative */
+	"a:12345678",         /* longer than any port */
+	"::1:80",             /* IPv6 without brackets */
+	"::1",                /* IPv6 without brackets or port */
+	"[::1]",              /* brackets, no port */
+	"[::1]80",            /* no colon after the bracket */
+	"[::1:80",            /* unclosed bracket */
+	"[not-v6]:80",        /* bracketed but not IPv6 */
+	"[127.0.0.1]:80",     /* bracketed IPv4 */
+	"[]:80",              /* empty brackets do not mean every address */
+	"[*]:80",             /* nor does a bracketed star */
+	"[::g]:80",           /* bad IPv6 */
+	"exa mple:80",        /* space inside a host */
+	"a_b:80",             /* underscore is not a host character */
+	"host/x:80",          /* slash */
+	"a:1,b",              /* second item bad */
+};
+
+START_TEST(parse_bad)
+{
+	const char *text = parse_bad_cases[_i];
+	struct listen_addr addrs[ADDR_LIST_MAX];
+	char err[256] = "";
+	size_t n;
+
+	ck_assert_msg(!addr_list_parse(text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)),
+		      "'%s' was accepted", text);
+	ck_assert_msg(strstr(err, "is not HOST:PORT"), "'%s': %s", text, err);
+}
+END_TEST
+
+START_TEST(parse_error_names_item)
+{
+	struct listen_addr addrs[ADDR_LIST_MAX];
+	char err[256];
+	size_t n;
+
+	ck_assert(!addr_list_parse("a:1, bad:99999 ,c:3", addrs, ADDR_LIST_MAX, &n, err,
+				   sizeof(err)));
+	ck_assert_str_eq(err, "'bad:99999' is not HOST:PORT (IPv6 as [ADDR]:PORT, * for all)");
+}
+END_TEST
+
+START_TEST(parse_too_many)
+{
+	struct listen_addr addrs[3];
+	char err[256];
+	size_t n;
+
+	ck_assert(addr_list_parse("a:1,b:2,c:3", addrs, 3, &n, err, sizeof(err)));
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!addr_list_parse("a:1,b:2,c:3,d:4", addrs, 3, &n, err, sizeof(err)));
+	ck_assert_str_eq(err, "at most 3 addresses");
+}
+END_TEST
+
+START_TEST(parse_too_long)
+{
+	struct listen_addr addrs[ADDR_LIST_MAX];
+	char text[400];
+	char err[256];
+	size_t n;
+
+	memset(text, 'a', 300);
+	strcpy(text + 300, ":80");
+	ck_assert(!addr_list_parse(text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)));
+	ck_assert_str_eq(err, "an address is too long");
+	/* 256 host characters do not fit struct listen_addr.host */
+	strcpy(text + 256, ":80");
+	ck_assert(!addr_list_parse(text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)));
+	strcpy(text + 255, ":80");
+	ck_assert(addr_list_parse(text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)));
+	ck_assert_uint_eq(strlen(addrs[0].host), 255);
+}
+END_TEST
+
+struct loopback_case {
+	const char *text;
+	bool loopback;
+};
+
+static const struct loopback_case loopback_cases[] = {
+	{ "127.0.0.1:9090", true },
+	{ "127.1.2.3:9090", true },
+	{ "[::1]:9090", true },
+	{ "localhost:9090", true },
+	{ "127.0.0.1:1,[::1]:2,localhost:3", true },
+	{ "", true }, /* no address at all exposes nothing */
+	{ "0.0.0.0:9090", false },
+	{ "*:9090", false },
+	{ "[::]:9090", false },
+	{ "10.0.0.1:9090", false },
+	{ "128.0.0.1:9090", false },
+	{ "example.org:9090", false },
+	{ "[::ffff:127.0.0.1]:9090", false }, /* mapped forms are not trusted */
+	{ "127.0.0.1:1,0.0.0.0:2", false },
+};
+
+START_TEST(loopback)
+{
+	const struct loopback_case *c = &loopback_cases[_i];
+	struct listen_addr addrs[ADDR_LIST_MAX];
+	char err[256];
+	size_t n;
+
+	ck_assert_msg(addr_list_parse(c->text, addrs, ADDR_LIST_MAX, &n, err, sizeof(err)), "%s",
+		      err);
+	ck_assert_msg(addr_list_is_loopback(addrs, n) == c->loopback, "'%s'", c->text);
+}
+END_TEST
+
 Suite *addr_suite(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, placeholder_addr);
+
+	tcase_add_loop_test(tc, parse_ok, 0, N_ELEMS(parse_ok_cases));
+	tcase_add_loop_test(tc, parse_bad, 0, N_ELEMS(parse_bad_cases));
+	tcase_add_test(tc, parse_error_names_item);
+	tcase_add_test(tc, parse_too_many);
+	tcase_add_test(tc, parse_too_long);
+	tcase_add_loop_test(tc, loopback, 0, N_ELEMS(loopback_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
