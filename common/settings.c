@@ -3,6 +3,7 @@
 #include "settings.h"
 
 #include "addr.h"
+#include "cidr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -438,6 +439,12 @@ static bool cross_check(struct load_ctx *ctx)
 	    !addresses_check(ctx, "listen_http", s->listen_http, NULL) ||
 	    !addresses_check(ctx, "admin_listen", s->admin_listen, &admin_loopback))
 		return false;
+	struct cidr_list proxies;
+	char why[SETTINGS_ERROR_MAX];
+	if (!cidr_list_parse(s->trusted_proxies, &proxies, why, sizeof(why))) {
+		ctx_fail(ctx, "trusted_proxies", why);
+		return false;
+	}
 	if (!required(ctx, s->public_url, "public_url", "is required") ||
 	    !required(ctx, s->key_file, "key_file", "is required"))
 		return false;

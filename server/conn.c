@@ -40,14 +40,19 @@ struct conn {
 	bool linger;      /* ... and linger, since input may be left unread */
 	struct event *timer;
 	struct request *req;
+	struct sockaddr_storage peer;
 	struct conn *prev, *next;
 };
 
 static void conn_process(struct conn *c);
+static void request_release(struct conn *c);
 
 static void conn_free(struct conn *c)
 {
 	struct relay *relay = c->relay;
+
+	if (c->req && c->req->on_abort)
+		c->req->on_abort(c->req->abort_arg);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -56,11 +61,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	relay->n_conns--;
-	if (c->req) {
-		free(c->req->head_buf);
-		free(c->req->body);
-		free(c->req);
-	}
+	request_release(c);
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
@@ -117,6 +118,17 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 	if (c->state == CONN_WRITING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_response_done(c);
+}
+
+void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *arg)
+{
+	req->on_abort = on_abort;
+	req->abort_arg = arg;
+}
+
+const struct sockaddr_storage *conn_peer(const struct request *req)
+{
+	return &req->conn->peer;
 }
 
 void conn_respond(struct request *req, const char *head, size_t head_len, const void *body,
@@ -299,7 +311,8 @@ static struct bufferevent *bev_create(struct relay *relay, evutil_socket_t fd, b
 	return bev;
 }
 
-bool conn_accept(struct relay *relay, evutil_socket_t fd, enum listener_kind kind)
+bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
+		 int peer_len, enum listener_kind kind)
 {
 	struct conn *c = NULL;
 	int one = 1;
@@ -314,6 +327,8 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, enum listener_kind kin
 	c->relay = relay;
 	c->kind = kind;
 	c->tls = kind == LISTENER_TLS;
+	if (peer_len > 0 && (size_t)peer_len <= sizeof(c->peer))
+		memcpy(&c->peer, peer, (size_t)peer_len);
 	c->timer = evtimer_new(relay->base, on_timer, c);
 	if (!c->timer)
 		goto failed;

@@ -12,20 +12,32 @@
 #include <event2/util.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct request {
 	struct conn *conn;
 	struct relay *relay;
 	enum listener_kind kind;
 	bool is_head;         /* HEAD: answered like GET, without a body */
+	bool is_post;
 	struct http_head head;
 	char *head_buf;       /* the bytes head points into */
 	unsigned char *body;  /* NUL-terminated copy, body_len bytes */
 	size_t body_len;
+	/* A handler that answers later sets this; it is called instead if the connection
+	 * closes first, and the request is gone after it returns. */
+	void (*on_abort)(void *arg);
+	void *abort_arg;
 };
 
 /* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up. */
-bool conn_accept(struct relay *relay, evutil_socket_t fd, enum listener_kind kind);
+bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
+		 int peer_len, enum listener_kind kind);
+
+/* For handlers that answer later (see on_abort); NULL clears it. */
+void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *arg);
+/* The connection's peer address (for rate limits only: never logged). */
+const struct sockaddr_storage *conn_peer(const struct request *req);
 
 /* Appends a response to the connection's output; called exactly once per request. */
 void conn_respond(struct request *req, const char *head, size_t head_len, const void *body,

@@ -8,6 +8,9 @@
 #include <string.h>
 
 static const struct ctl_command *const commands[] = {
+	&ctl_register,
+	&ctl_flow,
+	&ctl_revoke,
 	&ctl_keys,
 };
 

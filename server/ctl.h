@@ -8,6 +8,9 @@ struct ctl_command {
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
+extern const struct ctl_command ctl_flow;
 extern const struct ctl_command ctl_keys;
+extern const struct ctl_command ctl_register;
+extern const struct ctl_command ctl_revoke;
 
 #endif

@@ -375,6 +375,8 @@ void db_free(struct db *db)
 {
 	if (!db)
 		return;
+	/* Callbacks of the failed jobs must not queue new work on a database being freed. */
+	db->state = DB_DOWN;
 	jobs_fail_all(db, "shutting down");
 	if (db->sock_ev)
 		event_free(db->sock_ev);

@@ -46,6 +46,7 @@ void lifecycle_reload(struct relay *relay)
 		return;
 	}
 	swap_in(relay, &fresh);
+	cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err, sizeof(err));
 	log_configure(relay->settings.log_level, relay->settings.log_format);
 	if (relay->db)
 		db_set_query_timeout(relay->db, relay->settings.db_query_timeout);

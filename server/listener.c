@@ -19,7 +19,7 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 {
 	struct listener *l = arg;
 
-	conn_accept(l->relay, fd, l->kind);
+	conn_accept(l->relay, fd, addr, socklen, l->kind);
 }
 
 static void on_accept_error(struct evconnlistener *ev, void *arg)

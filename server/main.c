@@ -9,6 +9,8 @@
 #include "migrate.h"
 #include "relay.h"
 #include "relay_state.h"
+#include "revocations.h"
+#include "singleuse.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -121,6 +123,27 @@ static void nofile_raise(void)
 	}
 }
 
+#define REGISTER_BURST 10
+#define REGISTER_PER_MINUTE 10
+#define FLOWS_BURST 60
+#define FLOWS_PER_MINUTE 120
+
+/* What the routes share: single use, revocations, replay and rate limits. */
+static bool relay_services_start(struct relay *relay)
+{
+	char err[256];
+
+	relay->singleuse = singleuse_new(relay->base);
+	relay->revoked = revocations_new(relay->base, relay->db);
+	if (!relay->singleuse || !relay->revoked || !seen_init(&relay->seen_signatures, 1024))
+		return false;
+	singleuse_set_db(relay->singleuse, relay->db);
+	ratelimit_init(&relay->ratelimit_register, REGISTER_BURST, REGISTER_PER_MINUTE);
+	ratelimit_init(&relay->ratelimit_flows, FLOWS_BURST, FLOWS_PER_MINUTE);
+	return cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err,
+			       sizeof(err));
+}
+
 static int relay_run(struct relay *relay)
 {
 	char err[1024];
@@ -141,15 +164,22 @@ static int relay_run(struct relay *relay)
 			goto done;
 		db_start(relay->db);
 	}
+	if (!relay_services_start(relay))
+		goto done;
 	log_info("ready", LF_INT("listeners", relay->n_listeners),
 		 LF_INT("keys", relay->keys.count), LF_INT("database", relay->db != NULL));
 	event_base_dispatch(relay->base);
 	log_info("stopped", LF_INT("connections", relay->n_conns));
 	rc = EXIT_SUCCESS;
 done:
+	/* Connections first (pending callbacks cancel their waits), then the database
+	 * (failing its queued statements), then what those statements reported to. */
 	conn_close_all(relay);
 	listeners_close(relay);
 	db_free(relay->db);
+	singleuse_free(relay->singleuse);
+	revocations_free(relay->revoked);
+	seen_free(&relay->seen_signatures);
 	if (relay->drain_timer)
 		event_free(relay->drain_timer);
 	lifecycle_signals_free(relay);

@@ -4,7 +4,10 @@
 #ifndef OAUTH_RELAY_RELAY_H
 #define OAUTH_RELAY_RELAY_H
 
+#include "cidr.h"
 #include "keyring.h"
+#include "ratelimit.h"
+#include "seen.h"
 #include "settings.h"
 
 #include <event2/event.h>
@@ -19,6 +22,8 @@ enum listener_kind { LISTENER_TLS, LISTENER_HTTP, LISTENER_ADMIN };
 
 struct conn;
 struct db;
+struct revocations;
+struct singleuse;
 
 struct listener {
 	struct evconnlistener *ev;
@@ -37,6 +42,12 @@ struct relay {
 	bool listeners_ok;
 
 	struct db *db;
+	struct revocations *revoked;
+	struct singleuse *singleuse;
+	struct seen seen_signatures;       /* replay protection for signed requests */
+	struct ratelimit ratelimit_register; /* per client address */
+	struct ratelimit ratelimit_flows;    /* per instance */
+	struct cidr_list trusted_proxies;  /* parsed from settings, rebuilt on reload */
 
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;

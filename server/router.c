@@ -9,6 +9,9 @@
 static const struct route_entry *const routes[] = {
 	&route_healthz,
 	&route_readyz,
+	&route_instances,
+	&route_flows,
+	&route_callback,
 };
 
 static unsigned method_of(const struct http_slice m, bool *is_head)
@@ -39,6 +42,7 @@ void router_dispatch(struct request *req)
 	unsigned listener_bit = 1u << req->kind;
 	unsigned method = method_of(req->head.method, &req->is_head);
 
+	req->is_post = method == METHOD_POST;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route_entry *r = routes[i];
 		if (!(r->listeners & listener_bit) || !http_slice_eq(req->head.path, r->path))

@@ -22,6 +22,9 @@ struct route_entry {
 
 extern const struct route_entry route_healthz;
 extern const struct route_entry route_readyz;
+extern const struct route_entry route_instances;
+extern const struct route_entry route_flows;
+extern const struct route_entry route_callback;
 
 /* Finds the route and calls it, or answers 404/405 itself. */
 void router_dispatch(struct request *req);

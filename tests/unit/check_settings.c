@@ -218,9 +218,11 @@ START_TEST(values_are_literal)
 	struct settings s;
 
 	/* The example config promises: no quotes and no inline comments. */
-	load_ok(&s, REQUIRED "admin_token = a ;b #c\ntrusted_proxies = \"10.0.0.1\"\n", NULL);
+	load_ok(&s, REQUIRED "admin_token = a ;b #c\nenrollment_token = \"t\"\n"
+		       "trusted_proxies = 10.0.0.0/8, ::1\n", NULL);
 	ck_assert_str_eq(s.admin_token, "a ;b #c");
-	ck_assert_str_eq(s.trusted_proxies, "\"10.0.0.1\"");
+	ck_assert_str_eq(s.enrollment_token, "\"t\"");
+	ck_assert_str_eq(s.trusted_proxies, "10.0.0.0/8, ::1");
 	settings_free(&s);
 }
 END_TEST
@@ -258,6 +260,8 @@ static const struct bad_case bad_cases[] = {
 	  "FILE:5: key 'workers': '99999999999999999999' is not a whole number" },
 	{ REQUIRED "workers = 65\n", "FILE:5: key 'workers': 65 is outside 1..64" },
 	{ REQUIRED "workers = 0\n", "FILE:5: key 'workers': 0 is outside 1..64" },
+	{ REQUIRED "trusted_proxies = 10.0.0.0/33\n",
+	  "FILE: key 'trusted_proxies': '10.0.0.0/33' is not an address or ADDRESS/PREFIX" },
 	{ REQUIRED "flow_ttl_max = 1801\n", "FILE:5: key 'flow_ttl_max': 1801 is outside 60..1800" },
 	{ REQUIRED "max_headers = 101\n", "FILE:5: key 'max_headers': 101 is outside 8..100" },
 	{ REQUIRED "migrate_on_start = yes\n",

@@ -1,0 +1,125 @@
+#include "config.h"
+
+#include "callback.h"
+
+#include <string.h>
+
+static const char *const single_params[] = { "code", "error", "iss", "error_description",
+					     "error_uri" };
+
+enum callback_check callback_check_params(const struct query *q)
+{
+	const char *state;
+	size_t n = query_count(q, "state", &state);
+
+	if (n == 0)
+		return CALLBACK_NO_STATE;
+	if (n > 1)
+		return CALLBACK_DUPLICATE;
+	if (*state == '\0')
+		return CALLBACK_EMPTY_STATE;
+	for (size_t i = 0; i < sizeof(single_params) / sizeof(single_params[0]); i++) {
+		if (query_count(q, single_params[i], NULL) > 1)
+			return CALLBACK_DUPLICATE;
+	}
+	return CALLBACK_OK;
+}
+
+static void param_add(struct delivery_params *p, const char *name, const char *value)
+{
+	p->names[p->count] = name;
+	p->values[p->count] = value;
+	p->count++;
+}
+
+void callback_params_build(const struct query *q, const struct flow *flow,
+			   const char *flow_id_text, struct delivery_params *out)
+{
+	const char *iss = NULL, *state_out = flow->has_instance_state ? flow->instance_state
+								       : flow_id_text;
+
+	memset(out, 0, sizeof(*out));
+	query_count(q, "iss", &iss);
+	out->denied = query_count(q, "error", NULL) > 0;
+	/* RFC 9207: compare only when both sides named an issuer. */
+	if (flow->issuer[0] && iss && strcmp(iss, flow->issuer) != 0) {
+		out->iss_mismatch = true;
+		param_add(out, "error", "invalid_request");
+		param_add(out, "error_description", "issuer mismatch");
+		param_add(out, "state", state_out);
+		return;
+	}
+	for (size_t i = 0; i < q->count; i++) {
+		if (strcmp(q->params[i].name, "state") == 0)
+			param_add(out, "state", state_out);
+		else
+			param_add(out, q->params[i].name, q->params[i].value);
+	}
+}
+
+struct text {
+	char *p;
+	size_t len, size;
+	bool overflow;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n >= t->size) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void text_add_encoded(struct text *t, const char *s)
+{
+	size_t room = t->size - t->len;
+	size_t n = url_encode(s, strlen(s), t->p + t->len, room);
+
+	if (n == (size_t)-1)
+		t->overflow = true;
+	else
+		t->len += n;
+}
+
+bool callback_redirect_url(const char *return_url, const struct delivery_params *p, char *out,
+			   size_t size)
+{
+	struct text t = { out, 0, size, false };
+	const char *qm = strchr(return_url, '?');
+
+	text_add(&t, return_url, strlen(return_url));
+	/* return_url is normalized: no fragment; an existing query gets '&', unless it is
+	 * empty ("...?") or already ends with '&'. */
+	char last = return_url[strlen(return_url) - 1];
+	const char *sep = !qm ? "?" : (last == '?' || last == '&') ? "" : "&";
+	for (size_t i = 0; i < p->count; i++) {
+		text_add(&t, i == 0 ? sep : "&", strlen(i == 0 ? sep : "&"));
+		text_add_encoded(&t, p->names[i]);
+		text_add(&t, "=", 1);
+		text_add_encoded(&t, p->values[i]);
+	}
+	return !t.overflow;
+}
+
+bool html_escape(const char *text, char *out, size_t size)
+{
+	struct text t = { out, 0, size, false };
+
+	if (size)
+		out[0] = '\0';
+	for (; *text; text++) {
+		switch (*text) {
+		case '&': text_add(&t, "&amp;", 5); break;
+		case '<': text_add(&t, "&lt;", 4); break;
+		case '>': text_add(&t, "&gt;", 4); break;
+		case '"': text_add(&t, "&quot;", 6); break;
+		case '\'': text_add(&t, "&#39;", 5); break;
+		default: text_add(&t, text, 1); break;
+		}
+	}
+	return !t.overflow;
+}

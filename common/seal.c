@@ -1,0 +1,238 @@
+#include "config.h"
+
+#include "seal.h"
+
+#include "encoding.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEAL_VERSION 1
+#define KID_BYTES 4
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
+#define HEADER_BYTES (1 + KID_BYTES)
+#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
+#define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
+#define SEAL_LABEL "oauth-relay seal v1"
+#define USED_LABEL "oauth-relay used-flow v1"
+
+static const char *const delivery_names[] = { "redirect", "form_post", "pickup", "push" };
+
+const char *delivery_name(enum delivery d)
+{
+	return delivery_names[d];
+}
+
+bool delivery_parse(const char *name, enum delivery *out)
+{
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(name, delivery_names[i]) == 0) {
+			*out = (enum delivery)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void derive(const struct keyring_key *key, const char *label, unsigned char out[32])
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN, (const unsigned char *)label,
+	     strlen(label), out, &len);
+}
+
+static void kid_bytes(const char *kid, unsigned char out[KID_BYTES])
+{
+	for (int i = 0; i < KID_BYTES; i++) {
+		char pair[3] = { kid[2 * i], kid[2 * i + 1], '\0' };
+		out[i] = (unsigned char)strtoul(pair, NULL, 16);
+	}
+}
+
+static void put_be(unsigned char **p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--)
+		*(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_be(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_str(unsigned char **p, const char *s)
+{
+	size_t n = strlen(s);
+	*(*p)++ = (unsigned char)(n >> 8);
+	*(*p)++ = (unsigned char)n;
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+static bool get_str(const unsigned char **p, const unsigned char *end, char *out, size_t size)
+{
+	size_t n;
+
+	if (end - *p < 2)
+		return false;
+	n = (size_t)(*p)[0] << 8 | (*p)[1];
+	*p += 2;
+	if ((size_t)(end - *p) < n || n >= size || memchr(*p, '\0', n))
+		return false;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	return true;
+}
+
+static size_t flow_encode(const struct flow *f, unsigned char *out)
+{
+	unsigned char *p = out;
+
+	memcpy(p, f->id, FLOW_ID_BYTES);
+	p += FLOW_ID_BYTES;
+	/* creation as 32-bit unix seconds (until 2106) and the lifetime in seconds */
+	put_be(&p, (uint64_t)f->created, 4);
+	put_be(&p, (uint64_t)(f->expires - f->created), 2);
+	*p++ = (unsigned char)(f->delivery | (f->has_instance_state ? 0x80 : 0));
+	put_str(&p, f->return_url);
+	put_str(&p, f->issuer);
+	put_str(&p, f->instance_state);
+	return (size_t)(p - out);
+}
+
+static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
+{
+	const unsigned char *p = in, *end = in + len;
+
+	if (len < FLOW_ID_BYTES + 7 + 6)
+		return false;
+	memcpy(f->id, p, FLOW_ID_BYTES);
+	p += FLOW_ID_BYTES;
+	f->created = (int64_t)get_be(p, 4);
+	f->expires = f->created + (int64_t)get_be(p + 4, 2);
+	p += 6;
+	f->has_instance_state = (*p & 0x80) != 0;
+	if ((*p & 0x7f) > DELIVERY_PUSH)
+		return false;
+	f->delivery = (enum delivery)(*p++ & 0x7f);
+	return get_str(&p, end, f->return_url, sizeof(f->return_url)) &&
+	       get_str(&p, end, f->issuer, sizeof(f->issuer)) &&
+	       get_str(&p, end, f->instance_state, sizeof(f->instance_state)) && p == end;
+}
+
+bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, size_t size)
+{
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	const struct keyring_key *k = keyring_newest(ring);
+	EVP_CIPHER_CTX *ctx = NULL;
+	size_t plain_len, total;
+	int n = 0, fin = 0;
+	bool ok = false;
+
+	if (!k)
+		return false;
+	plain_len = flow_encode(flow, plain);
+	total = HEADER_BYTES + NONCE_BYTES + plain_len + TAG_BYTES;
+	if (BASE64URL_LEN(total) + 1 > size)
+		goto done;
+	sealed[0] = SEAL_VERSION;
+	kid_bytes(k->kid, sealed + 1);
+	derive(k, SEAL_LABEL, key);
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx || RAND_bytes(sealed + HEADER_BYTES, NONCE_BYTES) != 1 ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + HEADER_BYTES) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) != 1 ||
+	    EVP_EncryptUpdate(ctx, sealed + HEADER_BYTES + NONCE_BYTES, &n, plain,
+			      (int)plain_len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, sealed + HEADER_BYTES + NONCE_BYTES + n, &fin) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES,
+				sealed + HEADER_BYTES + NONCE_BYTES + plain_len) != 1)
+		goto done;
+	base64url_encode(sealed, total, out);
+	ok = true;
+done:
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return ok;
+}
+
+static const struct keyring_key *key_for(const struct keyring *ring, const unsigned char *kid)
+{
+	char hex[KEYRING_KID_LEN + 1];
+
+	hex_encode(kid, KID_BYTES, hex);
+	return keyring_find(ring, hex);
+}
+
+static bool gcm_open(const unsigned char *sealed, size_t total, const unsigned char key[32],
+		     unsigned char *plain, size_t *plain_len)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	size_t ct_len = total - HEADER_BYTES - NONCE_BYTES - TAG_BYTES;
+	int n = 0, fin = 0;
+	bool ok;
+
+	ok = ctx &&
+	     EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + HEADER_BYTES) == 1 &&
+	     EVP_DecryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
+	     EVP_DecryptUpdate(ctx, plain, &n, sealed + HEADER_BYTES + NONCE_BYTES, (int)ct_len) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
+				 (void *)(sealed + total - TAG_BYTES)) == 1 &&
+	     EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	*plain_len = ct_len;
+	return ok;
+}
+
+enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len,
+			   int64_t now, struct flow *flow)
+{
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	const struct keyring_key *k;
+	size_t total = 0, plain_len = 0;
+	enum seal_result rc = SEAL_INVALID;
+
+	memset(flow, 0, sizeof(*flow));
+	if (len > BASE64URL_LEN(SEALED_MAX) ||
+	    !base64url_decode(token, len, sealed, sizeof(sealed), &total) ||
+	    total < HEADER_BYTES + NONCE_BYTES + TAG_BYTES || sealed[0] != SEAL_VERSION)
+		return SEAL_INVALID;
+	k = key_for(ring, sealed + 1);
+	if (!k)
+		return SEAL_INVALID;
+	derive(k, SEAL_LABEL, key);
+	if (gcm_open(sealed, total, key, plain, &plain_len) && flow_decode(plain, plain_len, flow)) {
+		rc = now >= flow->expires ? SEAL_EXPIRED : SEAL_OK;
+		memcpy(flow->kid, k->kid, sizeof(flow->kid));
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rc == SEAL_INVALID)
+		memset(flow, 0, sizeof(*flow));
+	return rc;
+}
+
+bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32])
+{
+	const struct keyring_key *k = keyring_find(ring, flow->kid);
+	unsigned char key[32];
+	unsigned int len = 32;
+
+	if (!k)
+		return false;
+	derive(k, USED_LABEL, key);
+	HMAC(EVP_sha256(), key, sizeof(key), flow->id, FLOW_ID_BYTES, out, &len);
+	OPENSSL_cleanse(key, sizeof(key));
+	return true;
+}

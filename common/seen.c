@@ -1,0 +1,118 @@
+#include "config.h"
+
+#include "seen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys are HMAC outputs or hashes: their first bytes are already uniform. */
+static size_t slot_of(const unsigned char *key, size_t capacity)
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return (size_t)h & (capacity - 1);
+}
+
+bool seen_init(struct seen *s, size_t capacity)
+{
+	size_t cap = 16;
+
+	while (cap < capacity)
+		cap <<= 1;
+	s->slots = calloc(cap, sizeof(*s->slots));
+	s->capacity = s->slots ? cap : 0;
+	s->used = 0;
+	return s->slots != NULL;
+}
+
+void seen_free(struct seen *s)
+{
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Linear probing with tombstone-free deletion is not needed: an expired entry stays
+ * in place as a key that no longer counts, and a rebuild drops it. */
+static struct seen_entry *find(const struct seen *s, const unsigned char *key)
+{
+	size_t i = slot_of(key, s->capacity);
+
+	for (size_t n = 0; n < s->capacity; n++, i = (i + 1) & (s->capacity - 1)) {
+		struct seen_entry *e = &s->slots[i];
+		if (e->expires == 0)
+			return NULL;
+		if (memcmp(e->key, key, SEEN_KEY_LEN) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void insert(struct seen *s, const unsigned char *key, int64_t expires)
+{
+	size_t i = slot_of(key, s->capacity);
+
+	while (s->slots[i].expires != 0)
+		i = (i + 1) & (s->capacity - 1);
+	memcpy(s->slots[i].key, key, SEEN_KEY_LEN);
+	s->slots[i].expires = expires;
+	s->used++;
+}
+
+/* Rebuilds without expired entries, doubling when still more than half full. */
+static bool rebuild(struct seen *s, int64_t now)
+{
+	size_t live = 0;
+	struct seen old = *s;
+
+	for (size_t i = 0; i < old.capacity; i++)
+		live += old.slots[i].expires > now;
+	size_t cap = old.capacity;
+	while (live * 2 >= cap)
+		cap <<= 1;
+	if (!seen_init(s, cap)) {
+		*s = old;
+		return false;
+	}
+	for (size_t i = 0; i < old.capacity; i++) {
+		if (old.slots[i].expires > now)
+			insert(s, old.slots[i].key, old.slots[i].expires);
+	}
+	free(old.slots);
+	return true;
+}
+
+bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
+	      int64_t now, bool *failed)
+{
+	struct seen_entry *e = find(s, key);
+
+	*failed = false;
+	if (e) {
+		if (e->expires > now)
+			return false;
+		e->expires = expires;
+		return true;
+	}
+	if ((s->used + 1) * 4 > s->capacity * 3 && !rebuild(s, now)) {
+		*failed = true;
+		return false;
+	}
+	insert(s, key, expires);
+	return true;
+}
+
+bool seen_contains(const struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t now)
+{
+	const struct seen_entry *e = find(s, key);
+	return e && e->expires > now;
+}
+
+void seen_remove(struct seen *s, const unsigned char key[SEEN_KEY_LEN])
+{
+	struct seen_entry *e = find(s, key);
+
+	/* Expiring it in place keeps the probe chains intact. */
+	if (e)
+		e->expires = 1;
+}

@@ -1,0 +1,36 @@
+/*
+ * A set of 32-byte keys that each expire: used flows (single use on this node) and
+ * request signatures seen within their validity window (replay). Open addressing,
+ * grows as needed, expired entries are reused, so its size follows the live load.
+ */
+#ifndef OAUTH_RELAY_SEEN_H
+#define OAUTH_RELAY_SEEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEEN_KEY_LEN 32
+
+struct seen_entry {
+	unsigned char key[SEEN_KEY_LEN];
+	int64_t expires; /* 0 = empty slot */
+};
+
+struct seen {
+	struct seen_entry *slots;
+	size_t capacity; /* a power of two */
+	size_t used;     /* slots holding a key, expired or not */
+};
+
+bool seen_init(struct seen *s, size_t capacity);
+void seen_free(struct seen *s);
+/* Adds key until expires. Returns false when the key is already there and unexpired
+ * (the replay case), true when it was added. *failed is set on allocation failure. */
+bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
+	      int64_t now, bool *failed);
+bool seen_contains(const struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t now);
+/* Removes a key (a check that could not be completed is undone). */
+void seen_remove(struct seen *s, const unsigned char key[SEEN_KEY_LEN]);
+
+#endif

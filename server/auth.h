@@ -1,0 +1,15 @@
+/* Verifying the X-OAuth-Signature of instance requests (DESIGN §2). */
+#ifndef OAUTH_RELAY_AUTH_H
+#define OAUTH_RELAY_AUTH_H
+
+#include "conn.h"
+#include "sign.h"
+
+/* On success fills instance_id and returns true. Otherwise answers 401 with one message
+ * for every cause (not saying which part failed) and returns false. */
+bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1]);
+
+/* Constant-time check of "Authorization: Bearer <token>". */
+bool auth_bearer_matches(const struct request *req, const char *token);
+
+#endif

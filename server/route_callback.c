@@ -1,0 +1,162 @@
+/*
+ * GET and POST /v1/callback: the redirect_uri registered at the authorization server.
+ * Strict parse, open the sealed state, expiry, single use, issuer check, then deliver
+ * (DESIGN §2). Nothing is redirected unless the token opened and the flow is fresh.
+ */
+#include "config.h"
+
+#include "callback.h"
+#include "encoding.h"
+#include "log.h"
+#include "pages.h"
+#include "response.h"
+#include "router.h"
+#include "singleuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct callback {
+	struct request *req;
+	struct query query;
+	struct flow flow;
+	struct singleuse_ticket *ticket;
+};
+
+static void callback_free(struct callback *cb)
+{
+	query_free(&cb->query);
+	free(cb);
+}
+
+static void deliver(struct callback *cb)
+{
+	struct request *req = cb->req;
+	struct delivery_params params;
+	char flow_id[FLOW_ID_LEN + 1];
+	char *location;
+
+	base64url_encode(cb->flow.id, sizeof(cb->flow.id), flow_id);
+	callback_params_build(&cb->query, &cb->flow, flow_id, &params);
+	if (params.iss_mismatch)
+		log_info("callback", LF_LABEL("outcome", "iss_mismatch"));
+	else
+		log_info("callback", LF_ENUM("outcome", params.denied ? "denied" : "delivered"),
+			 LF_ENUM("delivery", delivery_name(cb->flow.delivery)));
+	if (cb->flow.delivery == DELIVERY_FORM_POST) {
+		page_form_post(req, cb->flow.return_url, &params);
+		return;
+	}
+	location = malloc(CALLBACK_URL_MAX);
+	if (!location || !callback_redirect_url(cb->flow.return_url, &params, location, CALLBACK_URL_MAX)) {
+		free(location);
+		page_send(req, PAGE_ERROR);
+		return;
+	}
+	struct response_header h = { "Location", location };
+	response_send(req, 303, "text/plain; charset=utf-8", &h, 1, NULL, 0);
+	free(location);
+}
+
+static void finish(struct callback *cb, enum singleuse_result r)
+{
+	if (r == SINGLEUSE_FIRST) {
+		deliver(cb);
+	} else if (r == SINGLEUSE_REPLAY) {
+		log_info("callback", LF_LABEL("outcome", "replayed"));
+		page_send(cb->req, PAGE_USED);
+	} else {
+		log_warn("callback", LF_LABEL("outcome", "unavailable"));
+		page_send(cb->req, PAGE_UNAVAILABLE);
+	}
+	callback_free(cb);
+}
+
+static void on_single_use(void *arg, enum singleuse_result r)
+{
+	struct callback *cb = arg;
+
+	request_set_abort(cb->req, NULL, NULL);
+	finish(cb, r);
+}
+
+static void on_abort(void *arg)
+{
+	struct callback *cb = arg;
+
+	singleuse_cancel(cb->ticket);
+	callback_free(cb);
+}
+
+static bool params_take(struct request *req, struct query *q)
+{
+	const struct http_slice *ctype;
+
+	if (!req->is_post)
+		return query_parse(req->head.query.p, req->head.query.len, q) == QUERY_OK;
+	ctype = http_head_get(&req->head, "content-type");
+	if (!ctype || ctype->len < 33 ||
+	    strncasecmp(ctype->p, "application/x-www-form-urlencoded", 33) != 0)
+		return false;
+	return query_parse((const char *)req->body, req->body_len, q) == QUERY_OK;
+}
+
+static void reject(struct request *req, struct callback *cb, enum page_kind kind,
+		   const char *outcome)
+{
+	log_info("callback", LF_ENUM("outcome", outcome));
+	page_send(req, kind);
+	callback_free(cb);
+}
+
+static void callback_handle(struct request *req)
+{
+	struct callback *cb = calloc(1, sizeof(*cb));
+	const char *state;
+	unsigned char hash[32];
+	int64_t now = (int64_t)time(NULL);
+	enum singleuse_result r;
+
+	if (req->is_head) {
+		/* A prefetcher's HEAD must not consume the single-use flow. */
+		struct response_header allow = { "Allow", "GET, POST" };
+		free(cb);
+		response_error_status_with(req, 405, &allow, 1);
+		return;
+	}
+	if (!cb) {
+		page_send(req, PAGE_UNAVAILABLE);
+		return;
+	}
+	cb->req = req;
+	if (!params_take(req, &cb->query) || callback_check_params(&cb->query) != CALLBACK_OK) {
+		reject(req, cb, PAGE_INVALID, "invalid");
+		return;
+	}
+	query_count(&cb->query, "state", &state);
+	switch (seal_open(&req->relay->keys, state, strlen(state), now, &cb->flow)) {
+	case SEAL_INVALID:
+		reject(req, cb, PAGE_INVALID, "invalid");
+		return;
+	case SEAL_EXPIRED:
+		reject(req, cb, PAGE_EXPIRED, "expired");
+		return;
+	case SEAL_OK:
+		break;
+	}
+	if (!seal_flow_hash(&req->relay->keys, &cb->flow, hash)) {
+		reject(req, cb, PAGE_INVALID, "invalid");
+		return;
+	}
+	r = singleuse_check(req->relay->singleuse, hash, cb->flow.expires, now, on_single_use, cb,
+			    &cb->ticket);
+	if (r == SINGLEUSE_PENDING) {
+		request_set_abort(req, on_abort, cb);
+		return;
+	}
+	finish(cb, r);
+}
+
+const struct route_entry route_callback = { "/v1/callback", METHOD_GET | METHOD_POST, ON_PUBLIC,
+					    callback_handle };

@@ -1,0 +1,200 @@
+/* seen: the expiring key set behind single use and signature replay. */
+#include "config.h"
+
+#include "suites.h"
+
+#include "seen.h"
+
+#include <string.h>
+
+#define NOW 1764340000
+#define MANY 50000
+
+/* Uniform 32-byte keys from a counter (splitmix64), like the HMACs the relay stores. */
+static void key_of(uint64_t n, unsigned char key[SEEN_KEY_LEN])
+{
+	uint64_t x = n * 4 + 1;
+
+	for (int i = 0; i < SEEN_KEY_LEN; i += 8) {
+		uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		memcpy(key + i, &z, 8);
+	}
+}
+
+/* Keys that all land in the same slot: equal first 8 bytes, different tails. */
+static void key_colliding(uint64_t n, unsigned char key[SEEN_KEY_LEN])
+{
+	memset(key, 0x42, SEEN_KEY_LEN);
+	memcpy(key + 24, &n, sizeof(n));
+}
+
+static bool add(struct seen *s, const unsigned char *key, int64_t expires, int64_t now)
+{
+	bool failed = true;
+	bool added = seen_add(s, key, expires, now, &failed);
+
+	ck_assert(!failed);
+	return added;
+}
+
+START_TEST(init_capacity)
+{
+	static const size_t asked[] = { 0, 1, 16, 17, 100, 1024 };
+	static const size_t got[] = { 16, 16, 16, 32, 128, 1024 };
+	struct seen s;
+
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+		ck_assert(seen_init(&s, asked[i]));
+		ck_assert_uint_eq(s.capacity, got[i]);
+		ck_assert_uint_eq(s.used, 0);
+		seen_free(&s);
+		ck_assert_ptr_null(s.slots);
+	}
+}
+END_TEST
+
+START_TEST(add_replay_expiry)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN], other[SEEN_KEY_LEN];
+
+	key_of(1, k);
+	key_of(2, other);
+	ck_assert(seen_init(&s, 0));
+	ck_assert(!seen_contains(&s, k, NOW));
+	ck_assert(add(&s, k, NOW + 300, NOW));
+	ck_assert(!add(&s, k, NOW + 300, NOW));        /* replay */
+	ck_assert(!add(&s, k, NOW + 900, NOW + 299)); /* still a replay, and not extended */
+	ck_assert(seen_contains(&s, k, NOW + 299));
+	ck_assert(!seen_contains(&s, k, NOW + 300));
+	ck_assert(!seen_contains(&s, other, NOW));
+	/* After expiry the key may come again; its slot is reused. */
+	size_t used = s.used;
+	ck_assert(add(&s, k, NOW + 600, NOW + 300));
+	ck_assert_uint_eq(s.used, used);
+	ck_assert(seen_contains(&s, k, NOW + 599));
+	ck_assert(!add(&s, k, NOW + 900, NOW + 599));
+	seen_free(&s);
+}
+END_TEST
+
+START_TEST(remove_undoes)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN], absent[SEEN_KEY_LEN];
+
+	key_of(3, k);
+	key_of(4, absent);
+	ck_assert(seen_init(&s, 0));
+	ck_assert(add(&s, k, NOW + 300, NOW));
+	seen_remove(&s, k);
+	ck_assert(!seen_contains(&s, k, NOW));
+	ck_assert(add(&s, k, NOW + 300, NOW));
+	ck_assert(!add(&s, k, NOW + 300, NOW));
+	seen_remove(&s, absent); /* nothing happens */
+	ck_assert(seen_contains(&s, k, NOW));
+	ck_assert(!seen_contains(&s, absent, NOW));
+	seen_free(&s);
+}
+END_TEST
+
+/* Removing a key in the middle of a probe chain must not hide the keys behind it. */
+START_TEST(collisions)
+{
+	enum { N = 200 };
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+
+	ck_assert(seen_init(&s, 0));
+	for (uint64_t i = 0; i < N; i++) {
+		key_colliding(i, k);
+		ck_assert(add(&s, k, NOW + 300, NOW));
+	}
+	key_colliding(N / 2, k);
+	seen_remove(&s, k);
+	for (uint64_t i = 0; i < N; i++) {
+		key_colliding(i, k);
+		ck_assert_msg(seen_contains(&s, k, NOW) == (i != N / 2), "key %u", (unsigned)i);
+	}
+	for (uint64_t i = 0; i < N; i++) {
+		key_colliding(i, k);
+		ck_assert_msg(add(&s, k, NOW + 300, NOW) == (i == N / 2), "key %u", (unsigned)i);
+	}
+	seen_free(&s);
+}
+END_TEST
+
+START_TEST(grows)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+
+	ck_assert(seen_init(&s, 0));
+	for (uint64_t i = 0; i < MANY; i++) {
+		key_of(i, k);
+		ck_assert_msg(add(&s, k, NOW + 300, NOW), "key %u", (unsigned)i);
+	}
+	ck_assert_uint_ge(s.capacity, MANY);
+	ck_assert_uint_eq(s.capacity & (s.capacity - 1), 0);
+	ck_assert_uint_le(s.used * 4, s.capacity * 3);
+	for (uint64_t i = 0; i < MANY; i++) {
+		key_of(i, k);
+		ck_assert_msg(seen_contains(&s, k, NOW), "key %u lost", (unsigned)i);
+		if (i % 97 == 0)
+			ck_assert_msg(!add(&s, k, NOW + 300, NOW), "key %u replayed", (unsigned)i);
+	}
+	for (uint64_t i = MANY; i < MANY + 1000; i++) {
+		key_of(i, k);
+		ck_assert(!seen_contains(&s, k, NOW));
+	}
+	seen_free(&s);
+}
+END_TEST
+
+/* A steady load of short-lived keys: expired entries make room, the table stays small. */
+START_TEST(expired_entries_reused)
+{
+	enum { LIFETIME = 100 };
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN], first[SEEN_KEY_LEN];
+	size_t max_capacity = 0;
+
+	key_of(0, first);
+	ck_assert(seen_init(&s, 0));
+	for (uint64_t i = 0; i < 10 * MANY; i++) {
+		int64_t now = NOW + (int64_t)i;
+		key_of(i, k);
+		ck_assert(add(&s, k, now + LIFETIME, now));
+		if (s.capacity > max_capacity)
+			max_capacity = s.capacity;
+		if (i == LIFETIME - 1)
+			ck_assert(seen_contains(&s, first, now));
+	}
+	ck_assert_msg(max_capacity <= 8 * LIFETIME, "capacity grew to %zu", max_capacity);
+	ck_assert(!seen_contains(&s, first, NOW + 10 * MANY));
+	/* The most recent keys are still there. */
+	key_of(10 * MANY - 1, k);
+	ck_assert(seen_contains(&s, k, NOW + 10 * MANY - 1));
+	ck_assert(!add(&s, k, NOW + 10 * MANY + LIFETIME, NOW + 10 * MANY - 1));
+	seen_free(&s);
+}
+END_TEST
+
+Suite *seen_suite(void)
+{
+	Suite *s = suite_create("seen");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, init_capacity);
+	tcase_add_test(tc, add_replay_expiry);
+	tcase_add_test(tc, remove_undoes);
+	tcase_add_test(tc, collisions);
+	tcase_add_test(tc, grows);
+	tcase_add_test(tc, expired_entries_reused);
+	suite_add_tcase(s, tc);
+	return s;
+}
