@@ -1,0 +1,180 @@
+// The instance stand-in (what a Qorus instance does), built on npm openid-client:
+// registers at the relay, creates signed flows, builds the authorization URL with PKCE,
+// receives redirect and form_post deliveries on a small local HTTP server (its return_url),
+// checks state and iss, and exchanges the code with the authorization server directly.
+import { createHash, createHmac } from 'node:crypto';
+import http from 'node:http';
+
+import * as oidc from 'openid-client';
+
+import { fetchTrusting, httpsRequest } from './net.mjs';
+
+/** X-OAuth-Signature for one request (DESIGN §2 "Signed requests"). */
+export function signature(id, secret, method, target, body, ts = Math.floor(Date.now() / 1000)) {
+  const bodyHash = createHash('sha256').update(body).digest('hex');
+  const message = `v1\n${ts}\n${method}\n${target}\n${bodyHash}`;
+  const sig = createHmac('sha256', Buffer.from(secret, 'utf8')).update(message).digest('base64url');
+  return `v1 id=${id}, ts=${ts}, sig=${sig}`;
+}
+
+export class Instance {
+  /** relay: a started Relay; as: a started AuthorizationServer; ca: PEM both present. */
+  constructor(relay, as, ca) {
+    this.relay = relay;
+    this.as = as;
+    this.ca = ca;
+    this.deliveries = [];
+    this.waiters = [];
+    this.server = null;
+  }
+
+  async start() {
+    this.server = http.createServer((req, res) => this.receive(req, res));
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.origin = `http://127.0.0.1:${this.server.address().port}`;
+    // A return URL that already has a query: the relay must merge its parameters into it.
+    this.returnUrl = `${this.origin}/oauth2/code?connection=e2e`;
+    this.config = await oidc.discovery(new URL(this.as.issuer), this.as.clientId, undefined,
+      oidc.ClientSecretBasic(this.as.clientSecret), { [oidc.customFetch]: fetchTrusting(this.ca) });
+    await this.register();
+    return this;
+  }
+
+  async stop() {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+    this.server = null;
+  }
+
+  /** POST /v1/instances (open registration). */
+  async register() {
+    const res = await httpsRequest(`${this.relay.origin}/v1/instances`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', ca: this.ca,
+    });
+    if (res.status !== 201) throw new Error(`POST /v1/instances: ${res.status} ${res.body}`);
+    const creds = JSON.parse(res.body);
+    this.id = creds.instance_id;
+    this.secret = creds.instance_secret;
+  }
+
+  /** A signed request to the relay: { status, headers, json }. */
+  async signed(method, target, payload) {
+    const body = JSON.stringify(payload);
+    const res = await httpsRequest(`${this.relay.origin}${target}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'x-oauth-signature': signature(this.id, this.secret, method, target, body),
+      },
+      body,
+      ca: this.ca,
+    });
+    let json;
+    try { json = JSON.parse(res.body); } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, json, text: res.body.toString() };
+  }
+
+  /**
+   * POST /v1/flows naming `issuer` (default: the real one), then the authorization URL at
+   * the real authorization server. Returns the relay's answer plus
+   * { authUrl, verifier, expectedState, createdAt }.
+   */
+  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer }) {
+    const body = {
+      return_url: this.returnUrl,
+      delivery,
+      authorization_server: issuer,
+      ...(expiresIn !== undefined && { expires_in: expiresIn }),
+      ...(instanceState !== undefined && { instance_state: instanceState }),
+    };
+    const createdAt = Date.now();
+    const res = await this.signed('POST', '/v1/flows', body);
+    if (res.status !== 201) throw new Error(`POST /v1/flows: ${res.status} ${res.text}`);
+    const flow = res.json;
+    const verifier = oidc.randomPKCECodeVerifier();
+    const authUrl = oidc.buildAuthorizationUrl(this.config, {
+      redirect_uri: flow.redirect_uri,
+      scope: 'openid',
+      state: flow.state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    return {
+      ...flow,
+      authUrl: authUrl.href,
+      verifier,
+      expectedState: instanceState ?? flow.flow_id,
+      createdAt,
+    };
+  }
+
+  /** The return_url endpoint: GET (redirect delivery) or POST form (form_post delivery). */
+  receive(req, res) {
+    const url = new URL(req.url, this.origin);
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (url.pathname !== '/oauth2/code' || !['GET', 'POST'].includes(req.method)) {
+        res.writeHead(404).end();
+        return;
+      }
+      const form = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : null;
+      // The OAuth parameters: the form for form_post, else the query minus our own.
+      const params = new URLSearchParams(form ?? url.searchParams);
+      if (!form) params.delete('connection');
+      const delivery = {
+        method: req.method,
+        url: url.href,
+        query: url.searchParams,
+        contentType: req.headers['content-type'],
+        form,
+        params,
+      };
+      this.deliveries.push(delivery);
+      this.waiters = this.waiters.filter((w) => !w.match(delivery) || (w.resolve(delivery), false));
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>Qorus</title><h1 id="received">Authorization received</h1>');
+    });
+  }
+
+  /** The first delivery whose state is `state` (already received or still to come). */
+  waitForDelivery(state, timeoutMs = 15000) {
+    const match = (d) => d.params.get('state') === state;
+    const found = this.deliveries.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no delivery with state ${state} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = { match, resolve: (d) => { clearTimeout(timer); resolve(d); } };
+      this.waiters.push(waiter);
+    });
+  }
+
+  deliveriesFor(state) {
+    return this.deliveries.filter((d) => d.params.get('state') === state);
+  }
+
+  /**
+   * What the instance does with a delivery: openid-client validates the response against the
+   * issuer's metadata (iss must equal the issuer, state must equal what this instance expects),
+   * then exchanges the code at the token endpoint with the PKCE verifier and
+   * redirect_uri = the relay's callback (the URL the authorization server redirected to).
+   * Rejects with openid-client's AuthorizationResponseError for an error response.
+   */
+  exchange(flow, delivery) {
+    const currentUrl = new URL(flow.redirect_uri);
+    for (const [k, v] of delivery.params) currentUrl.searchParams.append(k, v);
+    return oidc.authorizationCodeGrant(this.config, currentUrl, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.expectedState,
+      idTokenExpected: true,
+    });
+  }
+}

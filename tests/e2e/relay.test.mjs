@@ -1,0 +1,307 @@
+// End to end: the real oauth-relayd over real TLS, a real authorization server (oidc-provider),
+// a real browser (Chromium via playwright-core) and an instance stand-in on openid-client.
+//
+// The expired-flow case needs more than 60 s of wall time, so its flow is created and the
+// browser signs in (stopping at the consent page) before anything else; the other cases
+// run meanwhile and the consent is given only once the flow has expired.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { consent, launch, newSession, signIn } from './lib/browser.mjs';
+import { Instance } from './lib/instance.mjs';
+import { makeCert } from './lib/net.mjs';
+import { AuthorizationServer } from './lib/provider.mjs';
+import { Relay } from './lib/relay.mjs';
+
+const EXPIRES_IN_MIN = 60;
+
+let tmp;
+let relay;
+let as;
+let instance;
+let browser;
+let expired; // { flow, session } of the flow that is left to expire
+const sessions = [];
+const secretsSeen = new Set(); // codes, tokens, states, flow ids: never in the relay's log
+
+async function session() {
+  const s = await newSession(browser);
+  sessions.push(s);
+  return s;
+}
+
+// -- assertions shared by the cases ---------------------------------------------------------
+
+/** The browser's responses from the relay's callback, headers resolved. */
+async function callbackResponses(s) {
+  const all = await s.settled();
+  for (const r of all) {
+    assert.ok(r.status !== 307 && r.status !== 308, `${r.status} from ${r.url}: 307/308 must never be used`);
+  }
+  return all.filter((r) => r.url.startsWith(`${relay.callbackUrl}?`) || r.url === relay.callbackUrl);
+}
+
+/** Exactly one callback response, with the given status and the security headers. */
+async function theCallback(s, status) {
+  const cbs = await callbackResponses(s);
+  assert.equal(cbs.length, 1, `callback responses: ${JSON.stringify(cbs.map((r) => [r.status, r.url]))}`);
+  assertSecurityHeaders(cbs[0]);
+  assert.equal(cbs[0].status, status, `callback answered ${cbs[0].status}, expected ${status}`);
+  return cbs[0];
+}
+
+function assertSecurityHeaders(r) {
+  const h = r.headers;
+  assert.match(h['cache-control'] ?? '', /(^|,\s*)no-store(\s*,|$)/, `Cache-Control of ${r.status} callback response`);
+  assert.equal(h['referrer-policy'], 'no-referrer', `Referrer-Policy of ${r.status} callback response`);
+  assert.equal(h['x-content-type-options'], 'nosniff');
+  assert.ok(h['strict-transport-security'], 'Strict-Transport-Security on HTTPS');
+  assert.match(h['content-security-policy'] ?? '', /default-src 'none'/);
+}
+
+/** What the authorization server sent to the relay (the callback's query). */
+function sentByServer(cb, flow) {
+  const sent = new URL(cb.url).searchParams;
+  assert.equal(sent.get('state'), flow.state, 'the authorization server echoes the relay\'s state');
+  assert.equal(sent.get('iss'), as.issuer, 'RFC 9207 iss in the authorization response');
+  for (const [k, v] of sent) if (k !== 'error') secretsSeen.add(v); // codes, states, iss, descriptions
+  return sent;
+}
+
+/** Every parameter the server sent is delivered verbatim, except state (swapped). */
+function assertPassThrough(sent, delivered, flow) {
+  assert.deepEqual([...delivered.keys()].sort(), [...sent.keys()].sort(), 'the same parameters');
+  for (const [k, v] of sent) {
+    if (k === 'state') assert.equal(delivered.get('state'), flow.expectedState, 'state swapped for the instance\'s');
+    else assert.equal(delivered.get(k), v, `${k} delivered verbatim`);
+  }
+  assert.notEqual(delivered.get('state'), flow.state, 'the sealed token never reaches the instance');
+  assert.equal(delivered.get('iss'), as.issuer, 'iss is the issuer the flow named');
+}
+
+function assertTokens(tokens, login) {
+  assert.equal(typeof tokens.access_token, 'string');
+  assert.ok(tokens.access_token.length > 0, 'an access token');
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(typeof tokens.id_token, 'string', 'an ID token');
+  const claims = tokens.claims();
+  assert.equal(claims.iss, as.issuer);
+  assert.equal(claims.aud, as.clientId);
+  assert.equal(claims.sub, login);
+  secretsSeen.add(tokens.access_token);
+  secretsSeen.add(tokens.id_token);
+}
+
+function remember(flow) {
+  for (const v of [flow.state, flow.flow_id]) secretsSeen.add(v);
+}
+
+describe('oauth-relay end to end', () => {
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'oauth-relay-e2e-'));
+    const cert = makeCert(tmp);
+    const ca = readFileSync(cert.cert);
+    relay = await new Relay(tmp, cert).start();
+    as = await new AuthorizationServer(cert, relay.callbackUrl).start();
+    instance = await new Instance(relay, as, ca).start();
+    browser = await launch();
+
+    const flow = await instance.createFlow({
+      delivery: 'redirect', instanceState: 'qorus-expired', expiresIn: EXPIRES_IN_MIN,
+    });
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'carol');
+    expired = { flow, session: s };
+  }, { timeout: 60000 });
+
+  after(async () => {
+    for (const s of sessions) await s.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await instance?.stop().catch(() => {});
+    await as?.stop().catch(() => {});
+    relay?.kill();
+    if (tmp && !process.env.E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  // -- cases ----------------------------------------------------------------------------------
+
+  test('success with redirect delivery: 303 to return_url, code exchanged for tokens', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-redirect' });
+    remember(flow);
+    assert.equal(flow.redirect_uri, relay.callbackUrl);
+    assert.equal(flow.return_url, instance.returnUrl);
+    assert.equal(flow.expires_in, 600, 'default lifetime');
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'alice');
+    await consent(s.page, true);
+    const delivery = await instance.waitForDelivery('qorus-redirect');
+    await s.page.waitForURL((u) => u.origin === instance.origin);
+    assert.equal(await s.page.locator('#received').textContent(), 'Authorization received');
+
+    const cb = await theCallback(s, 303);
+    assert.equal(cb.headers.location, delivery.url, 'Location is where the browser went');
+    const sent = sentByServer(cb, flow);
+    assert.ok(sent.get('code'), 'the server sent a code');
+
+    assert.equal(delivery.method, 'GET');
+    assert.equal(delivery.query.get('connection'), 'e2e', 'return_url\'s own query is kept');
+    assert.ok(delivery.url.startsWith(`${instance.returnUrl}&`), 'parameters appended to the existing query');
+    assertPassThrough(sent, delivery.params, flow);
+    assert.equal(instance.deliveriesFor('qorus-redirect').length, 1);
+
+    assertTokens(await instance.exchange(flow, delivery), 'alice');
+  });
+
+  test('success with form_post delivery: auto-submitted POST, state = flow_id, tokens', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'form_post' }); // no instance_state
+    remember(flow);
+    assert.equal(flow.expectedState, flow.flow_id);
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'bob');
+    await consent(s.page, true);
+    const delivery = await instance.waitForDelivery(flow.flow_id);
+    await s.page.waitForURL((u) => u.origin === instance.origin);
+
+    const cb = await theCallback(s, 200);
+    assert.match(cb.headers['content-type'], /^text\/html/);
+    assert.equal(cb.headers.location, undefined, 'no Location on a form_post page');
+    const csp = cb.headers['content-security-policy'];
+    assert.match(csp, new RegExp(`form-action ${instance.origin.replace(/[.]/g, '\\.')}(;|$)`), `form-action limited to the return origin: ${csp}`);
+    assert.match(csp, /script-src 'nonce-[A-Za-z0-9_-]+'/, 'the auto-submit script runs under a nonce');
+    const sent = sentByServer(cb, flow);
+
+    assert.equal(delivery.method, 'POST');
+    assert.match(delivery.contentType, /^application\/x-www-form-urlencoded/);
+    assert.deepEqual([...delivery.query.keys()], ['connection'], 'the code stays out of the URL');
+    assertPassThrough(sent, delivery.params, flow);
+    assert.equal(delivery.params.get('state'), flow.flow_id);
+    assert.equal(instance.deliveriesFor(flow.flow_id).length, 1);
+
+    assertTokens(await instance.exchange(flow, delivery), 'bob');
+  });
+
+  test('the user denies consent: error=access_denied is delivered to the instance', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-denied' });
+    remember(flow);
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'dave');
+    await consent(s.page, false);
+    const delivery = await instance.waitForDelivery('qorus-denied');
+    await s.page.waitForURL((u) => u.origin === instance.origin);
+
+    const cb = await theCallback(s, 303); // delivered, not a relay error page
+    assert.equal(cb.headers.location, delivery.url);
+    const sent = sentByServer(cb, flow);
+    assert.equal(sent.get('error'), 'access_denied');
+    assert.equal(sent.get('code'), null);
+
+    assertPassThrough(sent, delivery.params, flow);
+    assert.equal(delivery.params.get('error'), 'access_denied');
+    assert.equal(delivery.params.get('error_description'), sent.get('error_description'));
+    // openid-client checks iss and state, then reports the server's error.
+    await assert.rejects(instance.exchange(flow, delivery), (err) => {
+      assert.equal(err.error, 'access_denied', `${err.name}: ${err.message}`);
+      return true;
+    });
+  });
+
+  test('replayed callback: 409 page, no second delivery', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-replay' });
+    remember(flow);
+
+    const s = await session();
+    const callbackUrls = [];
+    s.page.on('request', (req) => {
+      if (req.url().startsWith(`${relay.callbackUrl}?`)) callbackUrls.push(req.url());
+    });
+    await signIn(s.page, flow.authUrl, 'erin');
+    await consent(s.page, true);
+    const delivery = await instance.waitForDelivery('qorus-replay');
+    await s.page.waitForURL((u) => u.origin === instance.origin);
+    const first = await theCallback(s, 303);
+    sentByServer(first, flow);
+    assert.equal(callbackUrls.length, 1);
+    assert.equal(callbackUrls[0], first.url);
+
+    // The person presses Back / reopens the exact callback URL.
+    const res = await s.page.goto(callbackUrls[0]);
+    assert.equal(res.status(), 409);
+    assert.equal(res.request().redirectedFrom(), null);
+    assert.equal(s.page.url(), callbackUrls[0], 'the browser stays on the relay');
+    assert.equal(await s.page.locator('h1').textContent(), 'This sign-in was already completed');
+    const all = await callbackResponses(s);
+    assert.equal(all.length, 2);
+    assertSecurityHeaders(all[1]);
+    assert.equal(all[1].status, 409);
+    assert.equal(all[1].headers.location, undefined, 'no redirect for a replay');
+    assert.equal(instance.deliveriesFor('qorus-replay').length, 1, 'no second delivery');
+
+    // The first delivery was a real one.
+    assertTokens(await instance.exchange(flow, delivery), 'erin');
+  });
+
+  test('mix-up defence: a response from another issuer than the flow named is not delivered as a code', { timeout: 30000 }, async () => {
+    // The flow names a different authorization server than the one that answers (RFC 9207).
+    const flow = await instance.createFlow({
+      delivery: 'redirect', instanceState: 'qorus-mixup', issuer: 'https://login.salesforce.com',
+    });
+    remember(flow);
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'frank');
+    await consent(s.page, true);
+    const delivery = await instance.waitForDelivery('qorus-mixup');
+    await s.page.waitForURL((u) => u.origin === instance.origin);
+
+    const cb = await theCallback(s, 303);
+    const sent = sentByServer(cb, flow);
+    assert.ok(sent.get('code'), 'the server did send a code');
+    assert.deepEqual(Object.fromEntries(delivery.params), {
+      error: 'invalid_request', error_description: 'issuer mismatch', state: 'qorus-mixup',
+    }, 'only the mismatch error reaches the instance, never the code');
+  });
+
+  test('expired flow: consent after expires_in lands on the 410 page, nothing delivered', { timeout: 120000 }, async () => {
+    const { flow, session: s } = expired;
+    remember(flow);
+    assert.equal(flow.expires_in, EXPIRES_IN_MIN);
+    // The relay rounds to whole seconds: wait until its expires_at has certainly passed.
+    const until = Math.max(flow.createdAt + (EXPIRES_IN_MIN + 1) * 1000, Date.parse(flow.expires_at) + 1000);
+    const remaining = until - Date.now();
+    if (remaining > 0) await delay(remaining);
+
+    const deliveredBefore = instance.deliveries.length;
+    await consent(s.page, true);
+    await s.page.waitForURL((u) => u.href.startsWith(`${relay.callbackUrl}?`) || u.origin === instance.origin);
+    assert.ok(s.page.url().startsWith(`${relay.callbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+    assert.equal(await s.page.locator('h1').textContent(), 'This sign-in took too long');
+    assert.match(await s.page.locator('p').first().textContent(), /start the authorization again from Qorus/i);
+
+    const cb = await theCallback(s, 410);
+    assert.equal(cb.headers.location, undefined, 'no redirect for an expired flow');
+    sentByServer(cb, flow);
+    assert.equal(instance.deliveries.length, deliveredBefore, 'the instance receives nothing');
+    assert.equal(instance.deliveriesFor('qorus-expired').length, 0);
+  });
+
+  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state or flow id', { timeout: 30000 }, async () => {
+    assert.ok(relay.alive(), 'the relay is still running after all cases');
+    const exit = await relay.stop();
+    const log = relay.log();
+    assert.deepEqual(exit, { code: 0, signal: null }, `oauth-relayd exit: ${JSON.stringify(exit)}\n${log}`);
+    assert.ok(secretsSeen.size >= 10);
+    for (const secret of secretsSeen) {
+      assert.ok(!log.includes(secret), `the relay log contains ${secret}`);
+    }
+    for (const marker of [instance.returnUrl, '127.0.0.1:' + new URL(instance.origin).port, instance.id]) {
+      assert.ok(!log.includes(marker), `the relay log contains ${marker}`);
+    }
+  });
+});
