@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include "encoding.h"
+#include "log.h"
 #include "response.h"
 #include "revocations.h"
 
@@ -51,6 +52,7 @@ bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1])
 		memcpy(instance_id, h.id, INSTANCE_ID_LEN + 1);
 		return true;
 	}
+	log_info("signature_refused");
 	response_json_with(req, 401, &www, 1,
 			   json_pack("{s:s, s:s}", "error", "invalid_signature", "message",
 				     "The request signature is missing, expired, reused or not valid "

@@ -3,6 +3,7 @@
 #include "conn.h"
 
 #include "log.h"
+#include "ratelimit.h"
 #include "response.h"
 #include "router.h"
 
@@ -198,6 +199,7 @@ static bool head_take(struct conn *c, struct evbuffer *in)
 	c->req->conn = c;
 	c->req->relay = c->relay;
 	c->req->kind = c->kind;
+	c->req->started = ratelimit_now();
 	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers,
 				 (size_t)s->max_header_size, &c->req->head);
 	if (status == 0 && c->req->head.content_length > s->max_body_size)

@@ -20,6 +20,8 @@ struct request {
 	enum listener_kind kind;
 	bool is_head;         /* HEAD: answered like GET, without a body */
 	bool is_post;
+	int route;            /* enum metrics_route, set by the router */
+	double started;       /* monotonic seconds when the head was complete */
 	struct http_head head;
 	char *head_buf;       /* the bytes head points into */
 	unsigned char *body;  /* NUL-terminated copy, body_len bytes */

@@ -11,6 +11,7 @@ static const struct ctl_command *const commands[] = {
 	&ctl_register,
 	&ctl_flow,
 	&ctl_revoke,
+	&ctl_stats,
 	&ctl_keys,
 };
 

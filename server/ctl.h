@@ -12,5 +12,6 @@ extern const struct ctl_command ctl_flow;
 extern const struct ctl_command ctl_keys;
 extern const struct ctl_command ctl_register;
 extern const struct ctl_command ctl_revoke;
+extern const struct ctl_command ctl_stats;
 
 #endif

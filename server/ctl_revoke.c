@@ -2,36 +2,13 @@
 #include "config.h"
 
 #include "ctl.h"
-#include "settings.h"
+#include "ctl_db.h"
 #include "sign.h"
 
 #include <getopt.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
-
-extern char **environ;
-
-static bool conninfo_get(const char *config, const char *given, struct settings *s,
-			 const char **out)
-{
-	char err[1024];
-
-	if (given) {
-		*out = given;
-		return true;
-	}
-	if (!settings_load(s, config, environ, err, sizeof(err))) {
-		fprintf(stderr, "oauth-relayctl: %s\n", err);
-		return false;
-	}
-	if (!*s->database_url) {
-		fprintf(stderr, "oauth-relayctl: revoke needs database_url (revocations live in PostgreSQL)\n");
-		return false;
-	}
-	*out = s->database_url;
-	return true;
-}
 
 static int revoke_run(int argc, char **argv)
 {
@@ -40,13 +17,11 @@ static int revoke_run(int argc, char **argv)
 		{ "database", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *database = NULL, *conninfo;
-	struct settings s;
+	const char *config = NULL, *database = NULL;
 	PGconn *pg = NULL;
 	PGresult *res = NULL;
 	int opt, rc = 1;
 
-	memset(&s, 0, sizeof(s));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:d:", options, NULL)) != -1) {
 		if (opt == 'c')
@@ -61,13 +36,9 @@ static int revoke_run(int argc, char **argv)
 		fprintf(stderr, "usage: oauth-relayctl %s\n", ctl_revoke.usage);
 		return 2;
 	}
-	if (!conninfo_get(config, database, &s, &conninfo))
+	pg = ctl_db_connect(config, database, "revoke");
+	if (!pg)
 		goto done;
-	pg = PQconnectdb(conninfo);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "oauth-relayctl: %s", PQerrorMessage(pg));
-		goto done;
-	}
 	const char *params[1] = { argv[optind] };
 	res = PQexecParams(pg,
 			   "INSERT INTO revoked_instances (instance_id) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -81,7 +52,6 @@ static int revoke_run(int argc, char **argv)
 done:
 	PQclear(res);
 	PQfinish(pg);
-	settings_free(&s);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "listener.h"
 #include "log.h"
 #include "relay_state.h"
+#include "stats_sink.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -48,8 +49,11 @@ void lifecycle_reload(struct relay *relay)
 	swap_in(relay, &fresh);
 	cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err, sizeof(err));
 	log_configure(relay->settings.log_level, relay->settings.log_format);
-	if (relay->db)
+	if (relay->db) {
 		db_set_query_timeout(relay->db, relay->settings.db_query_timeout);
+		stats_sink_configure(relay->stats, relay->settings.stats_flush_seconds,
+				     relay->settings.stats_retention_days);
+	}
 	log_info("reloaded", LF_INT("keys", relay->keys.count));
 }
 

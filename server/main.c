@@ -11,6 +11,7 @@
 #include "relay_state.h"
 #include "revocations.h"
 #include "singleuse.h"
+#include "stats_sink.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -41,9 +42,24 @@ static void usage(FILE *out)
 		"Every setting can also be given as OAUTH_RELAY_<KEY> in the environment.\n");
 }
 
+static void on_final_flush(void *arg, bool ok)
+{
+	struct relay *relay = arg;
+
+	if (!ok)
+		log_warn("stats_unflushed", LF_INT("cells", stats_sink_pending_cells(relay->stats)));
+	event_base_loopexit(relay->base, NULL);
+}
+
+/* The last request is answered: write the counters out, then leave the loop. */
 void relay_conn_closed(struct relay *relay)
 {
-	if (relay->draining && relay->n_conns == 0 && relay->n_listeners == 0)
+	if (!relay->draining || relay->n_conns != 0 || relay->n_listeners != 0 || relay->finishing)
+		return;
+	relay->finishing = true;
+	if (relay->stats)
+		stats_sink_flush(relay->stats, on_final_flush, relay);
+	else
 		event_base_loopexit(relay->base, NULL);
 }
 
@@ -135,7 +151,10 @@ static bool relay_services_start(struct relay *relay)
 
 	relay->singleuse = singleuse_new(relay->base);
 	relay->revoked = revocations_new(relay->base, relay->db);
-	if (!relay->singleuse || !relay->revoked || !seen_init(&relay->seen_signatures, 1024))
+	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,
+				      relay->settings.stats_retention_days);
+	if (!relay->singleuse || !relay->revoked || !relay->stats ||
+	    !seen_init(&relay->seen_signatures, 1024))
 		return false;
 	singleuse_set_db(relay->singleuse, relay->db);
 	ratelimit_init(&relay->ratelimit_register, REGISTER_BURST, REGISTER_PER_MINUTE);
@@ -179,6 +198,7 @@ done:
 	db_free(relay->db);
 	singleuse_free(relay->singleuse);
 	revocations_free(relay->revoked);
+	stats_sink_free(relay->stats);
 	seen_free(&relay->seen_signatures);
 	if (relay->drain_timer)
 		event_free(relay->drain_timer);

@@ -80,13 +80,17 @@ void page_send(struct request *req, enum page_kind kind)
 	html_send(req, t->status, csp, html, (size_t)len);
 }
 
-/* The form's target origin, for CSP form-action: scheme://host[:port] of the URL. */
+/* The form's target for CSP form-action: scheme://host[:port] of the URL. CSP sources
+ * cannot name an IPv6 literal, so for one the scheme alone ("http:") has to do. */
 static void origin_of(const char *url, char *out, size_t size)
 {
 	const char *host = strstr(url, "://") + 3;
 	size_t n = strcspn(host, "/?");
 
-	snprintf(out, size, "%.*s", (int)(host - url + (long)n), url);
+	if (*host == '[')
+		snprintf(out, size, "%.*s", (int)(host - url - 2), url);
+	else
+		snprintf(out, size, "%.*s", (int)(host - url + (long)n), url);
 }
 
 static bool field_append(char *html, size_t *len, const char *name, const char *value)

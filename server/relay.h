@@ -24,6 +24,7 @@ struct conn;
 struct db;
 struct revocations;
 struct singleuse;
+struct stats_sink;
 
 struct listener {
 	struct evconnlistener *ev;
@@ -44,6 +45,7 @@ struct relay {
 	struct db *db;
 	struct revocations *revoked;
 	struct singleuse *singleuse;
+	struct stats_sink *stats;
 	struct seen seen_signatures;       /* replay protection for signed requests */
 	struct ratelimit ratelimit_register; /* per client address */
 	struct ratelimit ratelimit_flows;    /* per instance */
@@ -53,6 +55,7 @@ struct relay {
 	size_t n_conns;
 
 	bool draining;
+	bool finishing; /* the final stats flush is under way */
 	int exit_code;
 	struct event *drain_timer;
 	struct event *signals[4];

@@ -2,11 +2,14 @@
 
 #include "response.h"
 
+#include "metrics.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HEAD_MAX 2048
+#define HEAD_BASE 1024 /* status line and the fixed headers, without content type */
 
 struct status_text {
 	int status;
@@ -62,14 +65,21 @@ static bool header_value_safe(const char *v)
 	return strpbrk(v, "\r\n") == NULL;
 }
 
-static size_t head_append(char *buf, size_t len, const char *name, const char *value)
+/* Appends "name: value\r\n"; the caller sized buf for everything (see response_send),
+ * so a line that does not fit is a bug: it is dropped whole, never cut. */
+static size_t head_append(char *buf, size_t len, size_t size, const char *name,
+			  const char *value)
 {
 	int n;
 
-	if (len >= HEAD_MAX)
+	if (len >= size)
 		return len;
-	n = snprintf(buf + len, HEAD_MAX - len, "%s: %s\r\n", name, value);
-	return n < 0 ? len : len + (size_t)n;
+	n = snprintf(buf + len, size - len, "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= size - len) {
+		buf[len] = '\0';
+		return len;
+	}
+	return len + (size_t)n;
 }
 
 static bool extra_has(const struct response_header *extra, size_t n, const char *name)
@@ -85,35 +95,52 @@ void response_send(struct request *req, int status, const char *content_type,
 		   const struct response_header *extra, size_t n_extra, const void *body,
 		   size_t body_len)
 {
-	char head[HEAD_MAX + 1];
+	char stack_head[HEAD_MAX + 1];
+	char *head = stack_head;
 	char length[32];
-	size_t len;
+	size_t len, size = HEAD_MAX - 2; /* for the header lines; the final CRLF is extra */
+	/* The fixed headers fit in HEAD_BASE; extra ones (a Location carrying a long code)
+	 * may not fit on the stack. */
+	size_t need = HEAD_BASE + (content_type ? strlen(content_type) : 0);
 
-	len = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status,
-			       response_reason(status));
+	for (size_t i = 0; i < n_extra; i++)
+		need += strlen(extra[i].name) + strlen(extra[i].value) + 4;
+	if (need > size) {
+		head = malloc(need + 3);
+		if (!head) {
+			static const char fallback[] =
+				"{\"error\":\"internal_error\",\"message\":\"Out of memory.\"}";
+			response_send(req, 500, "application/json", NULL, 0, fallback,
+				      sizeof(fallback) - 1);
+			return;
+		}
+		size = need;
+	}
+	len = (size_t)snprintf(head, size, "HTTP/1.1 %d %s\r\n", status, response_reason(status));
 	if (content_type)
-		len = head_append(head, len, "Content-Type", content_type);
+		len = head_append(head, len, size, "Content-Type", content_type);
 	snprintf(length, sizeof(length), "%zu", body_len);
-	len = head_append(head, len, "Content-Length", length);
-	len = head_append(head, len, "Cache-Control", "no-store");
-	len = head_append(head, len, "X-Content-Type-Options", "nosniff");
-	len = head_append(head, len, "Referrer-Policy", "no-referrer");
+	len = head_append(head, len, size, "Content-Length", length);
+	len = head_append(head, len, size, "Cache-Control", "no-store");
+	len = head_append(head, len, size, "X-Content-Type-Options", "nosniff");
+	len = head_append(head, len, size, "Referrer-Policy", "no-referrer");
 	if (!extra_has(extra, n_extra, "Content-Security-Policy"))
-		len = head_append(head, len, "Content-Security-Policy",
+		len = head_append(head, len, size, "Content-Security-Policy",
 				  "default-src 'none'; frame-ancestors 'none'");
 	if (conn_is_tls(req))
-		len = head_append(head, len, "Strict-Transport-Security", "max-age=31536000");
+		len = head_append(head, len, size, "Strict-Transport-Security", "max-age=31536000");
 	for (size_t i = 0; i < n_extra; i++) {
 		if (header_value_safe(extra[i].value))
-			len = head_append(head, len, extra[i].name, extra[i].value);
+			len = head_append(head, len, size, extra[i].name, extra[i].value);
 	}
 	if (conn_will_close(req))
-		len = head_append(head, len, "Connection", "close");
-	if (len > HEAD_MAX - 2)
-		len = HEAD_MAX - 2;
+		len = head_append(head, len, size, "Connection", "close");
 	memcpy(head + len, "\r\n", 2);
 	len += 2;
+	metrics_request(req->route, status);
 	conn_respond(req, head, len, body, body_len);
+	if (head != stack_head)
+		free(head);
 }
 
 void response_json(struct request *req, int status, json_t *body)

@@ -12,6 +12,7 @@
 #include "response.h"
 #include "router.h"
 #include "singleuse.h"
+#include "usage.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,25 @@ struct callback {
 	struct request *req;
 	struct query query;
 	struct flow flow;
+	bool opened; /* the token opened: flow is real */
 	struct singleuse_ticket *ticket;
 };
+
+/* Logs and counts the outcome: fixed labels only (DESIGN §3). */
+static void outcome_record(struct callback *cb, enum stats_outcome outcome)
+{
+	enum provider provider = cb->opened ? provider_classify(cb->flow.issuer)
+					    : PROVIDER_UNSPECIFIED;
+	int delivery = cb->opened ? (int)cb->flow.delivery : STATS_DELIVERY_NONE;
+	double consent = -1;
+
+	if (outcome == STATS_DELIVERED || outcome == STATS_DENIED || outcome == STATS_ISS_MISMATCH)
+		consent = (double)(time(NULL) - cb->flow.created);
+	log_info("callback", LF_ENUM("outcome", stats_outcome_name(outcome)),
+		 LF_ENUM("provider", provider_label(provider)),
+		 LF_ENUM("delivery", stats_delivery_name(delivery)));
+	usage_record(cb->req, provider, STATS_CALLBACK, outcome, delivery, consent);
+}
 
 static void callback_free(struct callback *cb)
 {
@@ -39,11 +57,9 @@ static void deliver(struct callback *cb)
 
 	base64url_encode(cb->flow.id, sizeof(cb->flow.id), flow_id);
 	callback_params_build(&cb->query, &cb->flow, flow_id, &params);
-	if (params.iss_mismatch)
-		log_info("callback", LF_LABEL("outcome", "iss_mismatch"));
-	else
-		log_info("callback", LF_ENUM("outcome", params.denied ? "denied" : "delivered"),
-			 LF_ENUM("delivery", delivery_name(cb->flow.delivery)));
+	outcome_record(cb, params.iss_mismatch ? STATS_ISS_MISMATCH
+			   : params.denied     ? STATS_DENIED
+					       : STATS_DELIVERED);
 	if (cb->flow.delivery == DELIVERY_FORM_POST) {
 		page_form_post(req, cb->flow.return_url, &params);
 		return;
@@ -64,10 +80,10 @@ static void finish(struct callback *cb, enum singleuse_result r)
 	if (r == SINGLEUSE_FIRST) {
 		deliver(cb);
 	} else if (r == SINGLEUSE_REPLAY) {
-		log_info("callback", LF_LABEL("outcome", "replayed"));
+		outcome_record(cb, STATS_REPLAYED);
 		page_send(cb->req, PAGE_USED);
 	} else {
-		log_warn("callback", LF_LABEL("outcome", "unavailable"));
+		outcome_record(cb, STATS_UNAVAILABLE);
 		page_send(cb->req, PAGE_UNAVAILABLE);
 	}
 	callback_free(cb);
@@ -96,16 +112,18 @@ static bool params_take(struct request *req, struct query *q)
 	if (!req->is_post)
 		return query_parse(req->head.query.p, req->head.query.len, q) == QUERY_OK;
 	ctype = http_head_get(&req->head, "content-type");
+	/* The media type exactly, optionally followed by parameters ("; charset=UTF-8"). */
 	if (!ctype || ctype->len < 33 ||
-	    strncasecmp(ctype->p, "application/x-www-form-urlencoded", 33) != 0)
+	    strncasecmp(ctype->p, "application/x-www-form-urlencoded", 33) != 0 ||
+	    (ctype->len > 33 && !memchr("; \t", ctype->p[33], 3)))
 		return false;
 	return query_parse((const char *)req->body, req->body_len, q) == QUERY_OK;
 }
 
 static void reject(struct request *req, struct callback *cb, enum page_kind kind,
-		   const char *outcome)
+		   enum stats_outcome outcome)
 {
-	log_info("callback", LF_ENUM("outcome", outcome));
+	outcome_record(cb, outcome);
 	page_send(req, kind);
 	callback_free(cb);
 }
@@ -131,22 +149,24 @@ static void callback_handle(struct request *req)
 	}
 	cb->req = req;
 	if (!params_take(req, &cb->query) || callback_check_params(&cb->query) != CALLBACK_OK) {
-		reject(req, cb, PAGE_INVALID, "invalid");
+		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
 	}
 	query_count(&cb->query, "state", &state);
 	switch (seal_open(&req->relay->keys, state, strlen(state), now, &cb->flow)) {
 	case SEAL_INVALID:
-		reject(req, cb, PAGE_INVALID, "invalid");
+		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
 	case SEAL_EXPIRED:
-		reject(req, cb, PAGE_EXPIRED, "expired");
+		cb->opened = true;
+		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
 		return;
 	case SEAL_OK:
+		cb->opened = true;
 		break;
 	}
 	if (!seal_flow_hash(&req->relay->keys, &cb->flow, hash)) {
-		reject(req, cb, PAGE_INVALID, "invalid");
+		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
 	}
 	r = singleuse_check(req->relay->singleuse, hash, cb->flow.expires, now, on_single_use, cb,
@@ -158,5 +178,5 @@ static void callback_handle(struct request *req)
 	finish(cb, r);
 }
 
-const struct route_entry route_callback = { "/v1/callback", METHOD_GET | METHOD_POST, ON_PUBLIC,
+const struct route_entry route_callback = { "/v1/callback", ROUTE_CALLBACK, METHOD_GET | METHOD_POST, ON_PUBLIC,
 					    callback_handle };

@@ -8,6 +8,7 @@
 #include "response.h"
 #include "router.h"
 #include "seal.h"
+#include "usage.h"
 
 #include <openssl/rand.h>
 #include <string.h>
@@ -142,13 +143,18 @@ static void flows_create(struct request *req)
 	struct flow f;
 	json_t *body;
 
-	if (!auth_verify(req, instance_id))
+	if (!auth_verify(req, instance_id)) {
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_REFUSED,
+			     STATS_DELIVERY_NONE, -1);
 		return;
+	}
 	/* The id's random part (after "qi_" and the key id) keys the instance's bucket. */
 	if (!ratelimit_allow_key(&req->relay->ratelimit_flows,
 				 (const unsigned char *)instance_id + 3 + KEYRING_KID_LEN,
 				 ratelimit_now())) {
 		log_info("flow_create", LF_LABEL("outcome", "rate_limited"));
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_RATE_LIMITED,
+			     STATS_DELIVERY_NONE, -1);
 		response_error_status(req, 429);
 		return;
 	}
@@ -157,6 +163,8 @@ static void flows_create(struct request *req)
 	if (!json_is_object(body) || !flow_fill(req, body, &f, &err)) {
 		json_decref(body);
 		log_info("flow_create", LF_LABEL("outcome", "invalid"));
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_INVALID,
+			     STATS_DELIVERY_NONE, -1);
 		response_error(req, 400, err.code, err.message);
 		return;
 	}
@@ -168,11 +176,16 @@ static void flows_create(struct request *req)
 	base64url_encode(f.id, sizeof(f.id), flow_id);
 	redirect_uri_of(req->relay->settings.public_url, redirect_uri, sizeof(redirect_uri));
 	rfc3339(f.expires, expires_at, sizeof(expires_at));
-	log_info("flow_create", LF_LABEL("outcome", "created"), LF_ENUM("delivery", delivery_name(f.delivery)));
+	log_info("flow_create", LF_LABEL("outcome", "created"),
+		 LF_ENUM("provider", provider_label(provider_classify(f.issuer))),
+		 LF_ENUM("delivery", delivery_name(f.delivery)));
+	usage_record(req, provider_classify(f.issuer), STATS_FLOW_CREATED, STATS_OK, (int)f.delivery,
+		     -1);
 	response_json(req, 201, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "flow_id", flow_id,
 					  "state", token, "redirect_uri", redirect_uri, "return_url",
 					  f.return_url, "expires_at", expires_at, "expires_in",
 					  (json_int_t)(f.expires - f.created)));
 }
 
-const struct route_entry route_flows = { "/v1/flows", METHOD_POST, ON_PUBLIC, flows_create };
+const struct route_entry route_flows = { "/v1/flows", ROUTE_FLOWS, METHOD_POST, ON_PUBLIC,
+					 flows_create };

@@ -46,5 +46,5 @@ static void readyz(struct request *req)
 					  "checks", checks));
 }
 
-const struct route_entry route_healthz = { "/healthz", METHOD_GET, ON_ALL, healthz };
-const struct route_entry route_readyz = { "/readyz", METHOD_GET, ON_ALL, readyz };
+const struct route_entry route_healthz = { "/healthz", ROUTE_HEALTHZ, METHOD_GET, ON_ALL, healthz };
+const struct route_entry route_readyz = { "/readyz", ROUTE_READYZ, METHOD_GET, ON_ALL, readyz };

@@ -8,6 +8,7 @@
 #include "response.h"
 #include "router.h"
 #include "sign.h"
+#include "usage.h"
 
 #include <openssl/crypto.h>
 
@@ -53,11 +54,15 @@ static void instances_create(struct request *req)
 	if (!ratelimit_allow(&req->relay->ratelimit_register, addr.family, addr.bytes,
 			     ratelimit_now())) {
 		log_info("instance_register", LF_LABEL("outcome", "rate_limited"));
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_RATE_LIMITED,
+			     STATS_DELIVERY_NONE, -1);
 		response_error_status(req, 429);
 		return;
 	}
 	if (!policy_allows(req)) {
 		log_info("instance_register", LF_LABEL("outcome", "refused"));
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_REFUSED,
+			     STATS_DELIVERY_NONE, -1);
 		return;
 	}
 	if (!body_is_empty_object(req)) {
@@ -69,9 +74,11 @@ static void instances_create(struct request *req)
 		return;
 	}
 	log_info("instance_register", LF_LABEL("outcome", "created"));
+	usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_OK,
+		     STATS_DELIVERY_NONE, -1);
 	response_json(req, 201, json_pack("{s:s, s:s}", "instance_id", id, "instance_secret", secret));
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-const struct route_entry route_instances = { "/v1/instances", METHOD_POST, ON_PUBLIC,
+const struct route_entry route_instances = { "/v1/instances", ROUTE_INSTANCES, METHOD_POST, ON_PUBLIC,
 					     instances_create };

@@ -2,6 +2,8 @@
 
 #include "router.h"
 
+#include "auth.h"
+#include "metrics.h"
 #include "response.h"
 
 #include <string.h>
@@ -12,6 +14,9 @@ static const struct route_entry *const routes[] = {
 	&route_instances,
 	&route_flows,
 	&route_callback,
+	&route_metrics,
+	&route_stats_json,
+	&route_dashboard,
 };
 
 static unsigned method_of(const struct http_slice m, bool *is_head)
@@ -37,6 +42,18 @@ static void allow_header(unsigned methods, char *buf, size_t size)
 		strncat(buf, (methods & METHOD_GET) ? ", POST" : "POST", size - strlen(buf) - 1);
 }
 
+/* Admin-only routes need admin_token when one is set (it must be, off loopback). */
+static bool admin_allowed(struct request *req)
+{
+	const char *token = req->relay->settings.admin_token;
+	struct response_header h = { "WWW-Authenticate", "Bearer" };
+
+	if (!*token || auth_bearer_matches(req, token))
+		return true;
+	response_error_status_with(req, 401, &h, 1);
+	return false;
+}
+
 void router_dispatch(struct request *req)
 {
 	unsigned listener_bit = 1u << req->kind;
@@ -54,6 +71,9 @@ void router_dispatch(struct request *req)
 			response_error_status_with(req, 405, &h, 1);
 			return;
 		}
+		req->route = r->metrics_route;
+		if ((r->listeners & ON_PUBLIC) == 0 && !admin_allowed(req))
+			return;
 		r->handle(req);
 		return;
 	}

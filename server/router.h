@@ -6,6 +6,7 @@
 #define OAUTH_RELAY_ROUTER_H
 
 #include "conn.h"
+#include "metrics.h"
 
 enum route_method { METHOD_GET = 1, METHOD_POST = 2 };
 
@@ -15,6 +16,7 @@ enum route_method { METHOD_GET = 1, METHOD_POST = 2 };
 
 struct route_entry {
 	const char *path;
+	int metrics_route;  /* enum metrics_route: the label in /metrics */
 	unsigned methods;   /* enum route_method bits; GET routes also answer HEAD */
 	unsigned listeners; /* ON_* bits */
 	void (*handle)(struct request *req);
@@ -25,6 +27,9 @@ extern const struct route_entry route_readyz;
 extern const struct route_entry route_instances;
 extern const struct route_entry route_flows;
 extern const struct route_entry route_callback;
+extern const struct route_entry route_metrics;
+extern const struct route_entry route_stats_json;
+extern const struct route_entry route_dashboard;
 
 /* Finds the route and calls it, or answers 404/405 itself. */
 void router_dispatch(struct request *req);

@@ -1,0 +1,306 @@
+#include "config.h"
+
+#include "dashboard.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHART_W 760
+#define CHART_H 260
+#define PAD_L 48
+#define PAD_B 28
+#define PAD_T 12
+
+/* One colour per provider kind, distinguishable and colour-blind friendly enough. */
+static const char *const palette[PROVIDER_COUNT] = {
+	"#9ca3af", "#0b5cab", "#4f9be8", "#1d7a6b", "#58b8a6", "#7b61c4",
+	"#d35400", "#c0392b", "#333333", "#b8860b", "#e377c2", "#7f8c8d",
+};
+
+static const char *const consent_labels[STATS_CONSENT_BUCKETS] = {
+	"≤5s", "≤10s", "≤20s", "≤30s", "≤1m", "≤1.5m", "≤2m", "≤5m", "≤10m", "≤15m", "≤30m", ">30m",
+};
+
+struct page {
+	char *p;
+	size_t len, size;
+	bool failed;
+};
+
+static void put(struct page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct page *pg, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (pg->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(pg->p + pg->len, pg->size - pg->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < pg->size - pg->len) {
+			pg->len += (size_t)n;
+			return;
+		}
+		size_t size = pg->size * 2 + (size_t)n;
+		char *p = realloc(pg->p, size);
+		if (!p) {
+			pg->failed = true;
+			return;
+		}
+		pg->p = p;
+		pg->size = size;
+	}
+}
+
+static bool day_of(const char *text, time_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return true;
+}
+
+bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
+{
+	time_t a, b;
+
+	memset(d, 0, sizeof(*d));
+	if (!day_of(from, &a) || !day_of(to, &b) || b < a || (b - a) / 86400 >= DASHBOARD_DAYS_MAX)
+		return false;
+	snprintf(d->from, sizeof(d->from), "%s", from);
+	snprintf(d->to, sizeof(d->to), "%s", to);
+	d->days = (size_t)((b - a) / 86400) + 1;
+	return true;
+}
+
+void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider,
+			 uint64_t n)
+{
+	time_t a, t;
+	enum provider p = provider_from_label(provider);
+
+	if (p == PROVIDER_COUNT || !day_of(d->from, &a) || !day_of(day, &t) || t < a ||
+	    (size_t)((t - a) / 86400) >= d->days)
+		return;
+	d->flows[(t - a) / 86400][p] += n;
+}
+
+static uint64_t nice_max(uint64_t v)
+{
+	uint64_t step = 1;
+
+	while (step * 10 <= v)
+		step *= 10;
+	for (uint64_t m = step; ; m += step) {
+		if (m >= v)
+			return m ? m : 1;
+	}
+}
+
+static void axis(struct page *pg, uint64_t max, int w, int h)
+{
+	for (int i = 0; i <= 4; i++) {
+		int y = PAD_T + (h - PAD_T - PAD_B) * (4 - i) / 4;
+		put(pg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
+			"<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%llu</text>",
+		    PAD_L, y, w - 8, y, PAD_L - 6, y + 4, (unsigned long long)(max * (uint64_t)i / 4));
+	}
+}
+
+/* About eight date labels under the bars, whatever the range. */
+static void day_ticks(struct page *pg, const struct dashboard_data *d, double slot)
+{
+	size_t every = d->days / 8 + 1;
+	time_t first;
+	struct tm tm;
+	char label[8];
+
+	if (!day_of(d->from, &first))
+		return;
+	for (size_t day = 0; day < d->days; day += every) {
+		time_t t = first + (time_t)day * 86400;
+		strftime(label, sizeof(label), "%m-%d", gmtime_r(&t, &tm));
+		put(pg, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
+		    PAD_L + slot * ((double)day + 0.5), CHART_H - 8, label);
+	}
+}
+
+static void flows_chart(struct page *pg, const struct dashboard_data *d)
+{
+	uint64_t totals[PROVIDER_COUNT] = { 0 }, max = 0;
+	int plot_w = CHART_W - PAD_L - 8, plot_h = CHART_H - PAD_T - PAD_B;
+	double slot = (double)plot_w / (double)d->days;
+
+	for (size_t day = 0; day < d->days; day++) {
+		uint64_t sum = 0;
+		for (int p = 0; p < PROVIDER_COUNT; p++) {
+			sum += d->flows[day][p];
+			totals[p] += d->flows[day][p];
+		}
+		if (sum > max)
+			max = sum;
+	}
+	max = nice_max(max);
+	put(pg, "<h2>Flows per day, by provider</h2><svg viewBox=\"0 0 %d %d\" role=\"img\" "
+		"aria-label=\"Flows per day by provider\">", CHART_W, CHART_H);
+	axis(pg, max, CHART_W, CHART_H);
+	for (size_t day = 0; day < d->days; day++) {
+		double y = PAD_T + plot_h;
+		for (int p = 0; p < PROVIDER_COUNT; p++) {
+			double h = (double)d->flows[day][p] * plot_h / (double)max;
+			if (h <= 0)
+				continue;
+			y -= h;
+			put(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+				"<title>%s: %llu</title></rect>", PAD_L + slot * (double)day + slot * 0.15,
+			    y, slot * 0.7, h, palette[p], provider_label((enum provider)p),
+			    (unsigned long long)d->flows[day][p]);
+		}
+	}
+	day_ticks(pg, d, slot);
+	put(pg, "</svg><ul class=\"legend\">");
+	for (int p = 0; p < PROVIDER_COUNT; p++) {
+		if (totals[p])
+			put(pg, "<li><svg class=\"sw\" viewBox=\"0 0 10 10\"><rect width=\"10\" "
+				"height=\"10\" fill=\"%s\"/></svg>%s <b>%llu</b></li>",
+			    palette[p], provider_label((enum provider)p), (unsigned long long)totals[p]);
+	}
+	put(pg, "</ul>");
+}
+
+static void outcomes_chart(struct page *pg, const struct dashboard_data *d)
+{
+	uint64_t total = 0, max = 0;
+	int row = 26, label_w = 120, bar_w = CHART_W - label_w - 140, n = 0;
+
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+		total += d->outcomes[o];
+		if (d->outcomes[o] > max)
+			max = d->outcomes[o];
+		n += d->outcomes[o] > 0;
+	}
+	put(pg, "<h2>Callback outcomes</h2>");
+	if (!total) {
+		put(pg, "<p class=\"empty\">No callbacks in this range.</p>");
+		return;
+	}
+	put(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Callback outcomes\">", CHART_W,
+	    n * row + 8);
+	int y = 4;
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+		if (!d->outcomes[o])
+			continue;
+		double w = (double)d->outcomes[o] * bar_w / (double)max;
+		put(pg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
+			"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" class=\"o-%s\"/>"
+			"<text x=\"%.1f\" y=\"%d\" class=\"lbl\">%llu (%.1f%%)</text>",
+		    label_w - 8, y + 14, stats_outcome_name((enum stats_outcome)o), label_w, y, w,
+		    stats_outcome_name((enum stats_outcome)o), label_w + w + 6, y + 14,
+		    (unsigned long long)d->outcomes[o], 100.0 * (double)d->outcomes[o] / (double)total);
+		y += row;
+	}
+	put(pg, "</svg>");
+}
+
+static void consent_chart(struct page *pg, const struct dashboard_data *d)
+{
+	uint64_t max = 0, total = 0;
+	int plot_w = CHART_W - PAD_L - 8, plot_h = CHART_H - PAD_T - PAD_B;
+	double slot = (double)plot_w / STATS_CONSENT_BUCKETS;
+
+	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++) {
+		total += d->consent[b];
+		if (d->consent[b] > max)
+			max = d->consent[b];
+	}
+	put(pg, "<h2>Time to consent</h2>");
+	if (!total) {
+		put(pg, "<p class=\"empty\">No completed sign-ins in this range.</p>");
+		return;
+	}
+	max = nice_max(max);
+	put(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Time to consent\">", CHART_W,
+	    CHART_H);
+	axis(pg, max, CHART_W, CHART_H);
+	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++) {
+		double h = (double)d->consent[b] * plot_h / (double)max;
+		double x = PAD_L + slot * b;
+		put(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\">"
+			"<title>%s: %llu</title></rect><text x=\"%.1f\" y=\"%d\" class=\"tick\" "
+			"text-anchor=\"middle\">%s</text>", x + slot * 0.1, PAD_T + plot_h - h,
+		    slot * 0.8, h, consent_labels[b], (unsigned long long)d->consent[b],
+		    x + slot / 2, CHART_H - 8, consent_labels[b]);
+	}
+	put(pg, "</svg><p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
+	    (unsigned long long)total);
+}
+
+static bool has_data(const struct dashboard_data *d)
+{
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+		if (d->outcomes[o])
+			return true;
+	}
+	for (size_t day = 0; day < d->days; day++) {
+		for (int p = 0; p < PROVIDER_COUNT; p++) {
+			if (d->flows[day][p])
+				return true;
+		}
+	}
+	return false;
+}
+
+static const char style[] =
+	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:1.5rem auto;"
+	"max-width:50rem;padding:0 1rem;color:#1f2328}h1{font-size:1.4rem}h2{font-size:1.05rem;"
+	"margin:1.6rem 0 .4rem}svg{width:100%;height:auto;font-size:11px}.grid{stroke:#e5e7eb}"
+	".tick{fill:#57606a}.lbl{fill:#1f2328;font-size:12px}.bar{fill:#0b5cab}"
+	".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:.3rem 0}"
+	".legend svg.sw{width:.8rem;height:.8rem;margin-right:.35rem;vertical-align:-1px}.empty{color:#57606a}.note{color:#57606a;font-size:.9rem}"
+	"form{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}label{font-size:.9rem}"
+	".o-delivered{fill:#1a7f37}.o-denied{fill:#9a6700}.o-expired{fill:#bc4c00}"
+	".o-invalid,.o-iss_mismatch{fill:#cf222e}.o-replayed{fill:#8250df}.o-ok{fill:#0b5cab}"
+	".o-refused,.o-rate_limited,.o-unavailable{fill:#57606a}";
+
+char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t *len)
+{
+	struct page pg = { malloc(16384), 0, 16384, false };
+
+	if (!pg.p)
+		return NULL;
+	put(&pg, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+		 "<title>oauth-relay usage</title><style nonce=\"%s\">%s</style></head><body>"
+		 "<h1>oauth-relay usage, %s to %s (UTC)</h1>"
+		 "<form method=\"get\" action=\"/stats\"><label>From<br><input type=\"date\" "
+		 "name=\"from\" value=\"%s\"></label><label>To<br><input type=\"date\" name=\"to\" "
+		 "value=\"%s\"></label><button type=\"submit\">Show</button></form>",
+	    nonce, style, d->from, d->to, d->from, d->to);
+	if (!has_data(d)) {
+		put(&pg, "<p class=\"empty\">Nothing recorded between %s and %s yet. Counters appear "
+			 "here a few seconds after the first flows.</p>", d->from, d->to);
+	} else {
+		flows_chart(&pg, d);
+		outcomes_chart(&pg, d);
+		consent_chart(&pg, d);
+	}
+	put(&pg, "<p class=\"note\">Anonymous hourly counters only: no addresses, hosts or "
+		 "identifiers are kept.</p></body></html>\n");
+	if (pg.failed) {
+		free(pg.p);
+		return NULL;
+	}
+	*len = pg.len;
+	return pg.p;
+}

@@ -1,0 +1,198 @@
+#include "config.h"
+
+#include "metrics.h"
+
+#include "version.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct metrics metrics;
+
+static const char *const route_names[ROUTE_COUNT] = {
+	"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/v1/callback",
+	"/metrics", "/v1/stats", "/stats",
+};
+
+const char *metrics_route_name(enum metrics_route r)
+{
+	return route_names[r];
+}
+
+void metrics_request(enum metrics_route route, int status)
+{
+	if (status >= METRICS_STATUS_MIN && status <= METRICS_STATUS_MAX)
+		metrics.requests[route][status - METRICS_STATUS_MIN]++;
+}
+
+static void bucket_add(uint64_t *buckets, const double *bounds, int n, double v)
+{
+	int i = 0;
+
+	while (i < n - 1 && v > bounds[i])
+		i++;
+	buckets[i]++;
+}
+
+void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms, double consent_s)
+{
+	metrics.callbacks[p][o]++;
+	if (handling_ms >= 0) {
+		bucket_add(metrics.handling, stats_handling_bounds, STATS_HANDLING_BUCKETS, handling_ms);
+		metrics.handling_sum += handling_ms / 1000.0;
+		metrics.handling_count++;
+	}
+	if (consent_s >= 0) {
+		bucket_add(metrics.consent, stats_consent_bounds, STATS_CONSENT_BUCKETS, consent_s);
+		metrics.consent_sum += consent_s;
+		metrics.consent_count++;
+	}
+}
+
+struct text {
+	char *p;
+	size_t len, size;
+	bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (t->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(t->p + t->len, t->size - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->size - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t size = t->size * 2 + (size_t)n;
+		char *p = realloc(t->p, size);
+		if (!p) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->size = size;
+	}
+}
+
+static void header(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A histogram whose bounds are in the unit of the data divided by scale. */
+static void histogram(struct text *t, const char *name, const char *help, const uint64_t *buckets,
+		      const double *bounds, int n, double scale, double sum, uint64_t count)
+{
+	uint64_t cumulative = 0;
+
+	header(t, name, "histogram", help);
+	for (int i = 0; i < n - 1; i++) {
+		cumulative += buckets[i];
+		put(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i] / scale,
+		    (unsigned long long)cumulative);
+	}
+	cumulative += buckets[n - 1];
+	put(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+	    (unsigned long long)cumulative, name, sum, name, (unsigned long long)count);
+}
+
+static void requests_render(struct text *t)
+{
+	header(t, "oauth_relay_http_requests_total", "counter",
+	       "HTTP requests answered, by route and status.");
+	for (int r = 0; r < ROUTE_COUNT; r++) {
+		for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++) {
+			if (metrics.requests[r][s])
+				put(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				    route_names[r], s + METRICS_STATUS_MIN,
+				    (unsigned long long)metrics.requests[r][s]);
+		}
+	}
+}
+
+static void callbacks_render(struct text *t)
+{
+	header(t, "oauth_relay_callbacks_total", "counter",
+	       "Authorization responses handled, by provider kind and outcome.");
+	for (int p = 0; p < PROVIDER_COUNT; p++) {
+		for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+			if (metrics.callbacks[p][o])
+				put(t, "oauth_relay_callbacks_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
+				    provider_label((enum provider)p), stats_outcome_name((enum stats_outcome)o),
+				    (unsigned long long)metrics.callbacks[p][o]);
+		}
+	}
+}
+
+/* Label values per the exposition format: backslash, quote and newline escaped. */
+static void label_escape(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < size; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+char *metrics_render(const struct metrics_gauges *g, size_t *len)
+{
+	struct text t = { malloc(8192), 0, 8192, false };
+	char version[64], libevent[64], openssl[128];
+	struct versions v;
+
+	if (!t.p)
+		return NULL;
+	versions_get(&v);
+	label_escape(v.relay, version, sizeof(version));
+	label_escape(v.libevent, libevent, sizeof(libevent));
+	label_escape(v.openssl, openssl, sizeof(openssl));
+	header(&t, "oauth_relay_build_info", "gauge", "Versions of the relay and its libraries.");
+	put(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
+	    version, libevent, openssl, v.libpq);
+	requests_render(&t);
+	callbacks_render(&t);
+	histogram(&t, "oauth_relay_callback_duration_seconds",
+		  "Time the relay spent on a callback, from request to response.", metrics.handling,
+		  stats_handling_bounds, STATS_HANDLING_BUCKETS, 1000.0, metrics.handling_sum,
+		  metrics.handling_count);
+	histogram(&t, "oauth_relay_time_to_consent_seconds",
+		  "Callback time minus flow creation time.", metrics.consent, stats_consent_bounds,
+		  STATS_CONSENT_BUCKETS, 1.0, metrics.consent_sum, metrics.consent_count);
+	header(&t, "oauth_relay_database_up", "gauge",
+	       "1 when the database is connected and migrated, 0 when not, -1 when none is configured.");
+	put(&t, "oauth_relay_database_up %d\n", g->database_up);
+	header(&t, "oauth_relay_open_connections", "gauge", "Client connections open now.");
+	put(&t, "oauth_relay_open_connections %zu\n", g->connections);
+	header(&t, "oauth_relay_stats_buffer_cells", "gauge",
+	       "Usage counters held in memory, waiting for a flush.");
+	put(&t, "oauth_relay_stats_buffer_cells %zu\n", g->stats_cells);
+	header(&t, "oauth_relay_stats_dropped_total", "counter",
+	       "Usage events dropped because the in-memory buffer was full.");
+	put(&t, "oauth_relay_stats_dropped_total %llu\n", (unsigned long long)g->stats_dropped);
+	if (t.failed) {
+		free(t.p);
+		return NULL;
+	}
+	*len = t.len;
+	return t.p;
+}

@@ -1,0 +1,85 @@
+/* GET /stats?from=&to= (admin listener): the HTML dashboard, charts drawn server-side. */
+#include "config.h"
+
+#include "dashboard.h"
+#include "encoding.h"
+#include "response.h"
+#include "router.h"
+#include "stats_read.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Three aggregates in one statement: rows of (kind, a, b, n). */
+#define DASHBOARD_SQL                                                                              \
+	"SELECT 'flows', to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD'), provider, sum(count) "     \
+	"FROM stats_hourly WHERE event = 'flow_created' AND outcome = 'ok' AND " STATS_RANGE_SQL    \
+	" GROUP BY 2, 3 "                                                                           \
+	"UNION ALL SELECT 'outcome', outcome, '', sum(count) FROM stats_hourly "                    \
+	"WHERE event = 'callback' AND " STATS_RANGE_SQL " GROUP BY 2 "                              \
+	"UNION ALL SELECT 'consent', b.i::text, '', sum(b.n) FROM stats_hourly, "                   \
+	"unnest(consent_s_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'callback' AND "        \
+	"outcome IN ('delivered', 'denied') AND " STATS_RANGE_SQL " GROUP BY 2"
+
+static void rows_apply(struct dashboard_data *d, PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *kind = PQgetvalue(res, i, 0), *a = PQgetvalue(res, i, 1);
+		uint64_t n = strtoull(PQgetvalue(res, i, 3), NULL, 10);
+		if (strcmp(kind, "flows") == 0) {
+			dashboard_add_flows(d, a, PQgetvalue(res, i, 2), n);
+		} else if (strcmp(kind, "outcome") == 0) {
+			for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+				if (strcmp(a, stats_outcome_name((enum stats_outcome)o)) == 0)
+					d->outcomes[o] += n;
+			}
+		} else {
+			long b = strtol(a, NULL, 10) - 1;
+			if (b >= 0 && b < STATS_CONSENT_BUCKETS)
+				d->consent[b] += n;
+		}
+	}
+}
+
+static void answer(struct request *req, PGresult *res, const struct stats_range *range)
+{
+	struct dashboard_data *d = malloc(sizeof(*d));
+	unsigned char raw[16];
+	char nonce[BASE64URL_LEN(16) + 1], csp[160];
+	char *html = NULL;
+	size_t len = 0;
+
+	if (!d || !dashboard_init(d, range->from, range->to)) {
+		free(d);
+		response_error_status(req, 500);
+		return;
+	}
+	rows_apply(d, res);
+	RAND_bytes(raw, sizeof(raw));
+	base64url_encode(raw, sizeof(raw), nonce);
+	html = dashboard_render(d, nonce, &len);
+	free(d);
+	if (!html) {
+		response_error_status(req, 500);
+		return;
+	}
+	snprintf(csp, sizeof(csp),
+		 "default-src 'none'; style-src 'nonce-%s'; form-action 'self'; frame-ancestors 'none'",
+		 nonce);
+	struct response_header h = { "Content-Security-Policy", csp };
+	response_send(req, 200, "text/html; charset=utf-8", &h, 1, html, len);
+	free(html);
+}
+
+static void dashboard_get(struct request *req)
+{
+	struct stats_range range;
+
+	if (stats_read_range(req, &range))
+		stats_read(req, &range, DASHBOARD_SQL, answer);
+}
+
+const struct route_entry route_dashboard = { "/stats", ROUTE_DASHBOARD, METHOD_GET, ON_ADMIN,
+					     dashboard_get };

@@ -1,0 +1,40 @@
+/* GET /metrics (admin listener): Prometheus text exposition. */
+#include "config.h"
+
+#include "conn.h"
+#include "db.h"
+#include "response.h"
+#include "router.h"
+#include "stats_sink.h"
+
+#include <stdlib.h>
+
+static int database_up(const struct relay *relay)
+{
+	if (!relay->db)
+		return -1;
+	return db_state(relay->db) == DB_READY ? 1 : 0;
+}
+
+static void metrics_get(struct request *req)
+{
+	struct relay *relay = req->relay;
+	struct metrics_gauges g = {
+		database_up(relay),
+		relay->n_conns,
+		stats_sink_pending_cells(relay->stats),
+		stats_sink_dropped(relay->stats),
+	};
+	size_t len = 0;
+	char *text = metrics_render(&g, &len);
+
+	if (!text) {
+		response_error_status(req, 500);
+		return;
+	}
+	response_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0, text, len);
+	free(text);
+}
+
+const struct route_entry route_metrics = { "/metrics", ROUTE_METRICS, METHOD_GET, ON_ADMIN,
+					   metrics_get };

@@ -1,0 +1,263 @@
+#include "config.h"
+
+#include "stats_sink.h"
+
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RETENTION_CHECK_SECONDS 3600
+
+#define UPSERT                                                                                     \
+	"INSERT INTO stats_hourly AS s (hour, provider, event, outcome, delivery, count,"            \
+	" handling_ms_buckets, handling_ms_sum, consent_s_buckets, consent_s_sum) "                    \
+	"SELECT to_timestamp(h), p, e, o, d, c, hb::bigint[], hs, cb::bigint[], cs FROM unnest("      \
+	"$1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[],"       \
+	" $8::float8[], $9::text[], $10::float8[]) AS t(h, p, e, o, d, c, hb, hs, cb, cs) "           \
+	"ON CONFLICT (hour, provider, event, outcome, delivery) DO UPDATE SET"                        \
+	" count = s.count + EXCLUDED.count,"                                                           \
+	" handling_ms_buckets = stats_buckets_add(s.handling_ms_buckets, EXCLUDED.handling_ms_buckets)," \
+	" handling_ms_sum = s.handling_ms_sum + EXCLUDED.handling_ms_sum,"                             \
+	" consent_s_buckets = stats_buckets_add(s.consent_s_buckets, EXCLUDED.consent_s_buckets),"    \
+	" consent_s_sum = s.consent_s_sum + EXCLUDED.consent_s_sum"
+#define RETENTION "DELETE FROM stats_hourly WHERE hour < now() - make_interval(days => $1::int)"
+
+struct stats_sink {
+	struct db *db;
+	struct stats pending;
+	struct stats in_flight;
+	bool flushing;
+	uint64_t dropped_logged;
+	int flush_seconds, retention_days;
+	struct event *flush_timer, *retention_timer;
+	void (*done)(void *arg, bool ok);
+	void *done_arg;
+};
+
+/* A growing text buffer for the array literals. */
+struct buf {
+	char *p;
+	size_t len, size;
+	bool failed;
+};
+
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (b->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->size - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t size = b->size * 2 + (size_t)n + 64;
+		char *p = realloc(b->p, size);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->size = size;
+	}
+}
+
+/* One histogram as an element of a text[] literal: "{1,0,2}" (quoted). */
+static void buckets_put(struct buf *b, const uint64_t *v, int n)
+{
+	buf_printf(b, "\"{");
+	for (int i = 0; i < n; i++)
+		buf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
+	buf_printf(b, "}\"");
+}
+
+enum column { C_HOUR, C_PROVIDER, C_EVENT, C_OUTCOME, C_DELIVERY, C_COUNT, C_HB, C_HS, C_CB, C_CS,
+	      C_COLUMNS };
+
+static void cell_put(struct buf *cols, const struct stats_cell *c, bool first)
+{
+	const char *sep = first ? "" : ",";
+
+	buf_printf(&cols[C_HOUR], "%s%lld", sep, (long long)c->key.hour);
+	buf_printf(&cols[C_PROVIDER], "%s%s", sep, provider_label(c->key.provider));
+	buf_printf(&cols[C_EVENT], "%s%s", sep, stats_event_name(c->key.event));
+	buf_printf(&cols[C_OUTCOME], "%s%s", sep, stats_outcome_name(c->key.outcome));
+	buf_printf(&cols[C_DELIVERY], "%s%s", sep, stats_delivery_name(c->key.delivery));
+	buf_printf(&cols[C_COUNT], "%s%llu", sep, (unsigned long long)c->count);
+	buf_printf(&cols[C_HB], "%s", sep);
+	buckets_put(&cols[C_HB], c->handling, STATS_HANDLING_BUCKETS);
+	buf_printf(&cols[C_HS], "%s%.3f", sep, c->handling_sum);
+	buf_printf(&cols[C_CB], "%s", sep);
+	buckets_put(&cols[C_CB], c->consent, STATS_CONSENT_BUCKETS);
+	buf_printf(&cols[C_CS], "%s%.3f", sep, c->consent_sum);
+}
+
+static void flush_finish(struct stats_sink *sink, bool ok)
+{
+	void (*done)(void *, bool) = sink->done;
+
+	sink->flushing = false;
+	sink->done = NULL;
+	if (done)
+		done(sink->done_arg, ok);
+}
+
+static void upsert_done(void *arg, PGresult *res, const char *error)
+{
+	struct stats_sink *sink = arg;
+
+	if (!res) {
+		/* Keep them for the next flush. */
+		stats_merge(&sink->pending, &sink->in_flight);
+		log_warn("stats_flush_failed", LF_TEXT("reason", error),
+			 LF_INT("cells", sink->pending.count));
+	}
+	stats_free(&sink->in_flight);
+	flush_finish(sink, res != NULL);
+}
+
+static bool flush_send(struct stats_sink *sink)
+{
+	struct buf cols[C_COLUMNS];
+	const char *params[C_COLUMNS];
+	bool ok = true;
+
+	memset(cols, 0, sizeof(cols));
+	for (int i = 0; i < C_COLUMNS; i++)
+		buf_printf(&cols[i], "{");
+	for (size_t i = 0; i < sink->in_flight.count; i++)
+		cell_put(cols, &sink->in_flight.cells[i], i == 0);
+	for (int i = 0; i < C_COLUMNS; i++) {
+		buf_printf(&cols[i], "}");
+		ok = ok && !cols[i].failed;
+		params[i] = cols[i].p;
+	}
+	ok = ok && db_query(sink->db, false, UPSERT, C_COLUMNS, params, upsert_done, sink);
+	for (int i = 0; i < C_COLUMNS; i++)
+		free(cols[i].p);
+	return ok;
+}
+
+static void dropped_log(struct stats_sink *sink)
+{
+	if (sink->pending.dropped == sink->dropped_logged)
+		return;
+	log_error("stats_dropped", LF_INT("events", sink->pending.dropped - sink->dropped_logged),
+		  LF_INT("total", sink->pending.dropped));
+	sink->dropped_logged = sink->pending.dropped;
+}
+
+void stats_sink_flush(struct stats_sink *sink, void (*done)(void *arg, bool ok), void *arg)
+{
+	dropped_log(sink);
+	if (sink->flushing || sink->pending.count == 0 || !sink->db ||
+	    db_state(sink->db) != DB_READY) {
+		if (done)
+			done(arg, sink->pending.count == 0);
+		return;
+	}
+	sink->flushing = true;
+	sink->done = done;
+	sink->done_arg = arg;
+	stats_take(&sink->pending, &sink->in_flight);
+	sink->pending.max = sink->in_flight.max;
+	sink->pending.dropped = sink->dropped_logged;
+	if (!flush_send(sink))
+		upsert_done(sink, NULL, "the database refused the statement");
+}
+
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+	stats_sink_flush(arg, NULL, NULL);
+}
+
+static void retention_done(void *arg, PGresult *res, const char *error)
+{
+}
+
+static void on_retention_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_sink *sink = arg;
+	char days[16];
+	const char *params[1] = { days };
+
+	snprintf(days, sizeof(days), "%d", sink->retention_days);
+	if (db_state(sink->db) == DB_READY)
+		db_query(sink->db, false, RETENTION, 1, params, retention_done, NULL);
+}
+
+void stats_sink_configure(struct stats_sink *sink, int flush_seconds, int retention_days)
+{
+	struct timeval flush = { flush_seconds, 0 };
+	struct timeval retention = { RETENTION_CHECK_SECONDS, 0 };
+
+	sink->flush_seconds = flush_seconds;
+	sink->retention_days = retention_days;
+	evtimer_add(sink->flush_timer, &flush);
+	evtimer_add(sink->retention_timer, &retention);
+}
+
+struct stats_sink *stats_sink_new(struct event_base *base, struct db *db, int flush_seconds,
+				  int retention_days)
+{
+	struct stats_sink *sink = calloc(1, sizeof(*sink));
+
+	if (!sink)
+		return NULL;
+	sink->db = db;
+	stats_init(&sink->pending, STATS_MAX_CELLS);
+	sink->flush_timer = event_new(base, -1, EV_PERSIST, on_flush_timer, sink);
+	sink->retention_timer = event_new(base, -1, EV_PERSIST, on_retention_timer, sink);
+	if (!sink->flush_timer || !sink->retention_timer) {
+		stats_sink_free(sink);
+		return NULL;
+	}
+	if (db)
+		stats_sink_configure(sink, flush_seconds, retention_days);
+	return sink;
+}
+
+void stats_sink_free(struct stats_sink *sink)
+{
+	if (!sink)
+		return;
+	if (sink->flush_timer)
+		event_free(sink->flush_timer);
+	if (sink->retention_timer)
+		event_free(sink->retention_timer);
+	stats_free(&sink->pending);
+	stats_free(&sink->in_flight);
+	free(sink);
+}
+
+void stats_sink_record(struct stats_sink *sink, enum provider provider, enum stats_event event,
+		       enum stats_outcome outcome, int delivery, double handling_ms,
+		       double consent_s)
+{
+	/* Without a database there is nowhere to keep them: /metrics still counts. */
+	if (!sink->db)
+		return;
+	stats_add(&sink->pending, (int64_t)time(NULL), provider, event, outcome, delivery,
+		  handling_ms, consent_s);
+}
+
+size_t stats_sink_pending_cells(const struct stats_sink *sink)
+{
+	return sink->pending.count + sink->in_flight.count;
+}
+
+uint64_t stats_sink_dropped(const struct stats_sink *sink)
+{
+	return sink->pending.dropped;
+}

@@ -1,0 +1,20 @@
+#include "config.h"
+
+#include "usage.h"
+
+#include "metrics.h"
+#include "ratelimit.h"
+#include "stats_sink.h"
+
+void usage_record(struct request *req, enum provider provider, enum stats_event event,
+		  enum stats_outcome outcome, int delivery, double consent_s)
+{
+	double handling_ms = -1;
+
+	if (event == STATS_CALLBACK) {
+		handling_ms = (ratelimit_now() - req->started) * 1000.0;
+		metrics_callback(provider, outcome, handling_ms, consent_s);
+	}
+	stats_sink_record(req->relay->stats, provider, event, outcome, delivery, handling_ms,
+			  consent_s);
+}

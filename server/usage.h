@@ -1,0 +1,12 @@
+/* Recording one usage event: the anonymous counters (stats_sink) and, for callbacks,
+ * the process metrics. Dimensions are fixed labels only. */
+#ifndef OAUTH_RELAY_USAGE_H
+#define OAUTH_RELAY_USAGE_H
+
+#include "conn.h"
+#include "stats.h"
+
+void usage_record(struct request *req, enum provider provider, enum stats_event event,
+		  enum stats_outcome outcome, int delivery, double consent_s);
+
+#endif
