@@ -2,7 +2,8 @@
 
 #include "dashboard.h"
 
-#include <stdarg.h>
+#include "textbuf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,40 +24,6 @@ static const char *const palette[PROVIDER_COUNT] = {
 static const char *const consent_labels[STATS_CONSENT_BUCKETS] = {
 	"≤5s", "≤10s", "≤20s", "≤30s", "≤1m", "≤1.5m", "≤2m", "≤5m", "≤10m", "≤15m", "≤30m", ">30m",
 };
-
-struct page {
-	char *p;
-	size_t len, size;
-	bool failed;
-};
-
-static void put(struct page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct page *pg, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		if (pg->failed)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(pg->p + pg->len, pg->size - pg->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < pg->size - pg->len) {
-			pg->len += (size_t)n;
-			return;
-		}
-		size_t size = pg->size * 2 + (size_t)n;
-		char *p = realloc(pg->p, size);
-		if (!p) {
-			pg->failed = true;
-			return;
-		}
-		pg->p = p;
-		pg->size = size;
-	}
-}
 
 static bool day_of(const char *text, time_t *out)
 {
@@ -108,18 +75,18 @@ static uint64_t nice_max(uint64_t v)
 	}
 }
 
-static void axis(struct page *pg, uint64_t max, int w, int h)
+static void axis(struct textbuf *pg, uint64_t max, int w, int h)
 {
 	for (int i = 0; i <= 4; i++) {
 		int y = PAD_T + (h - PAD_T - PAD_B) * (4 - i) / 4;
-		put(pg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
+		textbuf_printf(pg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
 			"<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%llu</text>",
 		    PAD_L, y, w - 8, y, PAD_L - 6, y + 4, (unsigned long long)(max * (uint64_t)i / 4));
 	}
 }
 
 /* About eight date labels under the bars, whatever the range. */
-static void day_ticks(struct page *pg, const struct dashboard_data *d, double slot)
+static void day_ticks(struct textbuf *pg, const struct dashboard_data *d, double slot)
 {
 	size_t every = d->days / 8 + 1;
 	time_t first;
@@ -131,12 +98,12 @@ static void day_ticks(struct page *pg, const struct dashboard_data *d, double sl
 	for (size_t day = 0; day < d->days; day += every) {
 		time_t t = first + (time_t)day * 86400;
 		strftime(label, sizeof(label), "%m-%d", gmtime_r(&t, &tm));
-		put(pg, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
+		textbuf_printf(pg, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
 		    PAD_L + slot * ((double)day + 0.5), CHART_H - 8, label);
 	}
 }
 
-static void flows_chart(struct page *pg, const struct dashboard_data *d)
+static void flows_chart(struct textbuf *pg, const struct dashboard_data *d)
 {
 	uint64_t totals[PROVIDER_COUNT] = { 0 }, max = 0;
 	int plot_w = CHART_W - PAD_L - 8, plot_h = CHART_H - PAD_T - PAD_B;
@@ -152,7 +119,7 @@ static void flows_chart(struct page *pg, const struct dashboard_data *d)
 			max = sum;
 	}
 	max = nice_max(max);
-	put(pg, "<h2>Flows per day, by provider</h2><svg viewBox=\"0 0 %d %d\" role=\"img\" "
+	textbuf_printf(pg, "<h2>Flows per day, by provider</h2><svg viewBox=\"0 0 %d %d\" role=\"img\" "
 		"aria-label=\"Flows per day by provider\">", CHART_W, CHART_H);
 	axis(pg, max, CHART_W, CHART_H);
 	for (size_t day = 0; day < d->days; day++) {
@@ -162,24 +129,24 @@ static void flows_chart(struct page *pg, const struct dashboard_data *d)
 			if (h <= 0)
 				continue;
 			y -= h;
-			put(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+			textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
 				"<title>%s: %llu</title></rect>", PAD_L + slot * (double)day + slot * 0.15,
 			    y, slot * 0.7, h, palette[p], provider_label((enum provider)p),
 			    (unsigned long long)d->flows[day][p]);
 		}
 	}
 	day_ticks(pg, d, slot);
-	put(pg, "</svg><ul class=\"legend\">");
+	textbuf_printf(pg, "</svg><ul class=\"legend\">");
 	for (int p = 0; p < PROVIDER_COUNT; p++) {
 		if (totals[p])
-			put(pg, "<li><svg class=\"sw\" viewBox=\"0 0 10 10\"><rect width=\"10\" "
+			textbuf_printf(pg, "<li><svg class=\"sw\" viewBox=\"0 0 10 10\"><rect width=\"10\" "
 				"height=\"10\" fill=\"%s\"/></svg>%s <b>%llu</b></li>",
 			    palette[p], provider_label((enum provider)p), (unsigned long long)totals[p]);
 	}
-	put(pg, "</ul>");
+	textbuf_printf(pg, "</ul>");
 }
 
-static void outcomes_chart(struct page *pg, const struct dashboard_data *d)
+static void outcomes_chart(struct textbuf *pg, const struct dashboard_data *d)
 {
 	uint64_t total = 0, max = 0;
 	int row = 26, label_w = 120, bar_w = CHART_W - label_w - 140, n = 0;
@@ -190,19 +157,19 @@ static void outcomes_chart(struct page *pg, const struct dashboard_data *d)
 			max = d->outcomes[o];
 		n += d->outcomes[o] > 0;
 	}
-	put(pg, "<h2>Callback outcomes</h2>");
+	textbuf_printf(pg, "<h2>Callback outcomes</h2>");
 	if (!total) {
-		put(pg, "<p class=\"empty\">No callbacks in this range.</p>");
+		textbuf_printf(pg, "<p class=\"empty\">No callbacks in this range.</p>");
 		return;
 	}
-	put(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Callback outcomes\">", CHART_W,
+	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Callback outcomes\">", CHART_W,
 	    n * row + 8);
 	int y = 4;
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 		if (!d->outcomes[o])
 			continue;
 		double w = (double)d->outcomes[o] * bar_w / (double)max;
-		put(pg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
+		textbuf_printf(pg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
 			"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" class=\"o-%s\"/>"
 			"<text x=\"%.1f\" y=\"%d\" class=\"lbl\">%llu (%.1f%%)</text>",
 		    label_w - 8, y + 14, stats_outcome_name((enum stats_outcome)o), label_w, y, w,
@@ -210,10 +177,10 @@ static void outcomes_chart(struct page *pg, const struct dashboard_data *d)
 		    (unsigned long long)d->outcomes[o], 100.0 * (double)d->outcomes[o] / (double)total);
 		y += row;
 	}
-	put(pg, "</svg>");
+	textbuf_printf(pg, "</svg>");
 }
 
-static void consent_chart(struct page *pg, const struct dashboard_data *d)
+static void consent_chart(struct textbuf *pg, const struct dashboard_data *d)
 {
 	uint64_t max = 0, total = 0;
 	int plot_w = CHART_W - PAD_L - 8, plot_h = CHART_H - PAD_T - PAD_B;
@@ -224,25 +191,25 @@ static void consent_chart(struct page *pg, const struct dashboard_data *d)
 		if (d->consent[b] > max)
 			max = d->consent[b];
 	}
-	put(pg, "<h2>Time to consent</h2>");
+	textbuf_printf(pg, "<h2>Time to consent</h2>");
 	if (!total) {
-		put(pg, "<p class=\"empty\">No completed sign-ins in this range.</p>");
+		textbuf_printf(pg, "<p class=\"empty\">No completed sign-ins in this range.</p>");
 		return;
 	}
 	max = nice_max(max);
-	put(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Time to consent\">", CHART_W,
+	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Time to consent\">", CHART_W,
 	    CHART_H);
 	axis(pg, max, CHART_W, CHART_H);
 	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++) {
 		double h = (double)d->consent[b] * plot_h / (double)max;
 		double x = PAD_L + slot * b;
-		put(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\">"
+		textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\">"
 			"<title>%s: %llu</title></rect><text x=\"%.1f\" y=\"%d\" class=\"tick\" "
 			"text-anchor=\"middle\">%s</text>", x + slot * 0.1, PAD_T + plot_h - h,
 		    slot * 0.8, h, consent_labels[b], (unsigned long long)d->consent[b],
 		    x + slot / 2, CHART_H - 8, consent_labels[b]);
 	}
-	put(pg, "</svg><p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
+	textbuf_printf(pg, "</svg><p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
 	    (unsigned long long)total);
 }
 
@@ -275,11 +242,10 @@ static const char style[] =
 
 char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t *len)
 {
-	struct page pg = { malloc(16384), 0, 16384, false };
+	struct textbuf pg;
 
-	if (!pg.p)
-		return NULL;
-	put(&pg, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	textbuf_init(&pg, 16384);
+	textbuf_printf(&pg, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 		 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 		 "<title>oauth-relay usage</title><style nonce=\"%s\">%s</style></head><body>"
 		 "<h1>oauth-relay usage, %s to %s (UTC)</h1>"
@@ -288,19 +254,14 @@ char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t
 		 "value=\"%s\"></label><button type=\"submit\">Show</button></form>",
 	    nonce, style, d->from, d->to, d->from, d->to);
 	if (!has_data(d)) {
-		put(&pg, "<p class=\"empty\">Nothing recorded between %s and %s yet. Counters appear "
+		textbuf_printf(&pg, "<p class=\"empty\">Nothing recorded between %s and %s yet. Counters appear "
 			 "here a few seconds after the first flows.</p>", d->from, d->to);
 	} else {
 		flows_chart(&pg, d);
 		outcomes_chart(&pg, d);
 		consent_chart(&pg, d);
 	}
-	put(&pg, "<p class=\"note\">Anonymous hourly counters only: no addresses, hosts or "
+	textbuf_printf(&pg, "<p class=\"note\">Anonymous hourly counters only: no addresses, hosts or "
 		 "identifiers are kept.</p></body></html>\n");
-	if (pg.failed) {
-		free(pg.p);
-		return NULL;
-	}
-	*len = pg.len;
-	return pg.p;
+	return textbuf_take(&pg, len);
 }

@@ -2,9 +2,9 @@
 
 #include "metrics.h"
 
+#include "textbuf.h"
 #include "version.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,47 +51,13 @@ void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms,
 	}
 }
 
-struct text {
-	char *p;
-	size_t len, size;
-	bool failed;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct text *t, const char *fmt, ...)
+static void header(struct textbuf *t, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int n;
-
-	for (;;) {
-		if (t->failed)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(t->p + t->len, t->size - t->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < t->size - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t size = t->size * 2 + (size_t)n;
-		char *p = realloc(t->p, size);
-		if (!p) {
-			t->failed = true;
-			return;
-		}
-		t->p = p;
-		t->size = size;
-	}
-}
-
-static void header(struct text *t, const char *name, const char *type, const char *help)
-{
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	textbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A histogram whose bounds are in the unit of the data divided by scale. */
-static void histogram(struct text *t, const char *name, const char *help, const uint64_t *buckets,
+static void histogram(struct textbuf *t, const char *name, const char *help, const uint64_t *buckets,
 		      const double *bounds, int n, double scale, double sum, uint64_t count)
 {
 	uint64_t cumulative = 0;
@@ -99,36 +65,36 @@ static void histogram(struct text *t, const char *name, const char *help, const 
 	header(t, name, "histogram", help);
 	for (int i = 0; i < n - 1; i++) {
 		cumulative += buckets[i];
-		put(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i] / scale,
+		textbuf_printf(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i] / scale,
 		    (unsigned long long)cumulative);
 	}
 	cumulative += buckets[n - 1];
-	put(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+	textbuf_printf(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
 	    (unsigned long long)cumulative, name, sum, name, (unsigned long long)count);
 }
 
-static void requests_render(struct text *t)
+static void requests_render(struct textbuf *t)
 {
 	header(t, "oauth_relay_http_requests_total", "counter",
 	       "HTTP requests answered, by route and status.");
 	for (int r = 0; r < ROUTE_COUNT; r++) {
 		for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++) {
 			if (metrics.requests[r][s])
-				put(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				textbuf_printf(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
 				    route_names[r], s + METRICS_STATUS_MIN,
 				    (unsigned long long)metrics.requests[r][s]);
 		}
 	}
 }
 
-static void callbacks_render(struct text *t)
+static void callbacks_render(struct textbuf *t)
 {
 	header(t, "oauth_relay_callbacks_total", "counter",
 	       "Authorization responses handled, by provider kind and outcome.");
 	for (int p = 0; p < PROVIDER_COUNT; p++) {
 		for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 			if (metrics.callbacks[p][o])
-				put(t, "oauth_relay_callbacks_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
+				textbuf_printf(t, "oauth_relay_callbacks_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
 				    provider_label((enum provider)p), stats_outcome_name((enum stats_outcome)o),
 				    (unsigned long long)metrics.callbacks[p][o]);
 		}
@@ -156,18 +122,17 @@ static void label_escape(const char *in, char *out, size_t size)
 
 char *metrics_render(const struct metrics_gauges *g, size_t *len)
 {
-	struct text t = { malloc(8192), 0, 8192, false };
+	struct textbuf t;
 	char version[64], libevent[64], openssl[128];
 	struct versions v;
 
-	if (!t.p)
-		return NULL;
+	textbuf_init(&t, 8192);
 	versions_get(&v);
 	label_escape(v.relay, version, sizeof(version));
 	label_escape(v.libevent, libevent, sizeof(libevent));
 	label_escape(v.openssl, openssl, sizeof(openssl));
 	header(&t, "oauth_relay_build_info", "gauge", "Versions of the relay and its libraries.");
-	put(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
+	textbuf_printf(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
 	    version, libevent, openssl, v.libpq);
 	requests_render(&t);
 	callbacks_render(&t);
@@ -180,19 +145,14 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
 		  STATS_CONSENT_BUCKETS, 1.0, metrics.consent_sum, metrics.consent_count);
 	header(&t, "oauth_relay_database_up", "gauge",
 	       "1 when the database is connected and migrated, 0 when not, -1 when none is configured.");
-	put(&t, "oauth_relay_database_up %d\n", g->database_up);
+	textbuf_printf(&t, "oauth_relay_database_up %d\n", g->database_up);
 	header(&t, "oauth_relay_open_connections", "gauge", "Client connections open now.");
-	put(&t, "oauth_relay_open_connections %zu\n", g->connections);
+	textbuf_printf(&t, "oauth_relay_open_connections %zu\n", g->connections);
 	header(&t, "oauth_relay_stats_buffer_cells", "gauge",
 	       "Usage counters held in memory, waiting for a flush.");
-	put(&t, "oauth_relay_stats_buffer_cells %zu\n", g->stats_cells);
+	textbuf_printf(&t, "oauth_relay_stats_buffer_cells %zu\n", g->stats_cells);
 	header(&t, "oauth_relay_stats_dropped_total", "counter",
 	       "Usage events dropped because the in-memory buffer was full.");
-	put(&t, "oauth_relay_stats_dropped_total %llu\n", (unsigned long long)g->stats_dropped);
-	if (t.failed) {
-		free(t.p);
-		return NULL;
-	}
-	*len = t.len;
-	return t.p;
+	textbuf_printf(&t, "oauth_relay_stats_dropped_total %llu\n", (unsigned long long)g->stats_dropped);
+	return textbuf_take(&t, len);
 }

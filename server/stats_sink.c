@@ -3,8 +3,8 @@
 #include "stats_sink.h"
 
 #include "log.h"
+#include "textbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,69 +38,34 @@ struct stats_sink {
 	void *done_arg;
 };
 
-/* A growing text buffer for the array literals. */
-struct buf {
-	char *p;
-	size_t len, size;
-	bool failed;
-};
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		if (b->failed)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < b->size - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t size = b->size * 2 + (size_t)n + 64;
-		char *p = realloc(b->p, size);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->size = size;
-	}
-}
-
 /* One histogram as an element of a text[] literal: "{1,0,2}" (quoted). */
-static void buckets_put(struct buf *b, const uint64_t *v, int n)
+static void buckets_put(struct textbuf *b, const uint64_t *v, int n)
 {
-	buf_printf(b, "\"{");
+	textbuf_printf(b, "\"{");
 	for (int i = 0; i < n; i++)
-		buf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
-	buf_printf(b, "}\"");
+		textbuf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
+	textbuf_printf(b, "}\"");
 }
 
 enum column { C_HOUR, C_PROVIDER, C_EVENT, C_OUTCOME, C_DELIVERY, C_COUNT, C_HB, C_HS, C_CB, C_CS,
 	      C_COLUMNS };
 
-static void cell_put(struct buf *cols, const struct stats_cell *c, bool first)
+static void cell_put(struct textbuf *cols, const struct stats_cell *c, bool first)
 {
 	const char *sep = first ? "" : ",";
 
-	buf_printf(&cols[C_HOUR], "%s%lld", sep, (long long)c->key.hour);
-	buf_printf(&cols[C_PROVIDER], "%s%s", sep, provider_label(c->key.provider));
-	buf_printf(&cols[C_EVENT], "%s%s", sep, stats_event_name(c->key.event));
-	buf_printf(&cols[C_OUTCOME], "%s%s", sep, stats_outcome_name(c->key.outcome));
-	buf_printf(&cols[C_DELIVERY], "%s%s", sep, stats_delivery_name(c->key.delivery));
-	buf_printf(&cols[C_COUNT], "%s%llu", sep, (unsigned long long)c->count);
-	buf_printf(&cols[C_HB], "%s", sep);
+	textbuf_printf(&cols[C_HOUR], "%s%lld", sep, (long long)c->key.hour);
+	textbuf_printf(&cols[C_PROVIDER], "%s%s", sep, provider_label(c->key.provider));
+	textbuf_printf(&cols[C_EVENT], "%s%s", sep, stats_event_name(c->key.event));
+	textbuf_printf(&cols[C_OUTCOME], "%s%s", sep, stats_outcome_name(c->key.outcome));
+	textbuf_printf(&cols[C_DELIVERY], "%s%s", sep, stats_delivery_name(c->key.delivery));
+	textbuf_printf(&cols[C_COUNT], "%s%llu", sep, (unsigned long long)c->count);
+	textbuf_printf(&cols[C_HB], "%s", sep);
 	buckets_put(&cols[C_HB], c->handling, STATS_HANDLING_BUCKETS);
-	buf_printf(&cols[C_HS], "%s%.3f", sep, c->handling_sum);
-	buf_printf(&cols[C_CB], "%s", sep);
+	textbuf_printf(&cols[C_HS], "%s%.3f", sep, c->handling_sum);
+	textbuf_printf(&cols[C_CB], "%s", sep);
 	buckets_put(&cols[C_CB], c->consent, STATS_CONSENT_BUCKETS);
-	buf_printf(&cols[C_CS], "%s%.3f", sep, c->consent_sum);
+	textbuf_printf(&cols[C_CS], "%s%.3f", sep, c->consent_sum);
 }
 
 static void flush_finish(struct stats_sink *sink, bool ok)
@@ -129,17 +94,18 @@ static void upsert_done(void *arg, PGresult *res, const char *error)
 
 static bool flush_send(struct stats_sink *sink)
 {
-	struct buf cols[C_COLUMNS];
+	struct textbuf cols[C_COLUMNS];
 	const char *params[C_COLUMNS];
 	bool ok = true;
 
-	memset(cols, 0, sizeof(cols));
-	for (int i = 0; i < C_COLUMNS; i++)
-		buf_printf(&cols[i], "{");
+	for (int i = 0; i < C_COLUMNS; i++) {
+		textbuf_init(&cols[i], 256);
+		textbuf_printf(&cols[i], "{");
+	}
 	for (size_t i = 0; i < sink->in_flight.count; i++)
 		cell_put(cols, &sink->in_flight.cells[i], i == 0);
 	for (int i = 0; i < C_COLUMNS; i++) {
-		buf_printf(&cols[i], "}");
+		textbuf_printf(&cols[i], "}");
 		ok = ok && !cols[i].failed;
 		params[i] = cols[i].p;
 	}
@@ -171,8 +137,6 @@ void stats_sink_flush(struct stats_sink *sink, void (*done)(void *arg, bool ok),
 	sink->done = done;
 	sink->done_arg = arg;
 	stats_take(&sink->pending, &sink->in_flight);
-	sink->pending.max = sink->in_flight.max;
-	sink->pending.dropped = sink->dropped_logged;
 	if (!flush_send(sink))
 		upsert_done(sink, NULL, "the database refused the statement");
 }
