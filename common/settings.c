@@ -50,6 +50,8 @@ const struct setting_def settings_table[] = {
 	S_ENUM(registration, "open", registration_choices, true, "open, token or closed"),
 	S_SECRET(enrollment_token, true, "required when registration = token"),
 	S_INT(flow_ttl_max, "1800", 60, 1800, true, "upper bound for expires_in, seconds"),
+	S_INT(rate_limit_register, "10", 0, 1000000, true, "registrations per minute per client address (0: no limit)"),
+	S_INT(rate_limit_flows, "120", 0, 1000000, true, "flow creations per minute per instance (0: no limit)"),
 	S_STR(trusted_proxies, "", true, "addresses whose X-Forwarded-* headers are believed"),
 	S_BOOL(allow_private_push, "false", true, "let push delivery reach private addresses (tests)"),
 	S_INT(workers, "1", 1, 64, false, "processes sharing the listeners"),

@@ -43,6 +43,8 @@ struct settings {
 	int registration;
 	char *enrollment_token;
 	int flow_ttl_max;
+	int rate_limit_register;
+	int rate_limit_flows;
 	char *trusted_proxies;
 	bool allow_private_push;
 	/* logging and statistics */

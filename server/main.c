@@ -12,6 +12,7 @@
 #include "revocations.h"
 #include "singleuse.h"
 #include "stats_sink.h"
+#include "supervisor.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -139,10 +140,16 @@ static void nofile_raise(void)
 	}
 }
 
-#define REGISTER_BURST 10
-#define REGISTER_PER_MINUTE 10
-#define FLOWS_BURST 60
-#define FLOWS_PER_MINUTE 120
+
+void relay_limits_apply(struct relay *relay)
+{
+	const struct settings *s = &relay->settings;
+	double flows_burst = s->rate_limit_flows / 2 > 10 ? s->rate_limit_flows / 2 : 10;
+
+	ratelimit_configure(&relay->ratelimit_register, s->rate_limit_register,
+			    s->rate_limit_register);
+	ratelimit_configure(&relay->ratelimit_flows, flows_burst, s->rate_limit_flows);
+}
 
 /* What the routes share: single use, revocations, replay and rate limits. */
 static bool relay_services_start(struct relay *relay)
@@ -157,8 +164,9 @@ static bool relay_services_start(struct relay *relay)
 	    !seen_init(&relay->seen_signatures, 1024))
 		return false;
 	singleuse_set_db(relay->singleuse, relay->db);
-	ratelimit_init(&relay->ratelimit_register, REGISTER_BURST, REGISTER_PER_MINUTE);
-	ratelimit_init(&relay->ratelimit_flows, FLOWS_BURST, FLOWS_PER_MINUTE);
+	ratelimit_init(&relay->ratelimit_register, 0, 0);
+	ratelimit_init(&relay->ratelimit_flows, 0, 0);
+	relay_limits_apply(relay);
 	return cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err,
 			       sizeof(err));
 }
@@ -266,6 +274,23 @@ static int migrate_only(const struct settings *s)
 	return out.done && out.ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* One serving process: the relay takes the state over for its life, then hands it back
+ * for freeing. */
+static int serve(void *arg)
+{
+	struct relay_state *state = arg;
+	struct relay relay;
+	int rc;
+
+	memset(&relay, 0, sizeof(relay));
+	relay.settings = state->settings;
+	relay.keys = state->keys;
+	relay.tls = state->tls;
+	rc = relay_run(&relay);
+	*state = (struct relay_state){ relay.settings, relay.keys, relay.tls };
+	return rc;
+}
+
 static const char *config_path(const char *given)
 {
 	if (given)
@@ -283,7 +308,6 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct relay relay;
 	struct relay_state state;
 	const char *given = NULL;
 	enum mode mode = MODE_RUN;
@@ -317,14 +341,9 @@ int main(int argc, char **argv)
 	} else if (mode == MODE_MIGRATE) {
 		rc = migrate_only(&state.settings);
 	} else {
-		memset(&relay, 0, sizeof(relay));
-		relay.settings = state.settings;
-		relay.keys = state.keys;
-		relay.tls = state.tls;
-		memset(&state, 0, sizeof(state));
 		versions_log();
-		rc = relay_run(&relay);
-		state = (struct relay_state){ relay.settings, relay.keys, relay.tls };
+		rc = state.settings.workers > 1 ? supervisor_run(state.settings.workers, serve, &state)
+						: serve(&state);
 	}
 	relay_state_free(&state);
 	curl_global_cleanup();

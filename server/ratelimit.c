@@ -9,6 +9,11 @@
 void ratelimit_init(struct ratelimit *rl, double burst, double per_minute)
 {
 	memset(rl, 0, sizeof(*rl));
+	ratelimit_configure(rl, burst, per_minute);
+}
+
+void ratelimit_configure(struct ratelimit *rl, double burst, double per_minute)
+{
 	rl->burst = burst;
 	rl->per_second = per_minute / 60.0;
 }
@@ -46,6 +51,9 @@ bool ratelimit_allow(struct ratelimit *rl, int family, const unsigned char *addr
 bool ratelimit_allow_key(struct ratelimit *rl, const unsigned char key[16], double now)
 {
 	struct ratelimit_slot *s = &rl->slots[slot_of(key)];
+
+	if (rl->per_second == 0)
+		return true; /* no limit configured */
 
 	if (memcmp(s->key, key, sizeof(s->key)) != 0 || s->updated == 0) {
 		memcpy(s->key, key, sizeof(s->key));

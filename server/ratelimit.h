@@ -23,7 +23,9 @@ struct ratelimit {
 	struct ratelimit_slot slots[RATELIMIT_SLOTS];
 };
 
+/* per_minute 0 turns the limit off. Reconfiguring keeps the buckets. */
 void ratelimit_init(struct ratelimit *rl, double burst, double per_minute);
+void ratelimit_configure(struct ratelimit *rl, double burst, double per_minute);
 /* family AF_INET/AF_INET6 with 4/16 address bytes; IPv6 is limited per /64. */
 bool ratelimit_allow(struct ratelimit *rl, int family, const unsigned char *addr, double now);
 /* Any other 16-byte key (e.g. an instance). */

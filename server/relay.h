@@ -64,6 +64,8 @@ struct relay {
 /* Begins a graceful shutdown: /readyz turns 503, then listeners close and the loop ends
  * when the last in-flight request has been answered. */
 void relay_shutdown_begin(struct relay *relay);
+/* Applies the rate_limit_* settings (at start and on reload). */
+void relay_limits_apply(struct relay *relay);
 /* Called by conn.c whenever a connection closes. */
 void relay_conn_closed(struct relay *relay);
 

@@ -36,6 +36,11 @@ struct stats_sink {
 	struct event *flush_timer, *retention_timer;
 	void (*done)(void *arg, bool ok);
 	void *done_arg;
+	/* A flush asked for while one was in flight (the final one on SIGTERM): it runs
+	 * when the in-flight one is answered, so its events are not left behind. */
+	void (*next_done)(void *arg, bool ok);
+	void *next_arg;
+	bool retention_due; /* once as soon as the database is there, then hourly */
 };
 
 /* One histogram as an element of a text[] literal: "{1,0,2}" (quoted). */
@@ -72,10 +77,15 @@ static void flush_finish(struct stats_sink *sink, bool ok)
 {
 	void (*done)(void *, bool) = sink->done;
 
+	void (*next)(void *, bool) = sink->next_done;
+
 	sink->flushing = false;
 	sink->done = NULL;
+	sink->next_done = NULL;
 	if (done)
 		done(sink->done_arg, ok);
+	if (next)
+		stats_sink_flush(sink, next, sink->next_arg);
 }
 
 static void upsert_done(void *arg, PGresult *res, const char *error)
@@ -127,6 +137,11 @@ static void dropped_log(struct stats_sink *sink)
 void stats_sink_flush(struct stats_sink *sink, void (*done)(void *arg, bool ok), void *arg)
 {
 	dropped_log(sink);
+	if (sink->flushing && done) {
+		sink->next_done = done;
+		sink->next_arg = arg;
+		return;
+	}
 	if (sink->flushing || sink->pending.count == 0 || !sink->db ||
 	    db_state(sink->db) != DB_READY) {
 		if (done)
@@ -141,11 +156,6 @@ void stats_sink_flush(struct stats_sink *sink, void (*done)(void *arg, bool ok),
 		upsert_done(sink, NULL, "the database refused the statement");
 }
 
-static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
-{
-	stats_sink_flush(arg, NULL, NULL);
-}
-
 static void retention_done(void *arg, PGresult *res, const char *error)
 {
 }
@@ -157,8 +167,19 @@ static void on_retention_timer(evutil_socket_t fd, short what, void *arg)
 	const char *params[1] = { days };
 
 	snprintf(days, sizeof(days), "%d", sink->retention_days);
-	if (db_state(sink->db) == DB_READY)
-		db_query(sink->db, false, RETENTION, 1, params, retention_done, NULL);
+	if (db_state(sink->db) == DB_READY &&
+	    db_query(sink->db, false, RETENTION, 1, params, retention_done, NULL))
+		sink->retention_due = false;
+}
+
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_sink *sink = arg;
+
+	/* A relay restarted more often than hourly must still delete old hours. */
+	if (sink->retention_due)
+		on_retention_timer(fd, what, sink);
+	stats_sink_flush(sink, NULL, NULL);
 }
 
 void stats_sink_configure(struct stats_sink *sink, int flush_seconds, int retention_days)
@@ -169,7 +190,9 @@ void stats_sink_configure(struct stats_sink *sink, int flush_seconds, int retent
 	sink->flush_seconds = flush_seconds;
 	sink->retention_days = retention_days;
 	evtimer_add(sink->flush_timer, &flush);
-	evtimer_add(sink->retention_timer, &retention);
+	/* Re-adding would restart the hour: a relay reloaded more often would never run it. */
+	if (!evtimer_pending(sink->retention_timer, NULL))
+		evtimer_add(sink->retention_timer, &retention);
 }
 
 struct stats_sink *stats_sink_new(struct event_base *base, struct db *db, int flush_seconds,
@@ -180,6 +203,7 @@ struct stats_sink *stats_sink_new(struct event_base *base, struct db *db, int fl
 	if (!sink)
 		return NULL;
 	sink->db = db;
+	sink->retention_due = true;
 	stats_init(&sink->pending, STATS_MAX_CELLS);
 	sink->flush_timer = event_new(base, -1, EV_PERSIST, on_flush_timer, sink);
 	sink->retention_timer = event_new(base, -1, EV_PERSIST, on_retention_timer, sink);

@@ -123,6 +123,7 @@ static const struct pair defaults[] = {
 	{ "database_url", "" },            { "migrate_on_start", "true" },
 	{ "db_query_timeout", "5" },       { "registration", "open" },
 	{ "enrollment_token", "" },        { "flow_ttl_max", "1800" },
+	{ "rate_limit_register", "10" },   { "rate_limit_flows", "120" },
 	{ "trusted_proxies", "" },         { "allow_private_push", "false" },
 	{ "workers", "1" },                { "log_level", "info" },
 	{ "log_format", "text" },          { "stats_flush_seconds", "10" },
