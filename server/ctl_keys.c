@@ -4,45 +4,33 @@
 #include "ctl.h"
 #include "keyring.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static int keys_generate(const char *path)
+/* generate: a new file with one key; rotate: the file's keys plus a newest one. */
+static int keys_write(const char *path, bool rotate)
 {
 	struct keyring ring;
 	char err[512];
+	int rc = 1;
 
 	memset(&ring, 0, sizeof(ring));
-	if (!keyring_add_random(&ring, err, sizeof(err)) ||
-	    !keyring_write_file(path, &ring, true, err, sizeof(err)))
-		goto failed;
-	printf("created %s with key %s\n", path, keyring_newest(&ring)->kid);
-	keyring_wipe(&ring);
-	return 0;
-failed:
-	fprintf(stderr, "oauth-relayctl: %s\n", err);
-	keyring_wipe(&ring);
-	return 1;
-}
-
-static int keys_rotate(const char *path)
-{
-	struct keyring ring;
-	char err[512];
-
-	memset(&ring, 0, sizeof(ring));
-	if (!keyring_load_file(path, &ring, err, sizeof(err)) ||
+	if ((rotate && !keyring_load_file(path, &ring, err, sizeof(err))) ||
 	    !keyring_add_random(&ring, err, sizeof(err)) ||
-	    !keyring_write_file(path, &ring, false, err, sizeof(err)))
-		goto failed;
-	printf("added key %s to %s (%zu keys); send SIGHUP to every relay to start using it\n",
-	       keyring_newest(&ring)->kid, path, ring.count);
+	    !keyring_write_file(path, &ring, !rotate, err, sizeof(err))) {
+		fprintf(stderr, "oauth-relayctl: %s\n", err);
+		goto done;
+	}
+	if (rotate)
+		printf("added key %s to %s (%zu keys); send SIGHUP to every relay to start using it\n",
+		       keyring_newest(&ring)->kid, path, ring.count);
+	else
+		printf("created %s with key %s\n", path, keyring_newest(&ring)->kid);
+	rc = 0;
+done:
 	keyring_wipe(&ring);
-	return 0;
-failed:
-	fprintf(stderr, "oauth-relayctl: %s\n", err);
-	keyring_wipe(&ring);
-	return 1;
+	return rc;
 }
 
 static int keys_run(int argc, char **argv)
@@ -51,10 +39,8 @@ static int keys_run(int argc, char **argv)
 		fprintf(stderr, "usage: oauth-relayctl %s\n", ctl_keys.usage);
 		return 2;
 	}
-	if (strcmp(argv[1], "generate") == 0)
-		return keys_generate(argv[2]);
-	if (strcmp(argv[1], "rotate") == 0)
-		return keys_rotate(argv[2]);
+	if (strcmp(argv[1], "generate") == 0 || strcmp(argv[1], "rotate") == 0)
+		return keys_write(argv[2], strcmp(argv[1], "rotate") == 0);
 	fprintf(stderr, "oauth-relayctl: keys: unknown action '%s'\n", argv[1]);
 	return 2;
 }
