@@ -63,16 +63,19 @@ void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *
 	d->flows[(t - a) / 86400][p] += n;
 }
 
+/* The top of a y axis: four grid steps of a round whole size (1, 2, 2.5 or 5 times a
+ * power of ten), so that each of the five grid lines is labelled with its exact value. */
 static uint64_t nice_max(uint64_t v)
 {
-	uint64_t step = 1;
+	static const uint64_t tenths[] = { 10, 20, 25, 50 };
 
-	while (step * 10 <= v)
-		step *= 10;
-	for (uint64_t m = step; ; m += step) {
-		if (m >= v)
-			return m ? m : 1;
+	for (uint64_t scale = 1; scale <= UINT64_MAX / 400; scale *= 10) {
+		for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
+			if (tenths[i] * scale % 10 == 0 && 4 * (tenths[i] * scale / 10) >= v)
+				return 4 * (tenths[i] * scale / 10);
+		}
 	}
+	return v;
 }
 
 static void axis(struct textbuf *pg, uint64_t max, int w, int h)

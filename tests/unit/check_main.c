@@ -12,14 +12,19 @@ int main(void)
 
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
+	srunner_add_suite(sr, dashboard_suite());
 	srunner_add_suite(sr, encoding_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, keyring_suite());
 	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, provider_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, seen_suite());
 	srunner_add_suite(sr, settings_suite());
 	srunner_add_suite(sr, sign_suite());
+	srunner_add_suite(sr, stats_suite());
+	srunner_add_suite(sr, stats_range_suite());
 	srunner_add_suite(sr, url_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
