@@ -1,0 +1,94 @@
+/*
+ * Benchmark helper (tests/bench/run only; not built by make, not a test).
+ *
+ *   mint tokens KEYRING N      N sealed flow tokens, one per line
+ *
+ * The callback benchmark needs hundreds of thousands of DISTINCT valid tokens (each is
+ * single use: a replay answers 409). Creating them through POST /v1/flows would be far
+ * slower than the callback path being measured, and that endpoint is rate-limited per
+ * instance (a burst of 60, then 120 a minute). So this tool reads the relay's keyring
+ * and seals the flows itself, exactly as server/route_flows.c does for
+ * POST /v1/flows {"return_url": "https://qorus.example/cb", "delivery": "redirect",
+ * "expires_in": 1800}: a random 16-byte flow id, created = now, expires = now + 1800,
+ * redirect delivery, the normalized return_url, no issuer, no instance_state; sealed
+ * with the keyring's newest key by seal_flow(). The relay opens them like any other.
+ *
+ * Every token has the same length (fixed plaintext layout), so every line has the same
+ * length: the wrk script seeks straight to a thread's slice of the file.
+ */
+#include "config.h"
+
+#include "keyring.h"
+#include "seal.h"
+#include "url.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RETURN_URL "https://qorus.example/cb"
+#define TTL 1800
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: mint tokens KEYRING N\n");
+	return 2;
+}
+
+static int mint_tokens(const struct keyring *ring, long n)
+{
+	static struct flow f;
+	char token[SEAL_TOKEN_MAX];
+	size_t len0 = 0;
+
+	memset(&f, 0, sizeof(f));
+	if (!url_return_normalize(RETURN_URL, strlen(RETURN_URL), f.return_url)) {
+		fprintf(stderr, "mint: return_url refused\n");
+		return 1;
+	}
+	f.delivery = DELIVERY_REDIRECT;
+	for (long i = 0; i < n; i++) {
+		f.created = (int64_t)time(NULL);
+		f.expires = f.created + TTL;
+		if (RAND_bytes(f.id, sizeof(f.id)) != 1 || !seal_flow(ring, &f, token, sizeof(token))) {
+			fprintf(stderr, "mint: sealing failed\n");
+			return 1;
+		}
+		if (i == 0)
+			len0 = strlen(token);
+		else if (strlen(token) != len0) {
+			fprintf(stderr, "mint: token length changed (%zu, %zu)\n", len0, strlen(token));
+			return 1;
+		}
+		fputs(token, stdout);
+		putchar('\n');
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct keyring ring;
+	char err[512];
+	char *end;
+	long n;
+	int rc;
+
+	if (argc != 4)
+		return usage();
+	n = strtol(argv[3], &end, 10);
+	if (*end || n < 0)
+		return usage();
+	if (!keyring_load_file(argv[2], &ring, err, sizeof(err))) {
+		fprintf(stderr, "mint: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[1], "tokens") == 0)
+		rc = mint_tokens(&ring, n);
+	else
+		rc = usage();
+	keyring_wipe(&ring);
+	return rc;
+}
