@@ -140,6 +140,7 @@ static void flows_create(struct request *req)
 	char instance_id[INSTANCE_ID_LEN + 1], flow_id[FLOW_ID_LEN + 1], token[SEAL_TOKEN_MAX];
 	char redirect_uri[URL_MAX + 32], expires_at[32];
 	struct flow_error err = { "invalid_request", "The body must be a JSON object." };
+	enum provider provider;
 	struct flow f;
 	json_t *body;
 
@@ -176,11 +177,11 @@ static void flows_create(struct request *req)
 	base64url_encode(f.id, sizeof(f.id), flow_id);
 	redirect_uri_of(req->relay->settings.public_url, redirect_uri, sizeof(redirect_uri));
 	rfc3339(f.expires, expires_at, sizeof(expires_at));
+	provider = provider_classify(f.issuer);
 	log_info("flow_create", LF_LABEL("outcome", "created"),
-		 LF_ENUM("provider", provider_label(provider_classify(f.issuer))),
+		 LF_ENUM("provider", provider_label(provider)),
 		 LF_ENUM("delivery", delivery_name(f.delivery)));
-	usage_record(req, provider_classify(f.issuer), STATS_FLOW_CREATED, STATS_OK, (int)f.delivery,
-		     -1);
+	usage_record(req, provider, STATS_FLOW_CREATED, STATS_OK, (int)f.delivery, -1);
 	response_json(req, 201, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "flow_id", flow_id,
 					  "state", token, "redirect_uri", redirect_uri, "return_url",
 					  f.return_url, "expires_at", expires_at, "expires_in",
