@@ -2,6 +2,7 @@
 
 #include "dashboard.h"
 
+#include "stats_range.h"
 #include "textbuf.h"
 
 #include <stdio.h>
@@ -25,25 +26,12 @@ static const char *const consent_labels[STATS_CONSENT_BUCKETS] = {
 	"≤5s", "≤10s", "≤20s", "≤30s", "≤1m", "≤1.5m", "≤2m", "≤5m", "≤10m", "≤15m", "≤30m", ">30m",
 };
 
-static bool day_of(const char *text, time_t *out)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	*out = timegm(&tm);
-	return true;
-}
-
 bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
 {
-	time_t a, b;
+	int64_t a, b;
 
 	memset(d, 0, sizeof(*d));
-	if (!day_of(from, &a) || !day_of(to, &b) || b < a || (b - a) / 86400 >= DASHBOARD_DAYS_MAX)
+	if (!stats_date_parse(from, &a) || !stats_date_parse(to, &b) || b < a || (b - a) / 86400 >= DASHBOARD_DAYS_MAX)
 		return false;
 	snprintf(d->from, sizeof(d->from), "%s", from);
 	snprintf(d->to, sizeof(d->to), "%s", to);
@@ -54,10 +42,10 @@ bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
 void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider,
 			 uint64_t n)
 {
-	time_t a, t;
+	int64_t a, t;
 	enum provider p = provider_from_label(provider);
 
-	if (p == PROVIDER_COUNT || !day_of(d->from, &a) || !day_of(day, &t) || t < a ||
+	if (p == PROVIDER_COUNT || !stats_date_parse(d->from, &a) || !stats_date_parse(day, &t) || t < a ||
 	    (size_t)((t - a) / 86400) >= d->days)
 		return;
 	d->flows[(t - a) / 86400][p] += n;
@@ -92,14 +80,14 @@ static void axis(struct textbuf *pg, uint64_t max, int w, int h)
 static void day_ticks(struct textbuf *pg, const struct dashboard_data *d, double slot)
 {
 	size_t every = d->days / 8 + 1;
-	time_t first;
+	int64_t first;
 	struct tm tm;
 	char label[8];
 
-	if (!day_of(d->from, &first))
+	if (!stats_date_parse(d->from, &first))
 		return;
 	for (size_t day = 0; day < d->days; day += every) {
-		time_t t = first + (time_t)day * 86400;
+		time_t t = (time_t)(first + (int64_t)day * 86400);
 		strftime(label, sizeof(label), "%m-%d", gmtime_r(&t, &tm));
 		textbuf_printf(pg, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
 		    PAD_L + slot * ((double)day + 0.5), CHART_H - 8, label);

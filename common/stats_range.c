@@ -24,8 +24,7 @@ bool stats_group_parse(const char *name, enum stats_group *out)
 	return false;
 }
 
-/* A real calendar date in YYYY-MM-DD, as unix seconds at its midnight UTC. */
-static bool date_parse(const char *text, int64_t *out)
+bool stats_date_parse(const char *text, int64_t *out)
 {
 	struct tm tm;
 	char back[11];
@@ -71,12 +70,12 @@ bool stats_range_parse(const struct query *q, int64_t now, struct stats_range *o
 		return false;
 	}
 	tto = now - now % 86400;
-	if (to && *to && !date_parse(to, &tto)) {
+	if (to && *to && !stats_date_parse(to, &tto)) {
 		*error = "to must be a date, YYYY-MM-DD.";
 		return false;
 	}
 	tfrom = tto - (STATS_RANGE_DEFAULT_DAYS - 1) * 86400;
-	if (from && *from && !date_parse(from, &tfrom)) {
+	if (from && *from && !stats_date_parse(from, &tfrom)) {
 		*error = "from must be a date, YYYY-MM-DD.";
 		return false;
 	}

@@ -23,6 +23,8 @@ struct stats_range {
 bool stats_range_parse(const struct query *q, int64_t now, struct stats_range *out,
 		       const char **error);
 const char *stats_group_name(enum stats_group g);
+/* A real calendar date in YYYY-MM-DD (not 2026-02-30), as unix seconds at its midnight UTC. */
+bool stats_date_parse(const char *text, int64_t *out);
 bool stats_group_parse(const char *name, enum stats_group *out);
 
 #endif
