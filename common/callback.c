@@ -2,6 +2,8 @@
 
 #include "callback.h"
 
+#include "textbuf.h"
+
 #include <string.h>
 
 static const char *const single_params[] = { "code", "error", "iss", "error_description",
@@ -57,24 +59,7 @@ void callback_params_build(const struct query *q, const struct flow *flow,
 	}
 }
 
-struct text {
-	char *p;
-	size_t len, size;
-	bool overflow;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->len + n >= t->size) {
-		t->overflow = true;
-		return;
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-}
-
-static void text_add_encoded(struct text *t, const char *s)
+static void text_add_encoded(struct fixbuf *t, const char *s)
 {
 	size_t room = t->size - t->len;
 	size_t n = url_encode(s, strlen(s), t->p + t->len, room);
@@ -88,18 +73,18 @@ static void text_add_encoded(struct text *t, const char *s)
 bool callback_redirect_url(const char *return_url, const struct delivery_params *p, char *out,
 			   size_t size)
 {
-	struct text t = { out, 0, size, false };
+	struct fixbuf t = { out, 0, size, false };
 	const char *qm = strchr(return_url, '?');
 
-	text_add(&t, return_url, strlen(return_url));
+	fixbuf_put(&t, return_url, strlen(return_url));
 	/* return_url is normalized: no fragment; an existing query gets '&', unless it is
 	 * empty ("...?") or already ends with '&'. */
 	char last = return_url[strlen(return_url) - 1];
 	const char *sep = !qm ? "?" : (last == '?' || last == '&') ? "" : "&";
 	for (size_t i = 0; i < p->count; i++) {
-		text_add(&t, i == 0 ? sep : "&", strlen(i == 0 ? sep : "&"));
+		fixbuf_put(&t, i == 0 ? sep : "&", strlen(i == 0 ? sep : "&"));
 		text_add_encoded(&t, p->names[i]);
-		text_add(&t, "=", 1);
+		fixbuf_put(&t, "=", 1);
 		text_add_encoded(&t, p->values[i]);
 	}
 	return !t.overflow;
@@ -107,18 +92,18 @@ bool callback_redirect_url(const char *return_url, const struct delivery_params 
 
 bool html_escape(const char *text, char *out, size_t size)
 {
-	struct text t = { out, 0, size, false };
+	struct fixbuf t = { out, 0, size, false };
 
 	if (size)
 		out[0] = '\0';
 	for (; *text; text++) {
 		switch (*text) {
-		case '&': text_add(&t, "&amp;", 5); break;
-		case '<': text_add(&t, "&lt;", 4); break;
-		case '>': text_add(&t, "&gt;", 4); break;
-		case '"': text_add(&t, "&quot;", 6); break;
-		case '\'': text_add(&t, "&#39;", 5); break;
-		default: text_add(&t, text, 1); break;
+		case '&': fixbuf_put(&t, "&amp;", 5); break;
+		case '<': fixbuf_put(&t, "&lt;", 4); break;
+		case '>': fixbuf_put(&t, "&gt;", 4); break;
+		case '"': fixbuf_put(&t, "&quot;", 6); break;
+		case '\'': fixbuf_put(&t, "&#39;", 5); break;
+		default: fixbuf_put(&t, text, 1); break;
 		}
 	}
 	return !t.overflow;

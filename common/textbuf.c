@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void textbuf_init(struct textbuf *t, size_t initial)
 {
@@ -56,4 +57,15 @@ char *textbuf_take(struct textbuf *t, size_t *len)
 	t->p = NULL;
 	t->len = t->size = 0;
 	return p;
+}
+
+void fixbuf_put(struct fixbuf *b, const char *s, size_t n)
+{
+	if (b->len + n >= b->size) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 }

@@ -17,4 +17,14 @@ void textbuf_printf(struct textbuf *t, const char *fmt, ...) __attribute__((form
 /* Hands the text over (the caller frees it) with its length, or NULL if anything failed. */
 char *textbuf_take(struct textbuf *t, size_t *len);
 
+/* A caller-owned buffer of fixed size: an append that does not fit sets overflow and
+ * writes nothing; the text stays NUL-terminated. */
+struct fixbuf {
+	char *p;
+	size_t len, size;
+	bool overflow;
+};
+
+void fixbuf_put(struct fixbuf *b, const char *s, size_t n);
+
 #endif

@@ -2,6 +2,8 @@
 
 #include "url.h"
 
+#include "textbuf.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -11,27 +13,9 @@
 #define HOST_MAX 253
 #define LABEL_MAX 63
 
-struct out_buf {
-	char *p;
-	size_t len;
-	size_t size;
-	bool overflow;
-};
-
-static void out_putn(struct out_buf *o, const char *s, size_t n)
+static void out_puts(struct fixbuf *o, const char *s)
 {
-	if (o->len + n >= o->size) {
-		o->overflow = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void out_puts(struct out_buf *o, const char *s)
-{
-	out_putn(o, s, strlen(s));
+	fixbuf_put(o, s, strlen(s));
 }
 
 static bool is_unreserved(unsigned char c)
@@ -56,7 +40,7 @@ static int hex_value(unsigned char c)
 
 /* Copies path or query characters, upper-casing percent-escapes; extra names the
  * characters allowed beyond pchar ("/" for paths, "/?" for queries). */
-static bool component_copy(const char *s, size_t len, const char *extra, struct out_buf *o)
+static bool component_copy(const char *s, size_t len, const char *extra, struct fixbuf *o)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -67,14 +51,14 @@ static bool component_copy(const char *s, size_t len, const char *extra, struct 
 				return false;
 			snprintf(esc, sizeof(esc), "%%%c%c", toupper((unsigned char)s[i + 1]),
 				 toupper((unsigned char)s[i + 2]));
-			out_putn(o, esc, 3);
+			fixbuf_put(o, esc, 3);
 			i += 2;
 			continue;
 		}
 		if (!is_unreserved(c) && !is_sub_delim(c) && c != ':' && c != '@' &&
 		    !(c && strchr(extra, c)))
 			return false;
-		out_putn(o, (const char *)&s[i], 1);
+		fixbuf_put(o, (const char *)&s[i], 1);
 	}
 	return true;
 }
@@ -137,7 +121,7 @@ static bool reg_name_valid(const char *host, bool *is_ip)
 	return true;
 }
 
-static bool host_copy(const char *s, size_t len, struct out_buf *o, struct url_parts *parts)
+static bool host_copy(const char *s, size_t len, struct fixbuf *o, struct url_parts *parts)
 {
 	char host[HOST_MAX + 3];
 
@@ -206,7 +190,7 @@ static bool bytes_clean(const char *in, size_t len)
 	return true;
 }
 
-static bool url_split(const char *in, size_t len, struct out_buf *o, struct url_parts *parts)
+static bool url_split(const char *in, size_t len, struct fixbuf *o, struct url_parts *parts)
 {
 	const char *p, *end = in + len, *auth_end, *colon;
 	bool https;
@@ -266,7 +250,7 @@ static bool url_split(const char *in, size_t len, struct out_buf *o, struct url_
 
 bool url_return_normalize(const char *in, size_t len, char *out)
 {
-	struct out_buf o = { out, 0, URL_MAX + 1, false };
+	struct fixbuf o = { out, 0, URL_MAX + 1, false };
 
 	out[0] = '\0';
 	if (len == 0 || len > URL_MAX || !bytes_clean(in, len))
@@ -277,7 +261,7 @@ bool url_return_normalize(const char *in, size_t len, char *out)
 bool url_parts_get(const char *url, struct url_parts *parts)
 {
 	char scratch[URL_MAX + 1];
-	struct out_buf o = { scratch, 0, sizeof(scratch), false };
+	struct fixbuf o = { scratch, 0, sizeof(scratch), false };
 	size_t len = strlen(url);
 
 	memset(parts, 0, sizeof(*parts));
