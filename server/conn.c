@@ -2,15 +2,14 @@
 
 #include "conn.h"
 
+#include "conn_io.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "response.h"
 #include "router.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -21,59 +20,46 @@
  * moment before closing keeps the kernel from resetting the connection under the
  * response, so the client gets to read it. */
 #define LINGER_SECONDS 2
+#define IN_MIN 1024
+#define SCRATCH_SIZE 16384
 
 enum conn_state {
-	CONN_IDLE,     /* waiting for the first byte of a request */
-	CONN_HEAD,     /* reading the request line and headers */
-	CONN_BODY,     /* reading the body */
-	CONN_HANDLING, /* the router has the request */
-	CONN_WRITING,  /* the response is being sent */
-	CONN_LINGER,   /* response sent, discarding input before closing */
+	CONN_HANDSHAKE, /* TLS handshake under way */
+	CONN_IDLE,      /* waiting for the first byte of a request */
+	CONN_HEAD,      /* reading the request line and headers */
+	CONN_BODY,      /* reading the body */
+	CONN_HANDLING,  /* the router has the request */
+	CONN_WRITING,   /* the response is partly sent, the rest waits for the socket */
+	CONN_SENT,      /* the response is out; finished from the event loop */
+	CONN_LINGER,    /* response sent, discarding input before closing */
 };
 
+/* One event per connection, registered once, edge-triggered for both directions: no
+ * epoll_ctl per request. Every event runs everything that can make progress. */
 struct conn {
 	struct relay *relay;
-	struct bufferevent *bev;
+	struct conn_io io;
 	enum listener_kind kind;
-	bool tls;
 	enum conn_state state;
 	bool close_after; /* close once the current response is out */
 	bool linger;      /* ... and linger, since input may be left unread */
-	struct event *timer;
+	bool peer_closed; /* EOF read: answer what was received, then close */
+	bool failed;      /* the socket failed: close as soon as the request is done */
+	struct event ev;
+	struct event timer;
 	struct request *req;
+	char *in; /* received, not yet taken by a request; NULL when empty */
+	size_t in_len, in_cap;
+	char *out; /* response bytes the socket did not take yet; NULL when empty */
+	size_t out_len, out_off;
 	struct sockaddr_storage peer;
 	struct conn *prev, *next;
 };
 
+/* The loop is single-threaded: one buffer serves every read and every TLS response. */
+static char scratch[SCRATCH_SIZE];
+
 static void conn_process(struct conn *c);
-static void request_release(struct conn *c);
-
-static void conn_free(struct conn *c)
-{
-	struct relay *relay = c->relay;
-
-	if (c->req && c->req->on_abort)
-		c->req->on_abort(c->req->abort_arg);
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		relay->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	relay->n_conns--;
-	request_release(c);
-	event_free(c->timer);
-	bufferevent_free(c->bev);
-	free(c);
-	relay_conn_closed(relay);
-}
-
-static void timer_arm(struct conn *c, int seconds)
-{
-	struct timeval tv = { seconds, 0 };
-	evtimer_add(c->timer, &tv);
-}
 
 static void request_release(struct conn *c)
 {
@@ -85,40 +71,168 @@ static void request_release(struct conn *c)
 	c->req = NULL;
 }
 
-static void conn_linger_start(struct conn *c)
+static void conn_free(struct conn *c)
 {
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	struct relay *relay = c->relay;
 
-	c->state = CONN_LINGER;
-	shutdown(fd, SHUT_WR);
-	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_enable(c->bev, EV_READ);
-	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
-	timer_arm(c, LINGER_SECONDS);
+	if (c->req && c->req->on_abort)
+		c->req->on_abort(c->req->abort_arg);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		relay->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	relay->n_conns--;
+	request_release(c);
+	event_del(&c->ev);
+	event_del(&c->timer);
+	conn_io_free(&c->io);
+	free(c->in);
+	free(c->out);
+	free(c);
+	relay_conn_closed(relay);
 }
 
-/* The response has left the output buffer: close, or wait for the next request. */
-static void conn_response_done(struct conn *c)
+/* Every connection uses the same few durations: libevent's common timeouts keep them
+ * in O(1) queues instead of the heap, re-armed on every request. */
+static void timer_arm(struct conn *c, int seconds)
 {
-	request_release(c);
-	if (c->close_after || c->relay->draining) {
-		if (c->linger)
-			conn_linger_start(c);
-		else
-			conn_free(c);
+	struct timeval tv = { seconds, 0 };
+	const struct timeval *common = event_base_init_common_timeout(c->relay->base, &tv);
+
+	evtimer_add(&c->timer, common ? common : &tv);
+}
+
+/* How much unparsed input a client can make us hold while a request is handled. */
+static size_t in_limit(const struct conn *c)
+{
+	const struct settings *s = &c->relay->settings;
+
+	return (size_t)s->max_header_size + (size_t)s->max_body_size + 4096;
+}
+
+static bool in_append(struct conn *c, const char *data, size_t n)
+{
+	if (c->in_len + n > c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap : IN_MIN;
+		char *grown;
+		while (cap < c->in_len + n)
+			cap *= 2;
+		grown = realloc(c->in, cap);
+		if (!grown)
+			return false;
+		c->in = grown;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, data, n);
+	c->in_len += n;
+	return true;
+}
+
+/* Hands the first n input bytes to the caller as a malloc'd block (the whole buffer
+ * when it holds exactly one request: the common case costs no copy). */
+static char *in_take(struct conn *c, size_t n)
+{
+	char *block;
+
+	if (n == c->in_len) {
+		block = c->in;
+		c->in = NULL;
+		c->in_len = c->in_cap = 0;
+		return block;
+	}
+	block = malloc(n + 1);
+	if (!block)
+		return NULL;
+	memcpy(block, c->in, n);
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	return block;
+}
+
+static void out_append(struct conn *c, const char *data, size_t n)
+{
+	char *grown;
+
+	if (!n || c->failed)
+		return;
+	grown = realloc(c->out, c->out_len + n);
+	if (!grown) {
+		c->failed = true;
 		return;
 	}
-	c->state = CONN_IDLE;
-	timer_arm(c, c->relay->settings.idle_timeout);
-	conn_process(c);
+	c->out = grown;
+	memcpy(c->out + c->out_len, data, n);
+	c->out_len += n;
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static bool out_pending(const struct conn *c)
 {
-	struct conn *c = arg;
+	return c->out_off < c->out_len;
+}
 
-	if (c->state == CONN_WRITING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_response_done(c);
+static void out_reset(struct conn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+}
+
+/* Writes queued output until it is gone or the socket is full. */
+static void conn_flush(struct conn *c)
+{
+	size_t n;
+
+	while (out_pending(c) && !c->failed) {
+		enum io_status st = conn_io_write(&c->io, c->out + c->out_off,
+						  c->out_len - c->out_off, &n);
+		if (st == IO_AGAIN)
+			return;
+		if (st != IO_DONE)
+			c->failed = true;
+		c->out_off += n;
+	}
+	out_reset(c);
+}
+
+/* Sends a then b: at once when nothing is queued (one system call for a small
+ * response), queuing whatever the socket does not take. */
+static void conn_send(struct conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = 0;
+	enum io_status st = IO_DONE;
+
+	if (c->failed)
+		return;
+	if (out_pending(c) || (c->io.ssl && alen + blen > sizeof(scratch))) {
+		out_append(c, a, alen);
+		out_append(c, b, blen);
+		conn_flush(c);
+		return;
+	}
+	if (c->io.ssl) {
+		/* One buffer, so the response is one TLS record and one write. */
+		memcpy(scratch, a, alen);
+		if (blen)
+			memcpy(scratch + alen, b, blen);
+		st = conn_io_write(&c->io, scratch, alen + blen, &n);
+	} else {
+		st = conn_io_write2(&c->io, a, alen, b, blen, &n);
+	}
+	if (st == IO_FAILED || st == IO_CLOSED) {
+		c->failed = true;
+		return;
+	}
+	if (n < alen) {
+		out_append(c, a + n, alen - n);
+		n = 0;
+	} else {
+		n -= alen;
+	}
+	out_append(c, b + n, blen - n);
+	if (out_pending(c))
+		conn_flush(c);
 }
 
 void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *arg)
@@ -136,14 +250,16 @@ void conn_respond(struct request *req, const char *head, size_t head_len, const 
 		  size_t body_len)
 {
 	struct conn *c = req->conn;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	evbuffer_add(out, head, head_len);
-	if (body_len && !req->is_head)
-		evbuffer_add(out, body, body_len);
-	c->state = CONN_WRITING;
-	timer_arm(c, c->relay->settings.idle_timeout);
-	bufferevent_enable(c->bev, EV_WRITE);
+	conn_send(c, head, head_len, body, req->is_head ? 0 : body_len);
+	if (out_pending(c)) {
+		c->state = CONN_WRITING;
+		timer_arm(c, c->relay->settings.idle_timeout);
+		return;
+	}
+	/* The handler may still use req after this returns: finish from the loop. */
+	c->state = CONN_SENT;
+	event_active(&c->ev, EV_WRITE, 1);
 }
 
 bool conn_will_close(const struct request *req)
@@ -153,7 +269,7 @@ bool conn_will_close(const struct request *req)
 
 bool conn_is_tls(const struct request *req)
 {
-	return req->conn->tls;
+	return req->conn->io.ssl != NULL;
 }
 
 /* Answers a request the connection itself rejected (limits, malformed input), then
@@ -172,36 +288,34 @@ static void conn_reject(struct conn *c, int status)
 	response_error_status(&stub, status);
 }
 
-static bool head_take(struct conn *c, struct evbuffer *in)
+static bool head_take(struct conn *c)
 {
 	const struct settings *s = &c->relay->settings;
-	size_t avail = evbuffer_get_length(in);
-	size_t scan = avail < (size_t)s->max_header_size + 4 ? avail : (size_t)s->max_header_size + 4;
-	const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)scan);
-	size_t end = http_head_end(data, scan);
+	size_t limit = (size_t)s->max_header_size;
+	size_t scan = c->in_len < limit + 4 ? c->in_len : limit + 4;
+	size_t end = http_head_end(c->in, scan);
 	int status;
 
 	if (end == 0) {
-		if (avail > (size_t)s->max_header_size)
-			conn_reject(c, memchr(data, '\n', scan) ? 431 : 414);
+		if (c->in_len > limit)
+			conn_reject(c, memchr(c->in, '\n', scan) ? 431 : 414);
 		return false;
 	}
-	if (end > (size_t)s->max_header_size) {
+	if (end > limit) {
 		conn_reject(c, 431);
 		return false;
 	}
 	c->req = calloc(1, sizeof(*c->req));
-	if (!c->req || !(c->req->head_buf = malloc(end))) {
+	if (!c->req || !(c->req->head_buf = in_take(c, end))) {
 		conn_reject(c, 503);
 		return false;
 	}
-	evbuffer_remove(in, c->req->head_buf, end);
 	c->req->conn = c;
 	c->req->relay = c->relay;
 	c->req->kind = c->kind;
 	c->req->started = ratelimit_now();
-	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers,
-				 (size_t)s->max_header_size, &c->req->head);
+	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers, limit,
+				 &c->req->head);
 	if (status == 0 && c->req->head.content_length > s->max_body_size)
 		status = 413;
 	if (status) {
@@ -211,67 +325,167 @@ static bool head_take(struct conn *c, struct evbuffer *in)
 	if (!c->req->head.keep_alive)
 		c->close_after = true;
 	c->state = CONN_BODY;
-	if (c->req->head.expect_continue && c->req->head.content_length > 0 &&
-	    evbuffer_get_length(in) == 0)
-		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	if (c->req->head.expect_continue && c->req->head.content_length > 0 && c->in_len == 0)
+		conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0);
 	return true;
 }
 
-static bool body_take(struct conn *c, struct evbuffer *in)
+static bool body_take(struct conn *c)
 {
 	size_t want = c->req->head.content_length > 0 ? (size_t)c->req->head.content_length : 0;
 
-	if (evbuffer_get_length(in) < want)
+	if (c->in_len < want)
 		return false;
 	c->req->body = malloc(want + 1);
 	if (!c->req->body) {
 		conn_reject(c, 503);
 		return false;
 	}
-	evbuffer_remove(in, c->req->body, want);
+	if (want) {
+		memcpy(c->req->body, c->in, want);
+		memmove(c->in, c->in + want, c->in_len - want);
+		c->in_len -= want;
+	}
 	c->req->body[want] = '\0';
 	c->req->body_len = want;
 	return true;
 }
 
+/* Takes the next request from the input, if it is complete, to the router. */
 static void conn_process(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-
 	if (c->state == CONN_IDLE) {
-		if (evbuffer_get_length(in) == 0)
+		if (c->in_len == 0)
 			return;
 		c->state = CONN_HEAD;
 		timer_arm(c, c->relay->settings.request_timeout);
 	}
-	if (c->state == CONN_HEAD && !head_take(c, in))
+	if (c->state == CONN_HEAD && !head_take(c))
 		return;
-	if (c->state == CONN_BODY && !body_take(c, in))
-		return;
-	if (c->state != CONN_BODY)
+	if (c->state != CONN_BODY || !body_take(c))
 		return;
 	c->state = CONN_HANDLING;
-	evtimer_del(c->timer);
+	evtimer_del(&c->timer);
 	router_dispatch(c->req);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static bool waiting_for_request(const struct conn *c)
 {
-	struct conn *c = arg;
-
-	if (c->state == CONN_LINGER) {
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-		return;
-	}
-	conn_process(c);
+	return c->state == CONN_IDLE || c->state == CONN_HEAD || c->state == CONN_BODY;
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+/* Reads until the socket is drained (edge-triggered: nothing will say so again) or the
+ * input limit is reached (resumed once the response is out). False when c is gone. */
+static bool conn_read(struct conn *c)
+{
+	size_t limit = in_limit(c), n;
+
+	while (c->in_len < limit) {
+		size_t room = limit - c->in_len;
+		enum io_status st = conn_io_read(&c->io, scratch,
+						 room < sizeof(scratch) ? room : sizeof(scratch), &n);
+		if (st == IO_AGAIN)
+			break;
+		if (st == IO_FAILED) {
+			conn_free(c);
+			return false;
+		}
+		if (st == IO_CLOSED) {
+			c->peer_closed = true;
+			c->close_after = true;
+			break;
+		}
+		if (!in_append(c, scratch, n)) {
+			conn_free(c);
+			return false;
+		}
+		if (c->io.read_drained)
+			break;
+	}
+	if (waiting_for_request(c))
+		conn_process(c);
+	if (c->peer_closed && waiting_for_request(c)) {
+		conn_free(c);
+		return false;
+	}
+	return true;
+}
+
+static void conn_linger_start(struct conn *c)
+{
+	c->state = CONN_LINGER;
+	conn_io_shutdown(&c->io);
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	timer_arm(c, LINGER_SECONDS);
+	if (conn_io_discard(&c->io) != IO_AGAIN)
+		conn_free(c);
+}
+
+/* The response is out: close, or go on with the next request. False when c is gone. */
+static bool conn_response_done(struct conn *c)
+{
+	request_release(c);
+	if (c->failed) {
+		conn_free(c);
+		return false;
+	}
+	if (c->close_after || c->relay->draining) {
+		if (c->linger && !c->peer_closed) {
+			conn_linger_start(c);
+		} else {
+			conn_io_shutdown(&c->io);
+			conn_free(c);
+		}
+		return false;
+	}
+	c->state = CONN_IDLE;
+	timer_arm(c, c->relay->settings.idle_timeout);
+	conn_process(c);
+	return true;
+}
+
+/* Returns false while the handshake is not complete (or c is gone). */
+static bool conn_handshake(struct conn *c)
+{
+	enum io_status st = conn_io_handshake(&c->io);
+
+	if (st == IO_AGAIN)
+		return false;
+	if (st != IO_DONE) {
+		conn_free(c);
+		return false;
+	}
+	c->state = CONN_IDLE;
+	return true;
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_free(c);
+	if (c->state == CONN_HANDSHAKE) {
+		if (!conn_handshake(c))
+			return;
+		/* The first request often arrives with the client's last handshake flight. */
+		what |= EV_READ;
+	}
+	if (c->state == CONN_LINGER) {
+		if (conn_io_discard(&c->io) != IO_AGAIN)
+			conn_free(c);
+		return;
+	}
+	if (out_pending(c))
+		conn_flush(c);
+	if (c->state == CONN_WRITING && (!out_pending(c) || c->failed))
+		c->state = CONN_SENT;
+	if (c->state == CONN_SENT && !conn_response_done(c))
+		return;
+	if (c->failed || c->peer_closed)
+		return;
+	if ((what & EV_READ) || !c->io.read_drained || c->io.wants_write)
+		conn_read(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -283,34 +497,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_BODY:
 		conn_reject(c, 408);
 		return;
+	case CONN_HANDSHAKE:
 	case CONN_IDLE:
 	case CONN_WRITING:
 	case CONN_LINGER:
 		conn_free(c);
 		return;
 	case CONN_HANDLING:
+	case CONN_SENT:
 		return;
 	}
-}
-
-static struct bufferevent *bev_create(struct relay *relay, evutil_socket_t fd, bool tls)
-{
-	SSL *ssl;
-	struct bufferevent *bev;
-
-	if (!tls)
-		return bufferevent_socket_new(relay->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	ssl = SSL_new(relay->tls);
-	if (!ssl)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(relay->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
 }
 
 bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
@@ -324,37 +520,29 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 	if (relay->n_conns >= (size_t)relay->settings.max_connections)
 		goto failed;
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL))
 		goto failed;
 	c->relay = relay;
 	c->kind = kind;
-	c->tls = kind == LISTENER_TLS;
 	if (peer_len > 0 && (size_t)peer_len <= sizeof(c->peer))
 		memcpy(&c->peer, peer, (size_t)peer_len);
-	c->timer = evtimer_new(relay->base, on_timer, c);
-	if (!c->timer)
-		goto failed;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->bev = bev_create(relay, fd, c->tls);
-	if (!c->bev)
-		goto failed;
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	/* Bounds what a client can make us buffer while a request is being handled. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 (size_t)relay->settings.max_header_size +
-					 (size_t)relay->settings.max_body_size + 4096);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	event_assign(&c->timer, relay->base, -1, 0, on_timer, c);
+	event_assign(&c->ev, relay->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, on_io, c);
+	if (event_add(&c->ev, NULL) != 0) {
+		conn_io_free(&c->io);
+		free(c);
+		return false;
+	}
 	c->next = relay->conns;
 	if (relay->conns)
 		relay->conns->prev = c;
 	relay->conns = c;
 	relay->n_conns++;
-	c->state = CONN_IDLE;
+	c->state = c->io.ssl ? CONN_HANDSHAKE : CONN_IDLE;
 	timer_arm(c, relay->settings.idle_timeout);
 	return true;
 failed:
-	if (c && c->timer)
-		event_free(c->timer);
 	free(c);
 	evutil_closesocket(fd);
 	return false;
@@ -366,7 +554,7 @@ void conn_drain_all(struct relay *relay)
 
 	while (c) {
 		struct conn *next = c->next;
-		if (c->state == CONN_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		if ((c->state == CONN_IDLE && c->in_len == 0) || c->state == CONN_HANDSHAKE)
 			conn_free(c);
 		else
 			c->close_after = true;

@@ -51,7 +51,18 @@ SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *er
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* Idle connections give their buffers back; a response may be written in parts
+	 * and retried from the connection's own buffer (server/conn.c). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A client that closes without close_notify has still sent whole requests: HTTP
+	 * framing, not TLS, says where they end. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* Whole records per read system call. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	/* One resumption ticket is enough for a browser's one callback request; each
+	 * ticket costs an encryption per handshake. */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
 		openssl_reason(reason, sizeof(reason));

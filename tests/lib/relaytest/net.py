@@ -175,9 +175,9 @@ def _proc_addr(text):
     return socket.inet_ntoa(struct.pack("<I", int(host, 16))), int(port, 16)
 
 
-def server_receive_queue(sock):
-    """Bytes the kernel holds for the server end of sock that its process has not read
-    yet, or None when that end is not in /proc/net/tcp (IPv4 loopback only)."""
+def _server_queues(sock):
+    """(send queue, receive queue) of the server end of sock in bytes, or None when that
+    end is not in /proc/net/tcp (IPv4 loopback only)."""
     server = sock.getpeername()[:2]
     client = sock.getsockname()[:2]
     with open("/proc/net/tcp") as f:
@@ -185,8 +185,22 @@ def server_receive_queue(sock):
         for line in f:
             fields = line.split()
             if _proc_addr(fields[1]) == server and _proc_addr(fields[2]) == client:
-                return int(fields[4].split(":")[1], 16)
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
     return None
+
+
+def server_receive_queue(sock):
+    """Bytes the kernel holds for the server end of sock that its process has not read
+    yet, or None when that end is not in /proc/net/tcp."""
+    queues = _server_queues(sock)
+    return queues and queues[1]
+
+
+def server_send_queue(sock):
+    """Bytes the server wrote on sock that the client has not taken yet, or None."""
+    queues = _server_queues(sock)
+    return queues and queues[0]
 
 
 def wait_consumed(sock, timeout=10.0):

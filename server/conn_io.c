@@ -1,0 +1,185 @@
+#include "config.h"
+
+#include "conn_io.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Records whether OpenSSL's last read from the socket came back short, i.e. emptied
+ * it: then no further read is needed until the next edge, which saves the read that
+ * would only return EAGAIN (one system call in three on a TLS keep-alive request). */
+static long bio_watch(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
+		      int ret, size_t *processed)
+{
+	struct conn_io *io = (struct conn_io *)BIO_get_callback_arg(bio);
+
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
+		io->read_drained = ret <= 0 || !processed || *processed < len;
+	return ret;
+}
+
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
+{
+	BIO *bio;
+
+	io->fd = fd;
+	io->ssl = NULL;
+	io->handshaken = !tls;
+	io->read_drained = false;
+	io->wants_write = false;
+	if (!tls)
+		return true;
+	io->ssl = SSL_new(tls);
+	bio = BIO_new_socket(fd, BIO_NOCLOSE);
+	if (!io->ssl || !bio)
+		goto failed;
+	BIO_set_callback_ex(bio, bio_watch);
+	BIO_set_callback_arg(bio, (char *)io);
+	SSL_set_bio(io->ssl, bio, bio);
+	SSL_set_accept_state(io->ssl);
+	return true;
+failed:
+	BIO_free(bio);
+	SSL_free(io->ssl);
+	io->ssl = NULL;
+	ERR_clear_error();
+	return false;
+}
+
+void conn_io_free(struct conn_io *io)
+{
+	SSL_free(io->ssl);
+	io->ssl = NULL;
+	close(io->fd);
+}
+
+/* Classifies a failed TLS call; the error queue is left empty for the next one. */
+static enum io_status tls_status(struct conn_io *io, int rc)
+{
+	int err = SSL_get_error(io->ssl, rc);
+
+	ERR_clear_error();
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		io->read_drained = true;
+		return IO_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		io->wants_write = true;
+		return IO_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return IO_CLOSED;
+	default:
+		return IO_FAILED;
+	}
+}
+
+static enum io_status errno_status(void)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return IO_AGAIN;
+	return IO_FAILED;
+}
+
+enum io_status conn_io_handshake(struct conn_io *io)
+{
+	int rc = SSL_do_handshake(io->ssl);
+
+	if (rc == 1) {
+		io->handshaken = true;
+		return IO_DONE;
+	}
+	return tls_status(io, rc);
+}
+
+static enum io_status plain_read(struct conn_io *io, char *buf, size_t len, size_t *n)
+{
+	ssize_t r;
+
+	do
+		r = recv(io->fd, buf, len, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		*n = (size_t)r;
+		io->read_drained = *n < len;
+		return IO_DONE;
+	}
+	if (r == 0)
+		return IO_CLOSED;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		io->read_drained = true;
+	return errno_status();
+}
+
+static enum io_status tls_read(struct conn_io *io, char *buf, size_t len, size_t *n)
+{
+	int rc;
+
+	io->wants_write = false;
+	rc = SSL_read_ex(io->ssl, buf, len, n);
+	if (rc == 1) {
+		/* Drained only when OpenSSL holds nothing either. */
+		io->read_drained = io->read_drained && !SSL_has_pending(io->ssl);
+		return IO_DONE;
+	}
+	return tls_status(io, rc);
+}
+
+enum io_status conn_io_read(struct conn_io *io, char *buf, size_t len, size_t *n)
+{
+	*n = 0;
+	return io->ssl ? tls_read(io, buf, len, n) : plain_read(io, buf, len, n);
+}
+
+enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, size_t *n)
+{
+	return conn_io_write2(io, buf, len, NULL, 0, n);
+}
+
+enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
+			      size_t blen, size_t *n)
+{
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
+	ssize_t r;
+	int rc;
+
+	*n = 0;
+	if (io->ssl) {
+		/* TLS callers pass one buffer: one record, one write. */
+		rc = SSL_write_ex(io->ssl, a, alen, n);
+		return rc == 1 ? IO_DONE : tls_status(io, rc);
+	}
+	do
+		r = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno_status();
+	*n = (size_t)r;
+	return IO_DONE;
+}
+
+void conn_io_shutdown(struct conn_io *io)
+{
+	if (io->ssl && io->handshaken) {
+		SSL_shutdown(io->ssl);
+		ERR_clear_error();
+	}
+	shutdown(io->fd, SHUT_WR);
+}
+
+enum io_status conn_io_discard(struct conn_io *io)
+{
+	char junk[4096];
+	ssize_t r;
+
+	for (;;) {
+		r = recv(io->fd, junk, sizeof(junk), 0);
+		if (r == 0)
+			return IO_CLOSED;
+		if (r < 0 && errno != EINTR)
+			return errno_status();
+	}
+}

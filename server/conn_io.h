@@ -1,0 +1,49 @@
+/*
+ * The byte transport of one client connection: a non-blocking socket, plain or with
+ * OpenSSL driven directly on it (no bufferevents: their extra epoll_ctl and FIONREAD
+ * calls doubled the system calls per request, see README "Performance").
+ *
+ * Every call is non-blocking. IO_AGAIN means "nothing more now": the socket is
+ * registered edge-triggered, so the next event on it says when to try again.
+ */
+#ifndef OAUTH_RELAY_CONN_IO_H
+#define OAUTH_RELAY_CONN_IO_H
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum io_status {
+	IO_DONE,   /* some bytes moved (n > 0), or the handshake completed */
+	IO_AGAIN,  /* would block */
+	IO_CLOSED, /* the peer closed (EOF or TLS close_notify) */
+	IO_FAILED, /* reset, TLS alert, protocol error */
+};
+
+struct conn_io {
+	evutil_socket_t fd;
+	SSL *ssl;           /* NULL for plain HTTP */
+	bool handshaken;    /* always true for plain */
+	bool read_drained;  /* the last read emptied the socket: wait for the next edge */
+	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
+};
+
+/* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure. */
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls);
+/* Closes the socket and frees the TLS state. */
+void conn_io_free(struct conn_io *io);
+
+enum io_status conn_io_handshake(struct conn_io *io);
+enum io_status conn_io_read(struct conn_io *io, char *buf, size_t len, size_t *n);
+/* Write what they can now (*n bytes). */
+enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, size_t *n);
+/* Plain sockets: head and body in one system call. */
+enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
+			      size_t blen, size_t *n);
+/* Ends the sending side: TLS close_notify (not waiting for the peer's), then FIN. */
+void conn_io_shutdown(struct conn_io *io);
+/* Reads and throws away whatever the peer still sends (lingering close). */
+enum io_status conn_io_discard(struct conn_io *io);
+
+#endif

@@ -1,0 +1,82 @@
+"""The connection layer's own I/O (server/conn.c, server/conn_io.c): edge-triggered reads
+and writes straight on the socket or through OpenSSL, so pipelining, a full socket and a
+half-closed client each take a path a plain request-response never does."""
+import socket
+import time
+
+import pytest
+
+from relaytest import net
+
+
+def pipelined(paths):
+    return b"".join(net.build_request("GET", p) for p in paths)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_pipelined_requests_answered_in_order(relay, tls):
+    port = relay.tls_port if tls else relay.http_port
+    paths = ["/healthz", "/nope", "/healthz", "/readyz", "/nope"]
+    with net.connect(port, tls=tls, cafile=relay.cafile) as s:
+        s.sendall(pipelined(paths))
+        reader = net.Reader(s)
+        statuses = [reader.response().status for _ in paths]
+        assert statuses == [200, 404, 200, 200, 404]
+        # still usable afterwards
+        s.sendall(net.build_request("GET", "/healthz"))
+        assert reader.response().status == 200
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_responses_wait_for_a_slow_reader(relay, tls):
+    """Hundreds of pipelined requests and a client that reads nothing for a while: the
+    relay's writes hit a full socket (EAGAIN) and must resume when it drains, losing
+    and reordering nothing."""
+    port = relay.tls_port if tls else relay.http_port
+    count = 1000
+    paths = ["/nope-%d" % i if i % 2 else "/healthz" for i in range(count)]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    if tls:
+        sock = net.client_context(relay.cafile).wrap_socket(sock, server_hostname="localhost")
+    with sock:
+        sock.sendall(pipelined(paths))
+        # The responses (about 400 KB) cannot all fit in the socket buffers: wait until
+        # the relay has filled them and has to wait for the reader.
+        deadline = time.monotonic() + 10
+        while (net.server_send_queue(sock) or 0) < 16384:
+            assert time.monotonic() < deadline, "the relay never filled the socket"
+            time.sleep(0.01)
+        reader = net.Reader(sock)
+        for i in range(count):
+            resp = reader.response()
+            assert resp.status == (404 if i % 2 else 200), i
+            if resp.status == 404:
+                assert resp.json()["error"] == "not_found"
+        sock.sendall(net.build_request("GET", "/healthz"))
+        assert reader.response().status == 200
+
+
+def test_half_closed_client_gets_its_answer(relay):
+    """A client may send its request and then shut down its sending side."""
+    with net.connect(relay.http_port) as s:
+        s.sendall(net.build_request("GET", "/healthz"))
+        s.shutdown(socket.SHUT_WR)
+        reader = net.Reader(s)
+        resp = reader.response()
+        assert resp.status == 200
+        assert resp.body == b'{"status":"ok"}'
+        assert reader.at_eof()
+
+
+def test_request_split_across_many_packets(relay):
+    """Edge-triggered reads: every fragment raises one event and must be read whole."""
+    request = net.build_request("GET", "/healthz", headers={"X-Padding": "p" * 3000})
+    for tls in (False, True):
+        port = relay.tls_port if tls else relay.http_port
+        with net.connect(port, tls=tls, cafile=relay.cafile) as s:
+            for i in range(0, len(request), 7):
+                s.sendall(request[i:i + 7])
+            assert net.Reader(s).response().status == 200
