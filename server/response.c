@@ -3,6 +3,7 @@
 #include "response.h"
 
 #include "metrics.h"
+#include "textbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,10 @@
 
 #define HEAD_MAX 2048
 #define HEAD_BASE 1024 /* status line and the fixed headers, without content type */
+#define FIXED_HEADERS                   \
+	"Cache-Control: no-store\r\n"    \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Referrer-Policy: no-referrer\r\n"
 
 struct status_text {
 	int status;
@@ -67,19 +72,33 @@ static bool header_value_safe(const char *v)
 
 /* Appends "name: value\r\n"; the caller sized buf for everything (see response_send),
  * so a line that does not fit is a bug: it is dropped whole, never cut. */
-static size_t head_append(char *buf, size_t len, size_t size, const char *name,
-			  const char *value)
+static void head_append(struct fixbuf *b, const char *name, const char *value)
 {
-	int n;
+	size_t nlen = strlen(name), vlen = strlen(value);
 
-	if (len >= size)
-		return len;
-	n = snprintf(buf + len, size - len, "%s: %s\r\n", name, value);
-	if (n < 0 || (size_t)n >= size - len) {
-		buf[len] = '\0';
-		return len;
+	/* + 2: the blank line that ends the head always fits */
+	if (b->len + nlen + vlen + 4 + 2 >= b->size) {
+		b->overflow = true;
+		return;
 	}
-	return len + (size_t)n;
+	fixbuf_put(b, name, nlen);
+	fixbuf_put(b, ": ", 2);
+	fixbuf_put(b, value, vlen);
+	fixbuf_put(b, "\r\n", 2);
+}
+
+/* Decimal digits of v, without the snprintf machinery (this is on every response). */
+static void head_append_size(struct fixbuf *b, const char *name, size_t v)
+{
+	char digits[24];
+	size_t i = sizeof(digits) - 1;
+
+	digits[i] = '\0';
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	head_append(b, name, digits + i);
 }
 
 static bool extra_has(const struct response_header *extra, size_t n, const char *name)
@@ -95,52 +114,52 @@ void response_send(struct request *req, int status, const char *content_type,
 		   const struct response_header *extra, size_t n_extra, const void *body,
 		   size_t body_len)
 {
-	char stack_head[HEAD_MAX + 1];
-	char *head = stack_head;
-	char length[32];
-	size_t len, size = HEAD_MAX - 2; /* for the header lines; the final CRLF is extra */
+	char stack_head[HEAD_MAX];
+	char code[4] = { (char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+			 (char)('0' + status % 10), '\0' };
+	struct fixbuf b = { stack_head, 0, sizeof(stack_head), false };
 	/* The fixed headers fit in HEAD_BASE; extra ones (a Location carrying a long code)
 	 * may not fit on the stack. */
 	size_t need = HEAD_BASE + (content_type ? strlen(content_type) : 0);
 
 	for (size_t i = 0; i < n_extra; i++)
 		need += strlen(extra[i].name) + strlen(extra[i].value) + 4;
-	if (need > size) {
-		head = malloc(need + 3);
-		if (!head) {
+	if (need > sizeof(stack_head)) {
+		b.p = malloc(need);
+		if (!b.p) {
 			static const char fallback[] =
 				"{\"error\":\"internal_error\",\"message\":\"Out of memory.\"}";
 			response_send(req, 500, "application/json", NULL, 0, fallback,
 				      sizeof(fallback) - 1);
 			return;
 		}
-		size = need;
+		b.size = need;
 	}
-	len = (size_t)snprintf(head, size, "HTTP/1.1 %d %s\r\n", status, response_reason(status));
+	fixbuf_put(&b, "HTTP/1.1 ", 9);
+	fixbuf_put(&b, code, 3);
+	fixbuf_put(&b, " ", 1);
+	fixbuf_put(&b, response_reason(status), strlen(response_reason(status)));
+	fixbuf_put(&b, "\r\n", 2);
 	if (content_type)
-		len = head_append(head, len, size, "Content-Type", content_type);
-	snprintf(length, sizeof(length), "%zu", body_len);
-	len = head_append(head, len, size, "Content-Length", length);
-	len = head_append(head, len, size, "Cache-Control", "no-store");
-	len = head_append(head, len, size, "X-Content-Type-Options", "nosniff");
-	len = head_append(head, len, size, "Referrer-Policy", "no-referrer");
+		head_append(&b, "Content-Type", content_type);
+	head_append_size(&b, "Content-Length", body_len);
+	/* Cache-Control, X-Content-Type-Options and Referrer-Policy: on every response. */
+	fixbuf_put(&b, FIXED_HEADERS, sizeof(FIXED_HEADERS) - 1);
 	if (!extra_has(extra, n_extra, "Content-Security-Policy"))
-		len = head_append(head, len, size, "Content-Security-Policy",
-				  "default-src 'none'; frame-ancestors 'none'");
+		head_append(&b, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 	if (conn_is_tls(req))
-		len = head_append(head, len, size, "Strict-Transport-Security", "max-age=31536000");
+		head_append(&b, "Strict-Transport-Security", "max-age=31536000");
 	for (size_t i = 0; i < n_extra; i++) {
 		if (header_value_safe(extra[i].value))
-			len = head_append(head, len, size, extra[i].name, extra[i].value);
+			head_append(&b, extra[i].name, extra[i].value);
 	}
 	if (conn_will_close(req))
-		len = head_append(head, len, size, "Connection", "close");
-	memcpy(head + len, "\r\n", 2);
-	len += 2;
+		head_append(&b, "Connection", "close");
+	fixbuf_put(&b, "\r\n", 2);
 	metrics_request(req->route, status);
-	conn_respond(req, head, len, body, body_len);
-	if (head != stack_head)
-		free(head);
+	conn_respond(req, b.p, b.len, body, body_len);
+	if (b.p != stack_head)
+		free(b.p);
 }
 
 void response_json(struct request *req, int status, json_t *body)

@@ -53,7 +53,7 @@ static void deliver(struct callback *cb)
 	struct request *req = cb->req;
 	struct delivery_params params;
 	char flow_id[FLOW_ID_LEN + 1];
-	char *location;
+	char location[CALLBACK_URL_MAX];
 
 	base64url_encode(cb->flow.id, sizeof(cb->flow.id), flow_id);
 	callback_params_build(&cb->query, &cb->flow, flow_id, &params);
@@ -64,15 +64,12 @@ static void deliver(struct callback *cb)
 		page_form_post(req, cb->flow.return_url, &params);
 		return;
 	}
-	location = malloc(CALLBACK_URL_MAX);
-	if (!location || !callback_redirect_url(cb->flow.return_url, &params, location, CALLBACK_URL_MAX)) {
-		free(location);
+	if (!callback_redirect_url(cb->flow.return_url, &params, location, sizeof(location))) {
 		page_send(req, PAGE_ERROR);
 		return;
 	}
 	struct response_header h = { "Location", location };
 	response_send(req, 303, "text/plain; charset=utf-8", &h, 1, NULL, 0);
-	free(location);
 }
 
 static void finish(struct callback *cb, enum singleuse_result r)
