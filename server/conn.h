@@ -1,5 +1,5 @@
 /*
- * One client connection: reads HTTP/1.1 requests off a bufferevent (TLS or plain),
+ * One client connection: reads HTTP/1.1 requests off its socket (TLS or plain, see conn_io.h),
  * enforces the size and time limits, hands complete requests to the router and
  * writes responses. Keep-alive and pipelining are served one request at a time.
  */
