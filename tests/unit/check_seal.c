@@ -379,6 +379,47 @@ START_TEST(flow_hash)
 }
 END_TEST
 
+/* Keys 0..31 and all 0xff; the token and hashes below were made by the relay before its
+ * keys were derived at load time, so a change of derivation cannot pass unnoticed. */
+#define FIXED_RING "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n" \
+		   "ffffffff __________________________________________8\n"
+#define FIXED_TOKEN \
+	"Af____8o5LxqB244e4HZ694J1-wvR2XcdcSgQO4_DPsRWCte-HOr4p2gMV1kODEkenRWtyzPaIXEbWuo-g9_" \
+	"4DfcygkgITLIWGIvwpCADBxOu5CEGNazDvoWrzYP4b1wRHkXpGAHudITvhAfF0Vl7Gc5Yo9qyM2eHIPlqzMO" \
+	"droyrfRH3f_RKHW9pw"
+#define FIXED_HASH_FF "7a777584810cfde4264ed644b65bf362a06e9ea3440900cda0be0b1a4681743a"
+#define FIXED_HASH_0123 "7444f502af2d7ab3dbc9e545884c80e85303d03975a790ed033be5c4a820e43b"
+
+static void flow_hash_assert(const struct keyring *ring, const struct flow *f, const char *want)
+{
+	unsigned char hash[32];
+	char hex[65];
+
+	ck_assert(seal_flow_hash(ring, f, hash));
+	hex_encode(hash, sizeof(hash), hex);
+	ck_assert_str_eq(hex, want);
+}
+
+START_TEST(fixed_vectors)
+{
+	struct keyring ring;
+	struct flow want, out;
+	char err[256];
+
+	ck_assert_msg(keyring_parse(FIXED_RING, &ring, err, sizeof(err)), "%s", err);
+	flow_make(&want, 0, DELIVERY_FORM_POST, URL, ISSUER, "st");
+	for (int i = 0; i < FLOW_ID_BYTES; i++)
+		want.id[i] = (unsigned char)i;
+	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_OK);
+	flow_assert_eq(&out, &want);
+	ck_assert_str_eq(out.kid, "ffffffff");
+	flow_hash_assert(&ring, &out, FIXED_HASH_FF);
+	strcpy(out.kid, "0123abcd");
+	flow_hash_assert(&ring, &out, FIXED_HASH_0123);
+	keyring_wipe(&ring);
+}
+END_TEST
+
 /* Seals arbitrary plaintext exactly as the token format says (seal.h), so that the
  * decoder's checks behind the authentication can be reached. */
 static void seal_raw(const struct keyring_key *k, unsigned char version, const unsigned char *plain,
@@ -509,6 +550,7 @@ Suite *seal_suite(void)
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, token_length);
 	tcase_add_test(tc, flow_hash);
+	tcase_add_test(tc, fixed_vectors);
 	tcase_add_loop_test(tc, forged_plaintext, 0, N_ELEMS(forged_cases));
 	tcase_add_test(tc, delivery_names);
 	suite_add_tcase(s, tc);
