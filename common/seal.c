@@ -18,8 +18,6 @@
 #define HEADER_BYTES (1 + KID_BYTES)
 #define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
-#define SEAL_LABEL "oauth-relay seal v1"
-#define USED_LABEL "oauth-relay used-flow v1"
 
 static const char *const delivery_names[] = { "redirect", "form_post", "pickup", "push" };
 
@@ -37,14 +35,6 @@ bool delivery_parse(const char *name, enum delivery *out)
 		}
 	}
 	return false;
-}
-
-static void derive(const struct keyring_key *key, const char *label, unsigned char out[32])
-{
-	unsigned int len = 32;
-
-	HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN, (const unsigned char *)label,
-	     strlen(label), out, &len);
 }
 
 static void kid_bytes(const char *kid, unsigned char out[KID_BYTES])
@@ -132,7 +122,7 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 
 bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, size_t size)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k = keyring_newest(ring);
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t plain_len, total;
@@ -147,10 +137,10 @@ bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, s
 		goto done;
 	sealed[0] = SEAL_VERSION;
 	kid_bytes(k->kid, sealed + 1);
-	derive(k, SEAL_LABEL, key);
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx || RAND_bytes(sealed + HEADER_BYTES, NONCE_BYTES) != 1 ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + HEADER_BYTES) != 1 ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key,
+			       sealed + HEADER_BYTES) != 1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) != 1 ||
 	    EVP_EncryptUpdate(ctx, sealed + HEADER_BYTES + NONCE_BYTES, &n, plain,
 			      (int)plain_len) != 1 ||
@@ -162,7 +152,6 @@ bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, s
 	ok = true;
 done:
 	EVP_CIPHER_CTX_free(ctx);
-	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(plain, sizeof(plain));
 	return ok;
 }
@@ -198,7 +187,7 @@ static bool gcm_open(const unsigned char *sealed, size_t total, const unsigned c
 enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len,
 			   int64_t now, struct flow *flow)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k;
 	size_t total = 0, plain_len = 0;
 	enum seal_result rc = SEAL_INVALID;
@@ -211,12 +200,11 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 	k = key_for(ring, sealed + 1);
 	if (!k)
 		return SEAL_INVALID;
-	derive(k, SEAL_LABEL, key);
-	if (gcm_open(sealed, total, key, plain, &plain_len) && flow_decode(plain, plain_len, flow)) {
+	if (gcm_open(sealed, total, k->seal_key, plain, &plain_len) &&
+	    flow_decode(plain, plain_len, flow)) {
 		rc = now >= flow->expires ? SEAL_EXPIRED : SEAL_OK;
 		memcpy(flow->kid, k->kid, sizeof(flow->kid));
 	}
-	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(plain, sizeof(plain));
 	if (rc == SEAL_INVALID)
 		memset(flow, 0, sizeof(*flow));
@@ -226,13 +214,8 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32])
 {
 	const struct keyring_key *k = keyring_find(ring, flow->kid);
-	unsigned char key[32];
 	unsigned int len = 32;
 
-	if (!k)
-		return false;
-	derive(k, USED_LABEL, key);
-	HMAC(EVP_sha256(), key, sizeof(key), flow->id, FLOW_ID_BYTES, out, &len);
-	OPENSSL_cleanse(key, sizeof(key));
-	return true;
+	return k && HMAC(EVP_sha256(), k->used_flow_key, KEYRING_DERIVED_LEN, flow->id,
+			 FLOW_ID_BYTES, out, &len);
 }

@@ -14,31 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REGISTRATION_LABEL "oauth-relay registration v1"
 #define ID_PREFIX "qi_"
 #define SECRET_PREFIX "qs_"
 #define ID_RANDOM_LEN 16
 
-void sign_registration_key(const struct keyring_key *key, unsigned char out[32])
-{
-	unsigned int len = 32;
-
-	HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN, (const unsigned char *)REGISTRATION_LABEL,
-	     strlen(REGISTRATION_LABEL), out, &len);
-}
-
 static void secret_of(const struct keyring_key *key, const char *id,
 		      char secret[INSTANCE_SECRET_LEN + 1])
 {
-	unsigned char regkey[32], mac[32];
+	unsigned char mac[32];
 	unsigned int len = sizeof(mac);
 
-	sign_registration_key(key, regkey);
-	HMAC(EVP_sha256(), regkey, sizeof(regkey), (const unsigned char *)id, strlen(id), mac,
-	     &len);
+	HMAC(EVP_sha256(), key->registration_key, KEYRING_DERIVED_LEN, (const unsigned char *)id,
+	     strlen(id), mac, &len);
 	memcpy(secret, SECRET_PREFIX, 3);
 	base64url_encode(mac, sizeof(mac), secret + 3);
-	OPENSSL_cleanse(regkey, sizeof(regkey));
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 
