@@ -3,6 +3,7 @@
 #include "keyring.h"
 
 #include "encoding.h"
+#include "keycache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,9 @@ const struct keyring_key *keyring_find(const struct keyring *ring, const char *k
 void keyring_wipe(struct keyring *ring)
 {
 	OPENSSL_cleanse(ring, sizeof(*ring));
+	/* The cached contexts hold key schedules of this ring's keys (or another's: they
+	 * re-key on their next use, so dropping them all costs only that). */
+	keycache_wipe();
 }
 
 bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize)
