@@ -153,7 +153,8 @@ bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, s
 	ok = BASE64URL_LEN(total) + 1 <= size && gcm_seal(k, plain, plain_len, sealed);
 	if (ok)
 		base64url_encode(sealed, total, out);
-	OPENSSL_cleanse(plain, sizeof(plain));
+	/* Only the bytes written: the whole buffer is over a kilobyte, on every call. */
+	OPENSSL_cleanse(plain, plain_len);
 	return ok;
 }
 
@@ -173,7 +174,7 @@ static bool gcm_open(const unsigned char *sealed, size_t total, const unsigned c
 	EVP_CIPHER_CTX *ctx = keycache_gcm(KEYCACHE_GCM_OPEN, key, nonce);
 	int n = 0, fin = 0;
 
-	*plain_len = ct_len;
+	*plain_len = ct_len; /* first: the caller cleanses this much, opened or not */
 	return ctx && EVP_DecryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
 	       EVP_DecryptUpdate(ctx, plain, &n, ct, (int)ct_len) == 1 &&
 	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
@@ -202,7 +203,8 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 		rc = now >= flow->expires ? SEAL_EXPIRED : SEAL_OK;
 		memcpy(flow->kid, k->kid, sizeof(flow->kid));
 	}
-	OPENSSL_cleanse(plain, sizeof(plain));
+	/* Decryption writes at most the ciphertext's length (plain_len) into plain. */
+	OPENSSL_cleanse(plain, plain_len);
 	if (rc == SEAL_INVALID)
 		memset(flow, 0, sizeof(*flow));
 	return rc;
