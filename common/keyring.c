@@ -3,11 +3,15 @@
 #include "keyring.h"
 
 #include "encoding.h"
+#include "keycache.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,40 @@
 #define KEYRING_HEADER                                                            \
 	"# oauth-relay keyring: one key per line, \"KID KEY\", newest last.\n"     \
 	"# KID: 8 hex digits; KEY: 32 random bytes, base64url. Keep this file secret.\n"
+
+/* The labels are part of the token and credential formats: a changed label strands every
+ * token in flight and every registered instance. */
+static const struct purpose {
+	const char *label;
+	size_t offset; /* of the derived key in struct keyring_key */
+} purposes[] = {
+	{ "oauth-relay seal v1", offsetof(struct keyring_key, seal_key) },
+	{ "oauth-relay used-flow v1", offsetof(struct keyring_key, used_flow_key) },
+	{ "oauth-relay registration v1", offsetof(struct keyring_key, registration_key) },
+};
+
+static bool key_derive(struct keyring_key *key)
+{
+	for (size_t i = 0; i < sizeof(purposes) / sizeof(purposes[0]); i++) {
+		unsigned char *out = (unsigned char *)key + purposes[i].offset;
+		unsigned int len = KEYRING_DERIVED_LEN;
+
+		if (!HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN,
+			  (const unsigned char *)purposes[i].label, strlen(purposes[i].label), out,
+			  &len))
+			return false;
+	}
+	return true;
+}
+
+bool keyring_derive(struct keyring *ring)
+{
+	for (size_t i = 0; i < ring->count; i++) {
+		if (!key_derive(&ring->keys[i]))
+			return false;
+	}
+	return true;
+}
 
 static bool kid_valid(const char *kid, size_t len)
 {
@@ -87,6 +125,10 @@ bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errs
 		snprintf(err, errsize, "no keys (create one with: oauth-relayctl keys generate FILE)");
 		goto failed;
 	}
+	if (!keyring_derive(out)) {
+		snprintf(err, errsize, "HMAC-SHA256 failed: cannot derive the keys");
+		goto failed;
+	}
 	return true;
 failed:
 	keyring_wipe(out);
@@ -97,6 +139,7 @@ bool keyring_add_random(struct keyring *ring, char *err, size_t errsize)
 {
 	struct keyring_key *key;
 	unsigned char id[KEYRING_KID_LEN / 2];
+	const char *why = "the random generator failed";
 
 	if (ring->count == KEYRING_MAX) {
 		snprintf(err, errsize, "the keyring holds %d keys already: remove the oldest first",
@@ -106,15 +149,18 @@ bool keyring_add_random(struct keyring *ring, char *err, size_t errsize)
 	key = &ring->keys[ring->count];
 	do {
 		if (RAND_bytes(id, sizeof(id)) != 1)
-			goto no_random;
+			goto failed;
 		hex_encode(id, sizeof(id), key->kid);
 	} while (keyring_find(ring, key->kid));
 	if (RAND_bytes(key->secret, sizeof(key->secret)) != 1)
-		goto no_random;
+		goto failed;
+	why = "HMAC-SHA256 failed: cannot derive the key";
+	if (!key_derive(key))
+		goto failed;
 	ring->count++;
 	return true;
-no_random:
-	snprintf(err, errsize, "the random generator failed");
+failed:
+	snprintf(err, errsize, "%s", why);
 	OPENSSL_cleanse(key, sizeof(*key));
 	return false;
 }
@@ -149,6 +195,9 @@ const struct keyring_key *keyring_find(const struct keyring *ring, const char *k
 void keyring_wipe(struct keyring *ring)
 {
 	OPENSSL_cleanse(ring, sizeof(*ring));
+	/* The cached contexts hold key schedules of this ring's keys (or another's: they
+	 * re-key on their next use, so dropping them all costs only that). */
+	keycache_wipe();
 }
 
 bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize)

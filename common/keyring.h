@@ -15,10 +15,17 @@
 #define KEYRING_MAX 16
 #define KEYRING_KEY_LEN 32
 #define KEYRING_KID_LEN 8
+#define KEYRING_DERIVED_LEN 32
 
+/* Each use of a secret has a key of its own, HMAC-SHA256(secret, label), derived when the
+ * key enters the ring so that no request pays for a derivation. Plain arrays: rings are
+ * copied by value. */
 struct keyring_key {
 	char kid[KEYRING_KID_LEN + 1];
 	unsigned char secret[KEYRING_KEY_LEN];
+	unsigned char seal_key[KEYRING_DERIVED_LEN];         /* AES-256-GCM of tokens */
+	unsigned char used_flow_key[KEYRING_DERIVED_LEN];    /* the single-use table's hash */
+	unsigned char registration_key[KEYRING_DERIVED_LEN]; /* instance secrets */
 };
 
 struct keyring {
@@ -29,10 +36,13 @@ struct keyring {
 bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errsize);
 /* Appends a fresh random key with an id unused in the ring. */
 bool keyring_add_random(struct keyring *ring, char *err, size_t errsize);
+/* Derives every key's purpose keys anew: for code that changes a secret in place. */
+bool keyring_derive(struct keyring *ring);
 /* Returns the length written, or 0 when buf is too small. */
 size_t keyring_format(const struct keyring *ring, char *buf, size_t size);
 const struct keyring_key *keyring_newest(const struct keyring *ring);
 const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid);
+/* Cleanses every secret and derived key. */
 void keyring_wipe(struct keyring *ring);
 
 /* File edges. load: errors name the path and line. write: atomic, mode 0600;

@@ -3,10 +3,10 @@
 #include "seal.h"
 
 #include "encoding.h"
+#include "keycache.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,6 @@
 #define HEADER_BYTES (1 + KID_BYTES)
 #define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
-#define SEAL_LABEL "oauth-relay seal v1"
-#define USED_LABEL "oauth-relay used-flow v1"
 
 static const char *const delivery_names[] = { "redirect", "form_post", "pickup", "push" };
 
@@ -37,14 +35,6 @@ bool delivery_parse(const char *name, enum delivery *out)
 		}
 	}
 	return false;
-}
-
-static void derive(const struct keyring_key *key, const char *label, unsigned char out[32])
-{
-	unsigned int len = 32;
-
-	HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN, (const unsigned char *)label,
-	     strlen(label), out, &len);
 }
 
 static void kid_bytes(const char *kid, unsigned char out[KID_BYTES])
@@ -130,40 +120,41 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 	       get_str(&p, end, f->instance_state, sizeof(f->instance_state)) && p == end;
 }
 
+/* Writes header, nonce, ciphertext and tag to sealed. */
+static bool gcm_seal(const struct keyring_key *k, const unsigned char *plain, size_t plain_len,
+		     unsigned char *sealed)
+{
+	unsigned char *nonce = sealed + HEADER_BYTES, *ct = nonce + NONCE_BYTES;
+	EVP_CIPHER_CTX *ctx;
+	int n = 0, fin = 0;
+
+	sealed[0] = SEAL_VERSION;
+	kid_bytes(k->kid, sealed + 1);
+	if (RAND_bytes(nonce, NONCE_BYTES) != 1)
+		return false;
+	ctx = keycache_gcm(KEYCACHE_GCM_SEAL, k->seal_key, nonce);
+	return ctx && EVP_EncryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
+	       EVP_EncryptUpdate(ctx, ct, &n, plain, (int)plain_len) == 1 &&
+	       EVP_EncryptFinal_ex(ctx, ct + n, &fin) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, ct + plain_len) == 1;
+}
+
 bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, size_t size)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k = keyring_newest(ring);
-	EVP_CIPHER_CTX *ctx = NULL;
 	size_t plain_len, total;
-	int n = 0, fin = 0;
-	bool ok = false;
+	bool ok;
 
 	if (!k)
 		return false;
 	plain_len = flow_encode(flow, plain);
 	total = HEADER_BYTES + NONCE_BYTES + plain_len + TAG_BYTES;
-	if (BASE64URL_LEN(total) + 1 > size)
-		goto done;
-	sealed[0] = SEAL_VERSION;
-	kid_bytes(k->kid, sealed + 1);
-	derive(k, SEAL_LABEL, key);
-	ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || RAND_bytes(sealed + HEADER_BYTES, NONCE_BYTES) != 1 ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + HEADER_BYTES) != 1 ||
-	    EVP_EncryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) != 1 ||
-	    EVP_EncryptUpdate(ctx, sealed + HEADER_BYTES + NONCE_BYTES, &n, plain,
-			      (int)plain_len) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, sealed + HEADER_BYTES + NONCE_BYTES + n, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES,
-				sealed + HEADER_BYTES + NONCE_BYTES + plain_len) != 1)
-		goto done;
-	base64url_encode(sealed, total, out);
-	ok = true;
-done:
-	EVP_CIPHER_CTX_free(ctx);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(plain, sizeof(plain));
+	ok = BASE64URL_LEN(total) + 1 <= size && gcm_seal(k, plain, plain_len, sealed);
+	if (ok)
+		base64url_encode(sealed, total, out);
+	/* Only the bytes written: the whole buffer is over a kilobyte, on every call. */
+	OPENSSL_cleanse(plain, plain_len);
 	return ok;
 }
 
@@ -178,27 +169,23 @@ static const struct keyring_key *key_for(const struct keyring *ring, const unsig
 static bool gcm_open(const unsigned char *sealed, size_t total, const unsigned char key[32],
 		     unsigned char *plain, size_t *plain_len)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	const unsigned char *nonce = sealed + HEADER_BYTES, *ct = nonce + NONCE_BYTES;
 	size_t ct_len = total - HEADER_BYTES - NONCE_BYTES - TAG_BYTES;
+	EVP_CIPHER_CTX *ctx = keycache_gcm(KEYCACHE_GCM_OPEN, key, nonce);
 	int n = 0, fin = 0;
-	bool ok;
 
-	ok = ctx &&
-	     EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + HEADER_BYTES) == 1 &&
-	     EVP_DecryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
-	     EVP_DecryptUpdate(ctx, plain, &n, sealed + HEADER_BYTES + NONCE_BYTES, (int)ct_len) == 1 &&
-	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
-				 (void *)(sealed + total - TAG_BYTES)) == 1 &&
-	     EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
-	EVP_CIPHER_CTX_free(ctx);
-	*plain_len = ct_len;
-	return ok;
+	*plain_len = ct_len; /* first: the caller cleanses this much, opened or not */
+	return ctx && EVP_DecryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
+	       EVP_DecryptUpdate(ctx, plain, &n, ct, (int)ct_len) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
+				   (void *)(sealed + total - TAG_BYTES)) == 1 &&
+	       EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
 }
 
 enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len,
 			   int64_t now, struct flow *flow)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX], key[32];
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k;
 	size_t total = 0, plain_len = 0;
 	enum seal_result rc = SEAL_INVALID;
@@ -211,13 +198,13 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 	k = key_for(ring, sealed + 1);
 	if (!k)
 		return SEAL_INVALID;
-	derive(k, SEAL_LABEL, key);
-	if (gcm_open(sealed, total, key, plain, &plain_len) && flow_decode(plain, plain_len, flow)) {
+	if (gcm_open(sealed, total, k->seal_key, plain, &plain_len) &&
+	    flow_decode(plain, plain_len, flow)) {
 		rc = now >= flow->expires ? SEAL_EXPIRED : SEAL_OK;
 		memcpy(flow->kid, k->kid, sizeof(flow->kid));
 	}
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(plain, sizeof(plain));
+	/* Decryption writes at most the ciphertext's length (plain_len) into plain. */
+	OPENSSL_cleanse(plain, plain_len);
 	if (rc == SEAL_INVALID)
 		memset(flow, 0, sizeof(*flow));
 	return rc;
@@ -226,13 +213,7 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32])
 {
 	const struct keyring_key *k = keyring_find(ring, flow->kid);
-	unsigned char key[32];
-	unsigned int len = 32;
 
-	if (!k)
-		return false;
-	derive(k, USED_LABEL, key);
-	HMAC(EVP_sha256(), key, sizeof(key), flow->id, FLOW_ID_BYTES, out, &len);
-	OPENSSL_cleanse(key, sizeof(key));
-	return true;
+	return k && keycache_mac_once(KEYCACHE_MAC_USED_FLOW, k->used_flow_key, KEYRING_DERIVED_LEN,
+				      flow->id, FLOW_ID_BYTES, out);
 }

@@ -3,43 +3,33 @@
 #include "sign.h"
 
 #include "encoding.h"
+#include "keycache.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REGISTRATION_LABEL "oauth-relay registration v1"
 #define ID_PREFIX "qi_"
 #define SECRET_PREFIX "qs_"
 #define ID_RANDOM_LEN 16
 
-void sign_registration_key(const struct keyring_key *key, unsigned char out[32])
-{
-	unsigned int len = 32;
-
-	HMAC(EVP_sha256(), key->secret, KEYRING_KEY_LEN, (const unsigned char *)REGISTRATION_LABEL,
-	     strlen(REGISTRATION_LABEL), out, &len);
-}
-
-static void secret_of(const struct keyring_key *key, const char *id,
+static bool secret_of(const struct keyring_key *key, const char *id,
 		      char secret[INSTANCE_SECRET_LEN + 1])
 {
-	unsigned char regkey[32], mac[32];
-	unsigned int len = sizeof(mac);
+	unsigned char mac[KEYCACHE_MAC_LEN];
+	bool ok = keycache_mac_once(KEYCACHE_MAC_REGISTRATION, key->registration_key,
+				    KEYRING_DERIVED_LEN, id, strlen(id), mac);
 
-	sign_registration_key(key, regkey);
-	HMAC(EVP_sha256(), regkey, sizeof(regkey), (const unsigned char *)id, strlen(id), mac,
-	     &len);
-	memcpy(secret, SECRET_PREFIX, 3);
-	base64url_encode(mac, sizeof(mac), secret + 3);
-	OPENSSL_cleanse(regkey, sizeof(regkey));
+	if (ok) {
+		memcpy(secret, SECRET_PREFIX, 3);
+		base64url_encode(mac, sizeof(mac), secret + 3);
+	}
 	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
 }
 
 bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],
@@ -53,8 +43,7 @@ bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],
 	memcpy(id, ID_PREFIX, 3);
 	memcpy(id + 3, key->kid, KEYRING_KID_LEN);
 	base64url_encode(rnd, sizeof(rnd), id + 3 + KEYRING_KID_LEN);
-	secret_of(key, id, secret);
-	return true;
+	return secret_of(key, id, secret);
 }
 
 bool instance_secret(const struct keyring *ring, const char *id,
@@ -73,8 +62,7 @@ bool instance_secret(const struct keyring *ring, const char *id,
 	if (!key || !base64url_decode(id + 3 + KEYRING_KID_LEN, 22, rnd, sizeof(rnd), &got) ||
 	    got != ID_RANDOM_LEN)
 		return false;
-	secret_of(key, id, secret);
-	return true;
+	return secret_of(key, id, secret);
 }
 
 static void mac_add(EVP_MAC_CTX *mctx, const void *data, size_t len)
@@ -86,20 +74,15 @@ void sign_compute(const char *secret, long long ts, const char *method, size_t m
 		  const char *target, size_t target_len, const unsigned char *body,
 		  size_t body_len, char out[SIGN_SIG_LEN + 1])
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH], mac[32];
+	unsigned char digest[SHA256_DIGEST_LENGTH], mac[KEYCACHE_MAC_LEN];
 	char body_hex[2 * SHA256_DIGEST_LENGTH + 1], ts_text[24];
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *mctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	EVP_MAC_CTX *mctx = keycache_mac(KEYCACHE_MAC_REQUEST, secret, strlen(secret));
 	size_t mac_len = 0;
 
 	SHA256(body, body_len, digest);
 	hex_encode(digest, sizeof(digest), body_hex);
 	snprintf(ts_text, sizeof(ts_text), "%lld", ts);
-	if (!mctx || !EVP_MAC_init(mctx, (const unsigned char *)secret, strlen(secret), params))
+	if (!mctx)
 		goto failed;
 	mac_add(mctx, "v1\n", 3);
 	mac_add(mctx, ts_text, strlen(ts_text));
@@ -112,15 +95,11 @@ void sign_compute(const char *secret, long long ts, const char *method, size_t m
 	if (!EVP_MAC_final(mctx, mac, &mac_len, sizeof(mac)))
 		goto failed;
 	base64url_encode(mac, sizeof(mac), out);
-	EVP_MAC_CTX_free(mctx);
-	EVP_MAC_free(hmac);
 	return;
 failed:
 	/* Never matches a real signature: base64url has no '!'. */
 	memset(out, '!', SIGN_SIG_LEN);
 	out[SIGN_SIG_LEN] = '\0';
-	EVP_MAC_CTX_free(mctx);
-	EVP_MAC_free(hmac);
 }
 
 bool sign_equal(const char *a, const char *b)

@@ -3,6 +3,7 @@
  *
  * instance_id     = "qi_" KID base64url(16 random bytes)        (33 characters)
  * instance_secret = "qs_" base64url(HMAC-SHA256(registration key of KID, instance_id))
+ *                   (the keyring derives the registration key: keyring.h)
  * so a relay verifies a signature with no database round trip: the id names the key.
  *
  * X-OAuth-Signature: v1 id=<instance_id>, ts=<unix seconds>, sig=<b64url>
@@ -27,9 +28,6 @@ struct sign_header {
 	long long ts;
 	char sig[SIGN_SIG_LEN + 1];
 };
-
-/* The registration key derived from a keyring key (HMAC with a fixed label). */
-void sign_registration_key(const struct keyring_key *key, unsigned char out[32]);
 
 /* A fresh instance id under the newest key, and its secret. */
 bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],

@@ -84,6 +84,11 @@ static void ring_assert_equal(const struct keyring *a, const struct keyring *b)
 	for (size_t i = 0; i < a->count; i++) {
 		ck_assert_str_eq(a->keys[i].kid, b->keys[i].kid);
 		ck_assert_mem_eq(a->keys[i].secret, b->keys[i].secret, KEYRING_KEY_LEN);
+		ck_assert_mem_eq(a->keys[i].seal_key, b->keys[i].seal_key, KEYRING_DERIVED_LEN);
+		ck_assert_mem_eq(a->keys[i].used_flow_key, b->keys[i].used_flow_key,
+				 KEYRING_DERIVED_LEN);
+		ck_assert_mem_eq(a->keys[i].registration_key, b->keys[i].registration_key,
+				 KEYRING_DERIVED_LEN);
 	}
 }
 
@@ -220,6 +225,26 @@ START_TEST(format_round_trip)
 }
 END_TEST
 
+/* A secret changed in place keeps its old purpose keys until derived anew. */
+START_TEST(derive_follows_secret)
+{
+	struct keyring ring, before;
+
+	ring_random(&ring, 2);
+	before = ring;
+	ring.keys[1].secret[0] ^= 1;
+	ck_assert_mem_eq(ring.keys[1].seal_key, before.keys[1].seal_key, KEYRING_DERIVED_LEN);
+	ck_assert(keyring_derive(&ring));
+	ck_assert(memcmp(ring.keys[1].seal_key, before.keys[1].seal_key, KEYRING_DERIVED_LEN) != 0);
+	/* Each purpose has a key of its own. */
+	ck_assert(memcmp(ring.keys[1].used_flow_key, ring.keys[1].seal_key,
+			 KEYRING_DERIVED_LEN) != 0);
+	ring.keys[1].secret[0] ^= 1;
+	ck_assert(keyring_derive(&ring));
+	ring_assert_equal(&ring, &before);
+}
+END_TEST
+
 START_TEST(newest_and_wipe)
 {
 	struct keyring ring;
@@ -233,6 +258,11 @@ START_TEST(newest_and_wipe)
 	ck_assert_str_eq(ring.keys[0].kid, "");
 	for (size_t i = 0; i < KEYRING_KEY_LEN; i++)
 		ck_assert_uint_eq(ring.keys[1].secret[i], 0);
+	for (size_t i = 0; i < KEYRING_DERIVED_LEN; i++) {
+		ck_assert_uint_eq(ring.keys[1].seal_key[i], 0);
+		ck_assert_uint_eq(ring.keys[1].used_flow_key[i], 0);
+		ck_assert_uint_eq(ring.keys[1].registration_key[i], 0);
+	}
 }
 END_TEST
 
@@ -375,6 +405,7 @@ Suite *keyring_suite(void)
 	tcase_add_test(tc, parse_too_many);
 	tcase_add_test(tc, add_random);
 	tcase_add_test(tc, format_round_trip);
+	tcase_add_test(tc, derive_follows_secret);
 	tcase_add_test(tc, newest_and_wipe);
 	suite_add_tcase(s, tc);
 

@@ -8,7 +8,6 @@
 #include "seal.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +262,7 @@ START_TEST(wrong_key)
 	/* The same key id with a different secret (a node with the wrong key file). */
 	same_kid = ring;
 	same_kid.keys[0].secret[31] ^= 1;
+	ck_assert(keyring_derive(&same_kid));
 	assert_invalid(&same_kid, token, len);
 }
 END_TEST
@@ -370,6 +370,7 @@ START_TEST(flow_hash)
 	/* Keyed: the same flow id under another secret hashes differently. */
 	other = ring;
 	other.keys[1].secret[0] ^= 1;
+	ck_assert(keyring_derive(&other));
 	ck_assert_int_eq(seal_open(&ring, ta, strlen(ta), T0, &opened), SEAL_OK);
 	ck_assert(seal_flow_hash(&other, &opened, h2));
 	ck_assert(memcmp(h1, h2, 32) != 0);
@@ -379,24 +380,63 @@ START_TEST(flow_hash)
 }
 END_TEST
 
+/* Keys 0..31 and all 0xff; the token and hashes below were made by the relay before its
+ * keys were derived at load time, so a change of derivation cannot pass unnoticed. */
+#define FIXED_RING "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n" \
+		   "ffffffff __________________________________________8\n"
+#define FIXED_TOKEN \
+	"Af____8o5LxqB244e4HZ694J1-wvR2XcdcSgQO4_DPsRWCte-HOr4p2gMV1kODEkenRWtyzPaIXEbWuo-g9_" \
+	"4DfcygkgITLIWGIvwpCADBxOu5CEGNazDvoWrzYP4b1wRHkXpGAHudITvhAfF0Vl7Gc5Yo9qyM2eHIPlqzMO" \
+	"droyrfRH3f_RKHW9pw"
+#define FIXED_HASH_FF "7a777584810cfde4264ed644b65bf362a06e9ea3440900cda0be0b1a4681743a"
+#define FIXED_HASH_0123 "7444f502af2d7ab3dbc9e545884c80e85303d03975a790ed033be5c4a820e43b"
+
+static void flow_hash_assert(const struct keyring *ring, const struct flow *f, const char *want)
+{
+	unsigned char hash[32];
+	char hex[65];
+
+	ck_assert(seal_flow_hash(ring, f, hash));
+	hex_encode(hash, sizeof(hash), hex);
+	ck_assert_str_eq(hex, want);
+}
+
+START_TEST(fixed_vectors)
+{
+	struct keyring ring;
+	struct flow want, out;
+	char err[256];
+
+	ck_assert_msg(keyring_parse(FIXED_RING, &ring, err, sizeof(err)), "%s", err);
+	flow_make(&want, 0, DELIVERY_FORM_POST, URL, ISSUER, "st");
+	for (int i = 0; i < FLOW_ID_BYTES; i++)
+		want.id[i] = (unsigned char)i;
+	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_OK);
+	flow_assert_eq(&out, &want);
+	ck_assert_str_eq(out.kid, "ffffffff");
+	flow_hash_assert(&ring, &out, FIXED_HASH_FF);
+	strcpy(out.kid, "0123abcd");
+	flow_hash_assert(&ring, &out, FIXED_HASH_0123);
+	keyring_wipe(&ring);
+}
+END_TEST
+
 /* Seals arbitrary plaintext exactly as the token format says (seal.h), so that the
  * decoder's checks behind the authentication can be reached. */
 static void seal_raw(const struct keyring_key *k, unsigned char version, const unsigned char *plain,
 		     size_t plain_len, char *token)
 {
-	unsigned char key[32], sealed[TOKEN_BYTES_MAX + 64];
-	unsigned int klen = sizeof(key);
+	unsigned char sealed[TOKEN_BYTES_MAX + 64];
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, fin = 0;
 
-	HMAC(EVP_sha256(), k->secret, KEYRING_KEY_LEN, (const unsigned char *)"oauth-relay seal v1",
-	     19, key, &klen);
 	sealed[0] = version;
 	for (int i = 0; i < 4; i++)
 		sealed[1 + i] = (unsigned char)strtoul((char[3]){ k->kid[2 * i], k->kid[2 * i + 1], 0 },
 						       NULL, 16);
 	memset(sealed + 5, 0x5a, 12);
-	ck_assert(ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + 5) == 1);
+	ck_assert(ctx &&
+		  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key, sealed + 5) == 1);
 	ck_assert(EVP_EncryptUpdate(ctx, NULL, &n, sealed, 5) == 1);
 	ck_assert(EVP_EncryptUpdate(ctx, sealed + 17, &n, plain, (int)plain_len) == 1);
 	ck_assert(EVP_EncryptFinal_ex(ctx, sealed + 17 + n, &fin) == 1);
@@ -509,6 +549,7 @@ Suite *seal_suite(void)
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, token_length);
 	tcase_add_test(tc, flow_hash);
+	tcase_add_test(tc, fixed_vectors);
 	tcase_add_loop_test(tc, forged_plaintext, 0, N_ELEMS(forged_cases));
 	tcase_add_test(tc, delivery_names);
 	suite_add_tcase(s, tc);

@@ -290,6 +290,24 @@ START_TEST(instance_none_without_keys)
 }
 END_TEST
 
+/* Made by the relay before its keys were derived at load time: a change of derivation
+ * would change every registered instance's secret. Keys 0..31 and all 0xff. */
+START_TEST(instance_secret_fixed)
+{
+	static const char text[] = "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n"
+				   "ffffffff __________________________________________8\n";
+	struct keyring ring;
+	char got[INSTANCE_SECRET_LEN + 1], err[256];
+
+	ck_assert_msg(keyring_parse(text, &ring, err, sizeof(err)), "%s", err);
+	ck_assert(instance_secret(&ring, "qi_0123abcdAAECAwQFBgcICQoLDA0ODw", got));
+	ck_assert_str_eq(got, "qs_UrRVzSnoqFGocNYiadox6s0Wa0NlAPkWdDk620yy3-8");
+	ck_assert(instance_secret(&ring, "qi_ffffffffAAECAwQFBgcICQoLDA0ODw", got));
+	ck_assert_str_eq(got, "qs_sSSvE-BVr5zrYxmsPpxNp1f5Pl3BL1HKzOXLsewrFUw");
+	keyring_wipe(&ring);
+}
+END_TEST
+
 /* A request signed with a fresh instance's secret verifies through the header. */
 START_TEST(sign_and_verify)
 {
@@ -346,6 +364,7 @@ Suite *sign_suite(void)
 	tcase_add_test(inst, instance_unknown_or_malformed);
 	tcase_add_test(inst, instance_rotation);
 	tcase_add_test(inst, instance_none_without_keys);
+	tcase_add_test(inst, instance_secret_fixed);
 	tcase_add_test(inst, sign_and_verify);
 	suite_add_tcase(s, inst);
 	return s;

@@ -7,6 +7,7 @@ Suite *cidr_suite(void);
 Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
 Suite *http_parse_suite(void);
+Suite *keycache_suite(void);
 Suite *keyring_suite(void);
 Suite *log_suite(void);
 Suite *metrics_suite(void);
