@@ -8,6 +8,9 @@
 #include <string.h>
 
 #define CLEANUP_SECONDS 60
+/* Until the database takes a cleanup, it is tried this often: a relay restarted more
+ * often than every minute must still delete expired keys. */
+#define CLEANUP_RETRY_SECONDS 1
 
 /* Its statement is planned once per session inside the function (sql/003). */
 #define CLAIM "SELECT * FROM used_flows_claim($1)"
@@ -66,23 +69,25 @@ static void cleanup_done(void *arg, PGresult *res, const char *error)
 static void on_cleanup(evutil_socket_t fd, short what, void *arg)
 {
 	struct singleuse *su = arg;
+	bool sent = su->db && db_state(su->db) == DB_READY &&
+		    db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
+	struct timeval next = { su->db && !sent ? CLEANUP_RETRY_SECONDS : CLEANUP_SECONDS, 0 };
 
-	if (su->db && db_state(su->db) == DB_READY)
-		db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
+	evtimer_add(su->cleanup_ev, &next);
 }
 
 struct singleuse *singleuse_new(struct event_base *base)
 {
 	struct singleuse *su = calloc(1, sizeof(*su));
-	struct timeval every = { CLEANUP_SECONDS, 0 };
+	struct timeval soon = { CLEANUP_RETRY_SECONDS, 0 };
 
 	if (!su || !seen_init(&su->local, 1024))
 		goto failed;
 	su->flush_ev = evtimer_new(base, on_flush, su);
-	su->cleanup_ev = event_new(base, -1, EV_PERSIST, on_cleanup, su);
+	su->cleanup_ev = evtimer_new(base, on_cleanup, su);
 	if (!su->flush_ev || !su->cleanup_ev)
 		goto failed;
-	evtimer_add(su->cleanup_ev, &every);
+	evtimer_add(su->cleanup_ev, &soon);
 	return su;
 failed:
 	singleuse_free(su);

@@ -1,6 +1,6 @@
 """Several relay processes sharing one PostgreSQL database (and keyring): single use
 across nodes, the node-local check while the database is away, the batched single-use
-statement under concurrent callbacks and its binary keys."""
+statement under concurrent callbacks, its binary keys, and their cleanup."""
 import calendar
 import re
 import time
@@ -177,3 +177,23 @@ def test_keys_with_zero_bytes_arrive_whole(relays, database):
     # The last flow is the one whose key has the zero byte.
     assert client.callback(b, sent).status == 409
 
+
+def test_cleanup_deletes_expired_keys(relays, database):
+    """Soon after a relay connects, then every minute: keys whose expiry has passed go,
+    the others stay."""
+    relay = relays({"database_url": database.url}, start=False)
+    relay.write_config()
+    assert relay.run("--migrate").returncode == 0
+    now = int(time.time())
+    expired = [(now - 3600).to_bytes(4, "big") + b"\x01" * 16,
+               (now - 5).to_bytes(4, "big") + b"\xff" * 16]
+    live = [(now + 60).to_bytes(4, "big") + b"\x00" * 16,
+            (now + 1800).to_bytes(4, "big") + b"\x02" * 16]
+    for k in expired + live:
+        database.query("INSERT INTO used_flows (flow_key) VALUES (%s)", k)
+    relay.start()
+    relay.wait_readyz(200, database="ok")
+    deadline = time.monotonic() + 10
+    while sorted(stored_keys(database)) != live:
+        assert time.monotonic() < deadline, stored_keys(database)
+        time.sleep(0.1)
