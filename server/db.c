@@ -15,6 +15,8 @@ struct db_job {
 	char *sql;
 	int nparams;
 	char **params;
+	int *lengths; /* binary parameters: their lengths and formats; NULL for text */
+	int *formats;
 	db_result_fn *cb;
 	void *arg;
 	struct db_job *next;
@@ -74,9 +76,11 @@ static void timer_arm_ms(struct db *db, int ms)
 
 static void job_free(struct db_job *job)
 {
-	for (int i = 0; i < job->nparams; i++)
+	for (int i = 0; job->params && i < job->nparams; i++)
 		free(job->params[i]);
 	free(job->params);
+	free(job->lengths);
+	free(job->formats);
 	free(job->sql);
 	free(job);
 }
@@ -293,7 +297,8 @@ static void db_send_next(struct db *db)
 		ok = PQsendQuery(db->pg, job->sql);
 	else
 		ok = PQsendQueryParams(db->pg, job->sql, job->nparams, NULL,
-				       (const char *const *)job->params, NULL, NULL, 0);
+				       (const char *const *)job->params, job->lengths, job->formats,
+				       0);
 	if (!ok) {
 		db_disconnect_and_retry(db, PQerrorMessage(db->pg));
 		return;
@@ -389,8 +394,45 @@ void db_free(struct db *db)
 	free(db);
 }
 
+/* A binary parameter is copied by its length (it may hold NULs), a text one up to its NUL. */
+static char *param_copy(const char *value, const int *length)
+{
+	char *copy;
+
+	if (!length)
+		return strdup(value);
+	copy = malloc(*length > 0 ? (size_t)*length : 1);
+	if (copy)
+		memcpy(copy, value, (size_t)*length);
+	return copy;
+}
+
+static bool job_params_copy(struct db_job *job, const char *const *params, const int *lengths)
+{
+	size_t n = (size_t)job->nparams;
+
+	job->params = calloc(n, sizeof(char *));
+	if (!job->params)
+		return false;
+	if (lengths) {
+		job->lengths = malloc(n * sizeof(int));
+		job->formats = malloc(n * sizeof(int));
+		if (!job->lengths || !job->formats)
+			return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (lengths) {
+			job->lengths[i] = lengths[i];
+			job->formats[i] = 1;
+		}
+		if (params[i] && !(job->params[i] = param_copy(params[i], lengths ? &lengths[i] : NULL)))
+			return false;
+	}
+	return true;
+}
+
 static struct db_job *job_new(const char *sql, int nparams, const char *const *params,
-			      db_result_fn *cb, void *arg)
+			      const int *lengths, db_result_fn *cb, void *arg)
 {
 	struct db_job *job = calloc(1, sizeof(*job));
 
@@ -400,32 +442,22 @@ static struct db_job *job_new(const char *sql, int nparams, const char *const *p
 	job->nparams = nparams;
 	job->cb = cb;
 	job->arg = arg;
-	if (!job->sql)
+	if (!job->sql || (nparams > 0 && !job_params_copy(job, params, lengths)))
 		goto failed;
-	if (nparams > 0) {
-		job->params = calloc((size_t)nparams, sizeof(char *));
-		if (!job->params)
-			goto failed;
-		for (int i = 0; i < nparams; i++) {
-			if (params[i] && !(job->params[i] = strdup(params[i])))
-				goto failed;
-		}
-	}
 	return job;
 failed:
-	job->nparams = job->params ? nparams : 0;
 	job_free(job);
 	return NULL;
 }
 
-bool db_query(struct db *db, bool internal, const char *sql, int nparams,
-	      const char *const *params, db_result_fn *cb, void *arg)
+static bool job_queue(struct db *db, bool internal, const char *sql, int nparams,
+		      const char *const *params, const int *lengths, db_result_fn *cb, void *arg)
 {
 	struct db_job *job;
 
 	if (!(db->state == DB_READY || (internal && db->state == DB_PREPARING)))
 		return false;
-	job = job_new(sql, nparams, params, cb, arg);
+	job = job_new(sql, nparams, params, lengths, cb, arg);
 	if (!job)
 		return false;
 	if (db->tail)
@@ -435,6 +467,18 @@ bool db_query(struct db *db, bool internal, const char *sql, int nparams,
 	db->tail = job;
 	db_send_next(db);
 	return true;
+}
+
+bool db_query(struct db *db, bool internal, const char *sql, int nparams,
+	      const char *const *params, db_result_fn *cb, void *arg)
+{
+	return job_queue(db, internal, sql, nparams, params, NULL, cb, arg);
+}
+
+bool db_query_binary(struct db *db, bool internal, const char *sql, int nparams,
+		     const char *const *params, const int *lengths, db_result_fn *cb, void *arg)
+{
+	return job_queue(db, internal, sql, nparams, params, lengths, cb, arg);
 }
 
 void db_ready(struct db *db)

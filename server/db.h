@@ -46,6 +46,11 @@ const char *db_state_name(enum db_state state);
  * DB_PREPARING when internal is true. Returns false (cb never called) when refused. */
 bool db_query(struct db *db, bool internal, const char *sql, int nparams,
 	      const char *const *params, db_result_fn *cb, void *arg);
+/* As db_query with nparams >= 0, every parameter in binary format: params[i] holds
+ * lengths[i] bytes in the binary representation of the parameter's type (for bytea, the
+ * bytes themselves: no hex text to build or parse). Results still come as text. */
+bool db_query_binary(struct db *db, bool internal, const char *sql, int nparams,
+		     const char *const *params, const int *lengths, db_result_fn *cb, void *arg);
 
 /* Ends the preparing phase. */
 void db_ready(struct db *db);

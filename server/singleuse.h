@@ -1,8 +1,9 @@
 /*
  * Single use of flows. Each node remembers the flows it has seen (in memory); with a
- * database, the first use across all nodes wins through one batched INSERT ... ON
- * CONFLICT DO NOTHING per round trip, however many callbacks arrive meanwhile. While
- * the database is away the node-local check still holds.
+ * database, the first use across all nodes wins through one batched call of
+ * used_flows_claim (an INSERT ... ON CONFLICT DO NOTHING per key, sql/003) per round
+ * trip, however many callbacks arrive meanwhile. While the database is away the
+ * node-local check still holds.
  */
 #ifndef OAUTH_RELAY_SINGLEUSE_H
 #define OAUTH_RELAY_SINGLEUSE_H
@@ -23,8 +24,16 @@ enum singleuse_result {
 
 typedef void singleuse_fn(void *arg, enum singleuse_result result);
 
+/* A flow's key in used_flows: its expiry (4 bytes, big-endian unix seconds) then the first
+ * 16 bytes of its keyed hash. Expiry first: inserts land near the right edge of the index
+ * and the cleanup is a range of it. */
+#define SINGLEUSE_KEY_LEN 20
+
 struct singleuse_ticket;
 struct singleuse;
+
+void singleuse_key(const unsigned char hash[32], int64_t expires,
+		   unsigned char key[SINGLEUSE_KEY_LEN]);
 
 struct singleuse *singleuse_new(struct event_base *base);
 void singleuse_free(struct singleuse *su);

@@ -11,7 +11,7 @@ CREATE TABLE revoked_instances (
 );
 
 -- Single use across nodes: a keyed hash of each consumed flow, kept until the flow
--- would have expired anyway.
+-- would have expired anyway. Replaced in 003 by one key of expiry and truncated hash.
 CREATE TABLE used_flows (
     flow_hash bytea PRIMARY KEY,
     expires_at timestamptz NOT NULL

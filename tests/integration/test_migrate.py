@@ -1,7 +1,11 @@
-"""Migrations: --migrate, idempotence, concurrent starts, migrate_on_start = false."""
+"""Migrations: --migrate, idempotence, concurrent starts, migrate_on_start = false, and
+the used flows kept across migration 003."""
+import calendar
+import os
 import re
+import time
 
-from relaytest import paths
+from relaytest import client, paths
 
 MIGRATIONS = paths.migrations()
 SCHEMA_TABLES = {"schema_migrations", "revoked_instances", "used_flows"}
@@ -23,7 +27,8 @@ def test_migrate_command(relays, database):
     # The tables have the shape the relay relies on.
     columns = {r[0] for r in database.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'used_flows'")}
-    assert {"flow_hash", "expires_at"} <= columns
+    assert columns == {"flow_key"}
+    assert database.query("SELECT count(*) FROM pg_proc WHERE proname = 'used_flows_claim'") == [(1,)]
 
     second = relay.run("--migrate")
     assert second.returncode == 0, second.stderr
@@ -82,3 +87,76 @@ def test_migrate_on_start_after_migrate_command(relays, database):
     relay.wait_readyz(200, database="ok")
     assert "migrate_applied" not in relay.log()
     assert applied_versions(database) == [v for v, _ in MIGRATIONS]
+
+
+def migrate_before(database, version):
+    """The database as relays of the migrations before `version` left it: those applied
+    and recorded as oauth-relayd records them (schema_migrations as it creates it)."""
+    conn = database.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                        " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            for v, name in MIGRATIONS:
+                if v >= version:
+                    break
+                with open(os.path.join(paths.SRCDIR, "sql", name)) as f:
+                    cur.execute(f.read())
+                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                            (v, name[:-len(".sql")]))
+    finally:
+        conn.close()
+
+
+def used_key(relays, pg):
+    """A flow used on a relay of its own (own database, fully migrated): its callback and
+    the key the relay stored for it."""
+    name = pg.create_database()
+    try:
+        relay = relays({"database_url": pg.conninfo(name)})
+        relay.wait_readyz(200, database="ok")
+        inst = client.register(relay)
+        flow = client.create_flow(relay, inst, instance_state="before")
+        sent = [("code", "c"), ("state", flow["state"])]
+        assert client.callback(relay, sent).status == 303
+        assert relay.stop() == 0
+        conn = pg.connect(name)
+        with conn.cursor() as cur:
+            cur.execute("SELECT flow_key FROM used_flows")
+            (key,), = cur.fetchall()
+        conn.close()
+    finally:
+        pg.drop_database(name)
+    expires = calendar.timegm(time.strptime(flow["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert bytes(key[:4]) == expires.to_bytes(4, "big")
+    return sent, bytes(key)
+
+
+def test_replay_across_used_flows_key_upgrade(relays, database, pg):
+    """A flow used before migration 003, its row in the old shape (the 32-byte keyed hash
+    and expires_at), is still refused after it; an expired row is not carried over."""
+    sent, key = used_key(relays, pg)
+    expires = int.from_bytes(key[:4], "big")
+    migrate_before(database, 3)
+    # The old row: the keyed hash begins with the 16 bytes the key keeps; the rest of it
+    # the key drops.
+    old_rows = [(key[4:] + os.urandom(16), expires), (os.urandom(32), int(time.time()) - 10),
+                (os.urandom(32), int(time.time()) + 900)]
+    for flow_hash, at in old_rows:
+        database.query("INSERT INTO used_flows (flow_hash, expires_at) VALUES (%s, to_timestamp(%s))",
+                       flow_hash, at)
+
+    relay = relays({"database_url": database.url})
+    relay.wait_readyz(200, database="ok")
+    assert re.search(r"event=migrate_applied count=%d" % (len(MIGRATIONS) - 2), relay.log())
+    resp = client.callback(relay, sent)
+    assert resp.status == 409, resp
+    kept = {bytes(r[0]) for r in database.query("SELECT flow_key FROM used_flows")}
+    assert kept == {key, old_rows[2][1].to_bytes(4, "big") + old_rows[2][0][:16]}
+    # And flows used from now on are kept in the new shape.
+    inst = client.register(relay)
+    flow = client.create_flow(relay, inst, instance_state="after")
+    after = [("code", "c"), ("state", flow["state"])]
+    assert client.callback(relay, after).status == 303
+    assert client.callback(relay, after).status == 409
+    assert database.query("SELECT count(*) FROM used_flows") == [(3,)]

@@ -1,12 +1,22 @@
 """Several relay processes sharing one PostgreSQL database (and keyring): single use
-across nodes, the node-local check while the database is away, and the batched
-single-use statement under concurrent callbacks."""
+across nodes, the node-local check while the database is away, the batched single-use
+statement under concurrent callbacks, its binary keys, and their cleanup."""
+import calendar
 import re
 import time
 
 from relaytest import client, net
 
 RETURN = "https://qorus.example/oauth2/code"
+
+
+def expiry(flow):
+    """A flow's expiry, unix seconds."""
+    return calendar.timegm(time.strptime(flow["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def stored_keys(database):
+    return [bytes(r[0]) for r in database.query("SELECT flow_key FROM used_flows")]
 
 
 def pair(relays, database):
@@ -20,8 +30,10 @@ def pair(relays, database):
 def test_replay_on_another_relay(relays, database):
     a, b = pair(relays, database)
     inst = client.register(a)
+    expiries = []
     for first, second in ((a, b), (b, a)):
         flow = client.create_flow(first, inst, instance_state="s")
+        expiries.append(expiry(flow))
         sent = [("code", "c"), ("state", flow["state"])]
         resp = client.callback(first, sent)
         assert resp.status == 303, resp
@@ -31,10 +43,11 @@ def test_replay_on_another_relay(relays, database):
         assert "already" in resp.body.decode()
         # And on the first node too, from its own memory.
         assert client.callback(first, sent).status == 409
-    # What the database holds: keyed hashes, never the flow ids.
-    rows = database.query("SELECT encode(flow_hash, 'hex'), expires_at > now() FROM used_flows")
-    assert len(rows) == 2
-    assert all(len(h) == 64 and live for h, live in rows)
+    # What the database holds: each flow's expiry (big-endian) and 16 bytes of a keyed
+    # hash of its id, never the id.
+    keys = stored_keys(database)
+    assert [len(k) for k in keys] == [20, 20]
+    assert sorted(int.from_bytes(k[:4], "big") for k in keys) == sorted(expiries)
 
 
 def test_database_down_node_local_check(relays, database, pg):
@@ -65,11 +78,12 @@ def test_database_down_node_local_check(relays, database, pg):
     assert relay.alive()
 
 
-def _insert_statements(pg, since):
+def _claim_statements(pg, since):
     with open(pg.logfile, "rb") as f:
         f.seek(since)
         text = f.read().decode(errors="replace")
-    return len(re.findall(r"LOG:\s+(?:execute [^:]*|statement): INSERT INTO used_flows", text))
+    return len(re.findall(r"LOG:\s+(?:execute [^:]*|statement): SELECT \* FROM used_flows_claim",
+                          text))
 
 
 def _wait_lock_waiter(database, timeout=10):
@@ -77,7 +91,7 @@ def _wait_lock_waiter(database, timeout=10):
     while time.monotonic() < deadline:
         rows = database.query(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO used_flows%%'")
+            "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM used_flows_claim%%'")
         if rows[0][0] == 1:
             return
         time.sleep(0.02)
@@ -125,7 +139,7 @@ def test_concurrent_callbacks_share_one_statement(relays, database, pg):
     assert database.query("SELECT count(*) FROM used_flows") == [(n,)]
     # One statement for the first callback, one for everything that queued behind it
     # (a straggler may need a third): never one per callback.
-    statements = _insert_statements(pg, since)
+    statements = _claim_statements(pg, since)
     assert 2 <= statements <= 3, statements
     # Replays of the whole batch: refused.
     for i in (0, n - 1):
@@ -143,3 +157,43 @@ def pg_log_size(pg):
     with open(pg.logfile, "rb") as f:
         f.seek(0, 2)
         return f.tell()
+
+
+def test_keys_with_zero_bytes_arrive_whole(relays, database):
+    """A batch goes as one binary bytea: a key holding a zero byte must reach the database
+    whole, not cut there, and be found by another node. About one key in 16 has one."""
+    a, b = pair(relays, database)
+    inst = client.register(a)
+    for i in range(400):
+        flow = client.create_flow(a, inst, instance_state="z%d" % i)
+        sent = [("code", "c"), ("state", flow["state"])]
+        assert client.callback(a, sent).status == 303
+        if any(0 in k for k in stored_keys(database)):
+            break
+    else:
+        raise AssertionError("no key with a zero byte in 400 flows")
+    keys = stored_keys(database)
+    assert len(keys) == i + 1 and {len(k) for k in keys} == {20}
+    # The last flow is the one whose key has the zero byte.
+    assert client.callback(b, sent).status == 409
+
+
+def test_cleanup_deletes_expired_keys(relays, database):
+    """Soon after a relay connects, then every minute: keys whose expiry has passed go,
+    the others stay."""
+    relay = relays({"database_url": database.url}, start=False)
+    relay.write_config()
+    assert relay.run("--migrate").returncode == 0
+    now = int(time.time())
+    expired = [(now - 3600).to_bytes(4, "big") + b"\x01" * 16,
+               (now - 5).to_bytes(4, "big") + b"\xff" * 16]
+    live = [(now + 60).to_bytes(4, "big") + b"\x00" * 16,
+            (now + 1800).to_bytes(4, "big") + b"\x02" * 16]
+    for k in expired + live:
+        database.query("INSERT INTO used_flows (flow_key) VALUES (%s)", k)
+    relay.start()
+    relay.wait_readyz(200, database="ok")
+    deadline = time.monotonic() + 10
+    while sorted(stored_keys(database)) != live:
+        assert time.monotonic() < deadline, stored_keys(database)
+        time.sleep(0.1)

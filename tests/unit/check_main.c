@@ -24,6 +24,7 @@ int main(void)
 	srunner_add_suite(sr, seen_suite());
 	srunner_add_suite(sr, settings_suite());
 	srunner_add_suite(sr, sign_suite());
+	srunner_add_suite(sr, singleuse_suite());
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, stats_range_suite());
 	srunner_add_suite(sr, url_suite());

@@ -16,6 +16,7 @@ Suite *seal_suite(void);
 Suite *seen_suite(void);
 Suite *settings_suite(void);
 Suite *sign_suite(void);
+Suite *singleuse_suite(void);
 Suite *stats_suite(void);
 Suite *stats_range_suite(void);
 Suite *url_suite(void);
