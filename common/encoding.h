@@ -13,5 +13,9 @@ void base64url_encode(const unsigned char *in, size_t len, char *out);
 bool base64url_decode(const char *in, size_t inlen, unsigned char *out, size_t outsize,
 		      size_t *outlen);
 void hex_encode(const unsigned char *in, size_t len, char *out);
+/* Either case; -1 for a character that is not a hex digit. */
+int hex_digit_value(char c);
+/* Decodes len hex digits (an even number) into len / 2 bytes; false on anything else. */
+bool hex_decode(const char *in, size_t len, unsigned char *out);
 
 #endif

@@ -6,25 +6,21 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLEANUP_SECONDS 60
 /* Until the database takes a cleanup, it is tried this often: a relay restarted more
- * often than every minute must still delete expired keys. */
+ * often than every minute must still delete expired batches. */
 #define CLEANUP_RETRY_SECONDS 1
 
-/* Its statement is planned once per session inside the function (sql/003). */
-#define CLAIM "SELECT * FROM used_flows_claim($1)"
+#define CLAIM "SELECT batch_id, others FROM used_flows_claim($1, $2, $3)"
 /* The database's clock, as always: one clock for every node, so a node whose clock runs
- * ahead cannot delete the keys of flows the others still accept. Now is encoded as keys
- * begin (4 bytes, big-endian, unsigned: int8send's low half), so a key sorts below it
- * exactly when its flow has expired, and the primary key finds them. */
-#define DELETE_EXPIRED                                                                     \
-	"DELETE FROM used_flows "                                                          \
-	"WHERE flow_key < substr(int8send(floor(extract(epoch FROM now()))::bigint), 5)"
+ * ahead cannot delete the keys of flows the others still accept. */
+#define DELETE_EXPIRED \
+	"DELETE FROM used_flow_batches WHERE expires_max < extract(epoch FROM now())"
 
 struct singleuse_ticket {
-	unsigned char key[SINGLEUSE_KEY_LEN];
-	bool first;       /* the database inserted its key */
+	unsigned char key[USEDKEY_LEN];
 	singleuse_fn *cb; /* NULL once cancelled */
 	void *arg;
 };
@@ -35,26 +31,23 @@ struct ticket_list {
 };
 
 struct singleuse {
-	struct seen local;
+	struct seen local; /* every flow used, here or (once told) on another node */
 	struct db *db;
-	struct ticket_list queued;    /* waiting for the next statement */
-	struct ticket_list in_flight; /* in key order, as the statement sent them */
+	int64_t since; /* the highest batch id read from the database; 0: read them all */
+	struct ticket_list queued;    /* waiting for the next claim */
+	struct ticket_list in_flight; /* the batch of the claim under way */
 	struct event *flush_ev;
 	struct event *cleanup_ev;
 };
 
 static void flush(struct singleuse *su);
 
-void singleuse_key(const unsigned char hash[32], int64_t expires,
-		   unsigned char key[SINGLEUSE_KEY_LEN])
+/* The in-memory set takes 32-byte keys: the key's hash part, zero-padded. Its first bytes
+ * are uniform, as the set expects. */
+static void local_key(const unsigned char key[USEDKEY_LEN], unsigned char out[SEEN_KEY_LEN])
 {
-	uint32_t e = (uint32_t)expires;
-
-	key[0] = (unsigned char)(e >> 24);
-	key[1] = (unsigned char)(e >> 16);
-	key[2] = (unsigned char)(e >> 8);
-	key[3] = (unsigned char)e;
-	memcpy(key + 4, hash, SINGLEUSE_KEY_LEN - 4);
+	memset(out, 0, SEEN_KEY_LEN);
+	memcpy(out, key + USEDKEY_LEN - USEDKEY_HASH_LEN, USEDKEY_HASH_LEN);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -108,39 +101,60 @@ static bool list_push(struct ticket_list *list, struct singleuse_ticket *t)
 	return true;
 }
 
-/* The statement answers with the positions of the keys it inserted: flows used for the
- * first time. */
-static void tickets_mark(struct ticket_list *list, PGresult *res)
+static void ticket_resolve(struct singleuse_ticket *t, enum singleuse_result r)
 {
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *value = PQgetvalue(res, i, 0);
-		char *end;
-		long pos = strtol(value, &end, 10);
-		if (end != value && *end == '\0' && pos >= 0 && (size_t)pos < list->n)
-			list->v[pos]->first = true;
-	}
+	if (t->cb)
+		t->cb(t->arg, r);
+	free(t);
 }
 
-/* Without an answer (res NULL) the node-local check is all there is: deliver. */
-static void tickets_resolve(struct ticket_list *list, PGresult *res)
+/* The claim's batch: a key another node used first is a replay. Without an answer
+ * (used NULL) the node-local check is all there is: deliver. */
+static void batch_resolve(struct ticket_list *list, const struct usedkeys *used)
 {
-	if (res)
-		tickets_mark(list, res);
 	for (size_t i = 0; i < list->n; i++) {
 		struct singleuse_ticket *t = list->v[i];
-		if (t->cb)
-			t->cb(t->arg, !res || t->first ? SINGLEUSE_FIRST : SINGLEUSE_REPLAY);
-		free(t);
+		ticket_resolve(t, used && usedkeys_has(used, t->key) ? SINGLEUSE_REPLAY
+								     : SINGLEUSE_FIRST);
 	}
 	list->n = 0;
+}
+
+/* The callbacks queued behind the claim passed the local check before the other nodes'
+ * keys it brought were known here: those that match are refused now. */
+static void queued_refuse(struct ticket_list *list, const struct usedkeys *used)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < list->n; i++) {
+		struct singleuse_ticket *t = list->v[i];
+		if (usedkeys_has(used, t->key))
+			ticket_resolve(t, SINGLEUSE_REPLAY);
+		else
+			list->v[kept++] = t;
+	}
+	list->n = kept;
+}
+
+static void used_remember(struct singleuse *su, const struct usedkeys *used)
+{
+	unsigned char key[SEEN_KEY_LEN];
+	int64_t now = (int64_t)time(NULL);
+	bool failed;
+
+	for (size_t i = 0; i < used->n; i++) {
+		const unsigned char *k = used->keys + i * USEDKEY_LEN;
+		local_key(k, key);
+		seen_add(&su->local, key, usedkey_expiry(k), now, &failed);
+	}
 }
 
 void singleuse_free(struct singleuse *su)
 {
 	if (!su)
 		return;
-	tickets_resolve(&su->queued, NULL);
-	tickets_resolve(&su->in_flight, NULL);
+	batch_resolve(&su->queued, NULL);
+	batch_resolve(&su->in_flight, NULL);
 	free(su->queued.v);
 	free(su->in_flight.v);
 	if (su->flush_ev)
@@ -154,64 +168,99 @@ void singleuse_free(struct singleuse *su)
 void singleuse_set_db(struct singleuse *su, struct db *db)
 {
 	su->db = db;
+	su->since = 0;
+}
+
+/* One row: batch_id, and others as bytea text. */
+static bool claim_parse(PGresult *res, int64_t *batch_id, struct usedkeys *used)
+{
+	char *end;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 2)
+		return false;
+	*batch_id = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+	return *end == '\0' && *batch_id >= 0 && usedkeys_parse(used, PQgetvalue(res, 0, 1));
 }
 
 static void claim_done(void *arg, PGresult *res, const char *error)
 {
 	struct singleuse *su = arg;
+	struct usedkeys used = { NULL, 0 };
+	int64_t batch_id;
 
-	if (!res)
+	if (res && !claim_parse(res, &batch_id, &used)) {
+		res = NULL;
+		error = "unexpected answer from used_flows_claim";
+	}
+	if (!res) {
 		log_warn("single_use_local_only", LF_TEXT("reason", error));
-	tickets_resolve(&su->in_flight, res);
+		batch_resolve(&su->in_flight, NULL);
+	} else {
+		su->since = batch_id;
+		batch_resolve(&su->in_flight, &used);
+		queued_refuse(&su->queued, &used);
+		used_remember(su, &used);
+		usedkeys_free(&used);
+	}
 	flush(su);
 }
 
-static int ticket_compare(const void *a, const void *b)
+/* The batch as used_flows_claim takes it: the keys end to end, and the latest expiry. */
+static unsigned char *batch_build(const struct ticket_list *list, int64_t *expires_max)
 {
-	const struct singleuse_ticket *const *x = a, *const *y = b;
+	unsigned char *keys = malloc(list->n * USEDKEY_LEN);
 
-	return memcmp((*x)->key, (*y)->key, SINGLEUSE_KEY_LEN);
-}
-
-/* The batch as used_flows_claim takes it: the keys end to end. */
-static unsigned char *keys_build(const struct ticket_list *list)
-{
-	unsigned char *keys = malloc(list->n * SINGLEUSE_KEY_LEN);
-
-	for (size_t i = 0; keys && i < list->n; i++)
-		memcpy(keys + i * SINGLEUSE_KEY_LEN, list->v[i]->key, SINGLEUSE_KEY_LEN);
+	*expires_max = 0;
+	for (size_t i = 0; keys && i < list->n; i++) {
+		memcpy(keys + i * USEDKEY_LEN, list->v[i]->key, USEDKEY_LEN);
+		if (usedkey_expiry(list->v[i]->key) > *expires_max)
+			*expires_max = usedkey_expiry(list->v[i]->key);
+	}
 	return keys;
 }
 
+static void put_be(unsigned char *out, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		out[i] = (unsigned char)v;
+}
+
+/* Sends the queued callbacks as one claim, unless one is under way already. */
 static void flush(struct singleuse *su)
 {
 	struct ticket_list emptied = su->in_flight;
-	unsigned char *keys;
-	const char *params[1];
-	int length;
+	unsigned char since[8], expires[4], *keys;
+	const char *params[3];
+	int lengths[3];
+	int64_t expires_max;
 
 	if (su->in_flight.n || !su->queued.n)
 		return;
 	su->in_flight = su->queued;
 	su->queued = emptied;
-	/* Every node claims in key order, so two batches racing for the same flows lock
-	 * them in the same order and cannot deadlock. */
-	qsort(su->in_flight.v, su->in_flight.n, sizeof(*su->in_flight.v), ticket_compare);
-	keys = keys_build(&su->in_flight);
+	keys = batch_build(&su->in_flight, &expires_max);
 	if (!keys) {
 		claim_done(su, NULL, "out of memory");
 		return;
 	}
-	params[0] = (const char *)keys;
-	length = (int)(su->in_flight.n * SINGLEUSE_KEY_LEN);
-	if (!su->db || !db_query_binary(su->db, false, CLAIM, 1, params, &length, claim_done, su))
+	/* Binary parameters: bigint, bytea and integer, all big-endian. */
+	put_be(since, (uint64_t)su->since, 8);
+	put_be(expires, (uint64_t)expires_max, 4);
+	params[0] = (const char *)since;
+	params[1] = (const char *)keys;
+	params[2] = (const char *)expires;
+	lengths[0] = sizeof(since);
+	lengths[1] = (int)(su->in_flight.n * USEDKEY_LEN);
+	lengths[2] = sizeof(expires);
+	if (!su->db || !db_query_binary(su->db, false, CLAIM, 3, params, lengths, claim_done, su))
 		claim_done(su, NULL, "database unavailable");
 	free(keys);
 }
 
-/* A ticket waiting for the next statement; NULL when out of memory. */
-static struct singleuse_ticket *ticket_queue(struct singleuse *su, const unsigned char hash[32],
-					     int64_t expires, singleuse_fn *cb, void *arg)
+/* A ticket waiting for the next claim; NULL when out of memory. */
+static struct singleuse_ticket *ticket_queue(struct singleuse *su,
+					     const unsigned char key[USEDKEY_LEN], singleuse_fn *cb,
+					     void *arg)
 {
 	struct singleuse_ticket *t = calloc(1, sizeof(*t));
 
@@ -219,7 +268,7 @@ static struct singleuse_ticket *ticket_queue(struct singleuse *su, const unsigne
 		free(t);
 		return NULL;
 	}
-	singleuse_key(hash, expires, t->key);
+	memcpy(t->key, key, USEDKEY_LEN);
 	t->cb = cb;
 	t->arg = arg;
 	return t;
@@ -229,18 +278,21 @@ enum singleuse_result singleuse_check(struct singleuse *su, const unsigned char 
 				      int64_t expires, int64_t now, singleuse_fn *cb, void *arg,
 				      struct singleuse_ticket **ticket)
 {
+	unsigned char key[USEDKEY_LEN], local[SEEN_KEY_LEN];
 	bool failed;
 
-	if (!seen_add(&su->local, hash, expires, now, &failed))
+	usedkey_make(hash, expires, key);
+	local_key(key, local);
+	if (!seen_add(&su->local, local, expires, now, &failed))
 		return failed ? SINGLEUSE_UNAVAILABLE : SINGLEUSE_REPLAY;
 	if (!su->db || db_state(su->db) != DB_READY)
 		return SINGLEUSE_FIRST;
-	*ticket = ticket_queue(su, hash, expires, cb, arg);
+	*ticket = ticket_queue(su, key, cb, arg);
 	if (!*ticket) {
-		seen_remove(&su->local, hash);
+		seen_remove(&su->local, local);
 		return SINGLEUSE_UNAVAILABLE;
 	}
-	/* Flushed from the loop, so callbacks arriving in the same pass share a statement. */
+	/* Flushed from the loop, so callbacks arriving in the same pass share a claim. */
 	if (!su->in_flight.n)
 		event_active(su->flush_ev, EV_TIMEOUT, 0);
 	return SINGLEUSE_PENDING;

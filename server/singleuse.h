@@ -1,15 +1,17 @@
 /*
- * Single use of flows. Each node remembers the flows it has seen (in memory); with a
- * database, the first use across all nodes wins through one batched call of
- * used_flows_claim (an INSERT ... ON CONFLICT DO NOTHING per key, sql/003) per round
- * trip, however many callbacks arrive meanwhile. While the database is away the
- * node-local check still holds.
+ * Single use of flows. Each node remembers every flow used until it expires (in memory);
+ * with a database, the first use across all nodes wins through one call of
+ * used_flows_claim per batch (sql/003): it appends the batch as one row and answers with
+ * the keys the other nodes used since this node last asked, which this node checks its
+ * batch (and the callbacks queued behind it) against and then remembers. While the
+ * database is away the node-local check still holds.
  */
 #ifndef OAUTH_RELAY_SINGLEUSE_H
 #define OAUTH_RELAY_SINGLEUSE_H
 
 #include "db.h"
 #include "seen.h"
+#include "usedkeys.h"
 
 #include <event2/event.h>
 #include <stdbool.h>
@@ -24,16 +26,8 @@ enum singleuse_result {
 
 typedef void singleuse_fn(void *arg, enum singleuse_result result);
 
-/* A flow's key in used_flows: its expiry (4 bytes, big-endian unix seconds) then the first
- * 16 bytes of its keyed hash. Expiry first: inserts land near the right edge of the index
- * and the cleanup is a range of it. */
-#define SINGLEUSE_KEY_LEN 20
-
 struct singleuse_ticket;
 struct singleuse;
-
-void singleuse_key(const unsigned char hash[32], int64_t expires,
-		   unsigned char key[SINGLEUSE_KEY_LEN]);
 
 struct singleuse *singleuse_new(struct event_base *base);
 void singleuse_free(struct singleuse *su);
@@ -41,7 +35,7 @@ void singleuse_free(struct singleuse *su);
 void singleuse_set_db(struct singleuse *su, struct db *db);
 
 /* FIRST, REPLAY or UNAVAILABLE at once, or PENDING: cb is called later with FIRST or REPLAY and
- * *ticket names the wait so it can be cancelled. */
+ * *ticket names the wait so it can be cancelled. hash: the flow's keyed hash (32 bytes). */
 enum singleuse_result singleuse_check(struct singleuse *su, const unsigned char hash[32],
 				      int64_t expires, int64_t now, singleuse_fn *cb, void *arg,
 				      struct singleuse_ticket **ticket);

@@ -8,7 +8,7 @@ import time
 from relaytest import client, paths
 
 MIGRATIONS = paths.migrations()
-SCHEMA_TABLES = {"schema_migrations", "revoked_instances", "used_flows"}
+SCHEMA_TABLES = {"schema_migrations", "revoked_instances", "used_flow_batches"}
 
 
 def applied_versions(database):
@@ -26,8 +26,8 @@ def test_migrate_command(relays, database):
     assert database.query("SELECT name FROM schema_migrations WHERE version = 1") != []
     # The tables have the shape the relay relies on.
     columns = {r[0] for r in database.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'used_flows'")}
-    assert columns == {"flow_key"}
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'used_flow_batches'")}
+    assert columns == {"id", "keys", "expires_max"}
     assert database.query("SELECT count(*) FROM pg_proc WHERE proname = 'used_flows_claim'") == [(1,)]
 
     second = relay.run("--migrate")
@@ -89,6 +89,15 @@ def test_migrate_on_start_after_migrate_command(relays, database):
     assert applied_versions(database) == [v for v, _ in MIGRATIONS]
 
 
+def stored_keys(database):
+    """The set of keys in used_flow_batches (20 bytes each, end to end in a row)."""
+    keys = set()
+    for (batch,) in database.query("SELECT keys FROM used_flow_batches"):
+        batch = bytes(batch)
+        keys |= {batch[i:i + 20] for i in range(0, len(batch), 20)}
+    return keys
+
+
 def migrate_before(database, version):
     """The database as relays of the migrations before `version` left it: those applied
     and recorded as oauth-relayd records them (schema_migrations as it creates it)."""
@@ -122,7 +131,7 @@ def used_key(relays, pg):
         assert relay.stop() == 0
         conn = pg.connect(name)
         with conn.cursor() as cur:
-            cur.execute("SELECT flow_key FROM used_flows")
+            cur.execute("SELECT keys FROM used_flow_batches")
             (key,), = cur.fetchall()
         conn.close()
     finally:
@@ -151,12 +160,11 @@ def test_replay_across_used_flows_key_upgrade(relays, database, pg):
     assert re.search(r"event=migrate_applied count=%d" % (len(MIGRATIONS) - 2), relay.log())
     resp = client.callback(relay, sent)
     assert resp.status == 409, resp
-    kept = {bytes(r[0]) for r in database.query("SELECT flow_key FROM used_flows")}
-    assert kept == {key, old_rows[2][1].to_bytes(4, "big") + old_rows[2][0][:16]}
+    assert stored_keys(database) == {key, old_rows[2][1].to_bytes(4, "big") + old_rows[2][0][:16]}
     # And flows used from now on are kept in the new shape.
     inst = client.register(relay)
     flow = client.create_flow(relay, inst, instance_state="after")
     after = [("code", "c"), ("state", flow["state"])]
     assert client.callback(relay, after).status == 303
     assert client.callback(relay, after).status == 409
-    assert database.query("SELECT count(*) FROM used_flows") == [(3,)]
+    assert len(stored_keys(database)) == 3

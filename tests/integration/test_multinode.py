@@ -16,7 +16,13 @@ def expiry(flow):
 
 
 def stored_keys(database):
-    return [bytes(r[0]) for r in database.query("SELECT flow_key FROM used_flows")]
+    """Every key in used_flow_batches, each batch's keys in the order sent."""
+    keys = []
+    for (batch,) in database.query("SELECT keys FROM used_flow_batches ORDER BY id"):
+        batch = bytes(batch)
+        assert len(batch) % 20 == 0
+        keys += [batch[i:i + 20] for i in range(0, len(batch), 20)]
+    return keys
 
 
 def pair(relays, database):
@@ -82,7 +88,7 @@ def _claim_statements(pg, since):
     with open(pg.logfile, "rb") as f:
         f.seek(since)
         text = f.read().decode(errors="replace")
-    return len(re.findall(r"LOG:\s+(?:execute [^:]*|statement): SELECT \* FROM used_flows_claim",
+    return len(re.findall(r"LOG:\s+(?:execute [^:]*|statement): SELECT batch_id, others FROM used_flows_claim",
                           text))
 
 
@@ -91,7 +97,7 @@ def _wait_lock_waiter(database, timeout=10):
     while time.monotonic() < deadline:
         rows = database.query(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM used_flows_claim%%'")
+            "AND wait_event_type = 'Lock' AND query LIKE 'SELECT batch_id, others FROM used_flows_claim%%'")
         if rows[0][0] == 1:
             return
         time.sleep(0.02)
@@ -113,7 +119,7 @@ def test_concurrent_callbacks_share_one_statement(relays, database, pg):
     try:
         lock.autocommit = False
         with lock.cursor() as cur:
-            cur.execute("LOCK TABLE used_flows IN ACCESS EXCLUSIVE MODE")
+            cur.execute("LOCK TABLE used_flow_batches IN ACCESS EXCLUSIVE MODE")
         since = pg_log_size(pg)
 
         def send(i):
@@ -136,7 +142,7 @@ def test_concurrent_callbacks_share_one_statement(relays, database, pg):
     for i, resp in enumerate(responses):
         params = client.location_params(resp, RETURN + "?n=%d" % i)
         assert params == [("n", str(i)), ("code", codes[i]), ("state", "inst-%02d" % i)], i
-    assert database.query("SELECT count(*) FROM used_flows") == [(n,)]
+    assert len(stored_keys(database)) == n
     # One statement for the first callback, one for everything that queued behind it
     # (a straggler may need a third): never one per callback.
     statements = _claim_statements(pg, since)
@@ -190,10 +196,46 @@ def test_cleanup_deletes_expired_keys(relays, database):
     live = [(now + 60).to_bytes(4, "big") + b"\x00" * 16,
             (now + 1800).to_bytes(4, "big") + b"\x02" * 16]
     for k in expired + live:
-        database.query("INSERT INTO used_flows (flow_key) VALUES (%s)", k)
+        database.query("INSERT INTO used_flow_batches (keys, expires_max) VALUES (%s, %s)",
+                       k, int.from_bytes(k[:4], "big"))
     relay.start()
     relay.wait_readyz(200, database="ok")
     deadline = time.monotonic() + 10
     while sorted(stored_keys(database)) != live:
         assert time.monotonic() < deadline, stored_keys(database)
         time.sleep(0.1)
+
+
+def test_replay_queued_behind_a_claim_is_refused(relays, database):
+    """A replay that reaches a node while its claim is under way passes the node's memory
+    (the other node's keys are not known there yet) and waits for the next claim; the
+    keys the claim under way brings back must refuse it."""
+    a, b = pair(relays, database)
+    inst = client.register(a)
+    used = client.create_flow(a, inst, instance_state="used-on-a")
+    fresh = client.create_flow(a, inst, instance_state="fresh-on-b")
+    used_sent = "code=c1&state=%s" % used["state"]
+    assert client.callback(a, used_sent).status == 303
+    socks = [net.connect(b.tls_port, tls=True, cafile=b.cafile) for _ in range(2)]
+    lock = database.connect()
+    try:
+        lock.autocommit = False
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLE used_flow_batches IN ACCESS EXCLUSIVE MODE")
+        socks[0].sendall(net.build_request("GET", "/v1/callback?code=c2&state=%s" % fresh["state"]))
+        _wait_lock_waiter(database)
+        socks[1].sendall(net.build_request("GET", "/v1/callback?%s" % used_sent))
+        net.wait_consumed(socks[1])
+        lock.commit()
+        fresh_resp, replay_resp = [net.Reader(s).response() for s in socks]
+    finally:
+        lock.close()
+        for s in socks:
+            s.close()
+    assert fresh_resp.status == 303, fresh_resp
+    assert replay_resp.status == 409, replay_resp
+    assert "location" not in replay_resp.headers
+    # Both nodes now refuse both flows.
+    for node in (a, b):
+        assert client.callback(node, used_sent).status == 409
+        assert client.callback(node, "code=c2&state=%s" % fresh["state"]).status == 409

@@ -156,6 +156,23 @@ START_TEST(hex)
 }
 END_TEST
 
+START_TEST(hex_back)
+{
+	static const unsigned char raw[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	unsigned char back[sizeof(raw)];
+
+	ck_assert(hex_decode("00017f80abff", 12, back));
+	ck_assert_mem_eq(back, raw, sizeof(raw));
+	ck_assert(hex_decode("00017F80ABFF", 12, back));
+	ck_assert_mem_eq(back, raw, sizeof(raw));
+	ck_assert(hex_decode("", 0, back));
+	ck_assert(!hex_decode("abc", 3, back));
+	ck_assert(!hex_decode("0g", 2, back));
+	ck_assert(!hex_decode(" 0", 2, back));
+	ck_assert_int_eq(hex_digit_value('x'), -1);
+}
+END_TEST
+
 Suite *encoding_suite(void)
 {
 	Suite *s = suite_create("encoding");
@@ -169,6 +186,7 @@ Suite *encoding_suite(void)
 	tcase_add_test(tc, decode_length_is_explicit);
 	tcase_add_test(tc, decode_output_too_small);
 	tcase_add_test(tc, hex);
+	tcase_add_test(tc, hex_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

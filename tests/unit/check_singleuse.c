@@ -1,10 +1,13 @@
-/* singleuse: the keys used_flows stores, and the node-local check without a database. */
+/* singleuse: the keys of used flows, the sets used_flows_claim answers with, and the
+ * node-local check without a database. */
 #include "config.h"
 
 #include "suites.h"
 
 #include "singleuse.h"
+#include "usedkeys.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NOW 1764340000
@@ -15,60 +18,75 @@ static void hash_fill(unsigned char hash[32], unsigned char first)
 		hash[i] = (unsigned char)(first + i * 7);
 }
 
-/* PostgreSQL's order of bytea: bytewise, a prefix before what extends it. */
-static int bytea_compare(const unsigned char *a, size_t alen, const unsigned char *b,
-			 size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	return c ? c : (alen > blen) - (alen < blen);
-}
-
 START_TEST(key_layout)
 {
-	unsigned char hash[32], key[SINGLEUSE_KEY_LEN];
+	unsigned char hash[32], key[USEDKEY_LEN];
 	const unsigned char expiry[4] = { 0x69, 0x29, 0xb1, 0x20 }; /* NOW, big-endian */
 
 	hash_fill(hash, 0x10);
-	singleuse_key(hash, NOW, key);
+	usedkey_make(hash, NOW, key);
 	ck_assert_mem_eq(key, expiry, 4);
-	ck_assert_mem_eq(key + 4, hash, 16);
-	/* The same flow, the same key: uniqueness is the hash's. */
-	singleuse_key(hash, NOW, key);
-	ck_assert_mem_eq(key, expiry, 4);
+	ck_assert_mem_eq(key + 4, hash, USEDKEY_HASH_LEN);
+	ck_assert_int_eq(usedkey_expiry(key), NOW);
+	/* Past 2038 too: the expiry is unsigned. */
+	usedkey_make(hash, 0x80000001LL, key);
+	ck_assert_int_eq(usedkey_expiry(key), 0x80000001LL);
 }
 END_TEST
 
-START_TEST(expiry_sorts_first)
+/* PostgreSQL's text form of a bytea holding the keys end to end. */
+static void hex_of(const unsigned char *keys, size_t n, char *out)
 {
-	unsigned char low[32], high[32], a[SINGLEUSE_KEY_LEN], b[SINGLEUSE_KEY_LEN];
+	strcpy(out, "\\x");
+	for (size_t i = 0; i < n * USEDKEY_LEN; i++)
+		sprintf(out + 2 + 2 * i, "%02x", keys[i]);
+}
 
-	hash_fill(low, 0x00);
-	hash_fill(high, 0xf0);
-	/* An earlier expiry sorts first whatever the hashes; past 2038 too (unsigned). */
-	singleuse_key(high, NOW, a);
-	singleuse_key(low, NOW + 1, b);
-	ck_assert_int_lt(memcmp(a, b, SINGLEUSE_KEY_LEN), 0);
-	singleuse_key(high, 0x7fffffff, a);
-	singleuse_key(low, 0x80000000LL, b);
-	ck_assert_int_lt(memcmp(a, b, SINGLEUSE_KEY_LEN), 0);
+START_TEST(set_from_claim_answer)
+{
+	unsigned char hash[32], keys[3 * USEDKEY_LEN], other[USEDKEY_LEN];
+	char text[2 + 2 * sizeof(keys) + 1];
+	struct usedkeys set;
+
+	for (int i = 0; i < 3; i++) {
+		hash_fill(hash, (unsigned char)(0x90 - 0x30 * i));
+		usedkey_make(hash, NOW + i, keys + i * USEDKEY_LEN);
+	}
+	hex_of(keys, 3, text);
+	ck_assert(usedkeys_parse(&set, text));
+	ck_assert_uint_eq(set.n, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert(usedkeys_has(&set, keys + i * USEDKEY_LEN));
+	/* The same hash with another expiry is another key. */
+	hash_fill(hash, 0x90);
+	usedkey_make(hash, NOW + 7, other);
+	ck_assert(!usedkeys_has(&set, other));
+	usedkeys_free(&set);
+	ck_assert_ptr_null(set.keys);
 }
 END_TEST
 
-START_TEST(cleanup_bound)
+START_TEST(set_empty_and_malformed)
 {
-	unsigned char hash[32], key[SINGLEUSE_KEY_LEN], bound[SINGLEUSE_KEY_LEN];
+	static const char *const bad[] = {
+		"",                /* no \x */
+		"x00",             /* no backslash */
+		"\\x00",           /* not a whole key */
+		"\\x" "0011223344556677889900112233445566778899zz", /* not hex */
+		"\\x" "00112233445566778899001122334455667788990", /* odd length */
+	};
+	unsigned char key[USEDKEY_LEN] = { 0 };
+	struct usedkeys set;
 
-	/* The cleanup deletes keys below now's 4 bytes: exactly the expired ones. */
-	hash_fill(hash, 0xff);
-	singleuse_key(hash, NOW, bound);
-	singleuse_key(hash, NOW - 1, key);
-	ck_assert_int_lt(bytea_compare(key, sizeof(key), bound, 4), 0);
-	singleuse_key(hash, NOW, key);
-	ck_assert_int_gt(bytea_compare(key, sizeof(key), bound, 4), 0);
-	hash_fill(hash, 0x00);
-	singleuse_key(hash, NOW, key);
-	ck_assert_int_gt(bytea_compare(key, sizeof(key), bound, 4), 0);
+	ck_assert(usedkeys_parse(&set, "\\x"));
+	ck_assert_uint_eq(set.n, 0);
+	ck_assert(!usedkeys_has(&set, key));
+	usedkeys_free(&set);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!usedkeys_parse(&set, bad[i]), "accepted %s", bad[i]);
+		ck_assert_uint_eq(set.n, 0);
+		ck_assert_ptr_null(set.keys);
+	}
 }
 END_TEST
 
@@ -105,8 +123,8 @@ Suite *singleuse_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, key_layout);
-	tcase_add_test(tc, expiry_sorts_first);
-	tcase_add_test(tc, cleanup_bound);
+	tcase_add_test(tc, set_from_claim_answer);
+	tcase_add_test(tc, set_empty_and_malformed);
 	tcase_add_test(tc, local_without_database);
 	suite_add_tcase(s, tc);
 	return s;

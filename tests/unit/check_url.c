@@ -4,6 +4,7 @@
 
 #include "suites.h"
 
+#include "encoding.h"
 #include "url.h"
 
 #include <errno.h>
@@ -17,17 +18,6 @@
 #define LEGIT_FILE "return_urls_legit.txt"
 #define HOSTILE_MIN 200
 #define LEGIT_MIN 50
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes \t \n \r \0 \\ and \xHH in place; returns the length, or -1 on a bad escape. */
 static long unescape(char *s)
@@ -46,9 +36,9 @@ static long unescape(char *s)
 		case '0': *out++ = '\0'; break;
 		case '\\': *out++ = '\\'; break;
 		case 'x':
-			if (hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0)
+			if (hex_digit_value(p[1]) < 0 || hex_digit_value(p[2]) < 0)
 				return -1;
-			*out++ = (char)(hex_digit(p[1]) << 4 | hex_digit(p[2]));
+			*out++ = (char)(hex_digit_value(p[1]) << 4 | hex_digit_value(p[2]));
 			p += 2;
 			break;
 		default: return -1;
