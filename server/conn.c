@@ -435,7 +435,7 @@ static bool conn_response_done(struct conn *c)
 		if (c->linger && !c->peer_closed) {
 			conn_linger_start(c);
 		} else {
-			conn_io_shutdown(&c->io);
+			conn_io_close_notify(&c->io);
 			conn_free(c);
 		}
 		return false;

@@ -161,12 +161,17 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 	return IO_DONE;
 }
 
-void conn_io_shutdown(struct conn_io *io)
+void conn_io_close_notify(struct conn_io *io)
 {
 	if (io->ssl && io->handshaken) {
 		SSL_shutdown(io->ssl);
 		ERR_clear_error();
 	}
+}
+
+void conn_io_shutdown(struct conn_io *io)
+{
+	conn_io_close_notify(io);
 	shutdown(io->fd, SHUT_WR);
 }
 

@@ -41,7 +41,9 @@ enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, si
 /* Plain sockets: head and body in one system call. */
 enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
 			      size_t blen, size_t *n);
-/* Ends the sending side: TLS close_notify (not waiting for the peer's), then FIN. */
+/* TLS: sends close_notify, not waiting for the peer's (before a close). */
+void conn_io_close_notify(struct conn_io *io);
+/* Ends the sending side while still reading: close_notify, then FIN (lingering). */
 void conn_io_shutdown(struct conn_io *io);
 /* Reads and throws away whatever the peer still sends (lingering close). */
 enum io_status conn_io_discard(struct conn_io *io);
