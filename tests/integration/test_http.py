@@ -131,6 +131,26 @@ def test_modern_tls_accepted(relay, version):
         assert cipher.startswith("ECDHE-") and ("GCM" in cipher or "CHACHA20" in cipher)
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3],
+                         ids=["TLSv1.2", "TLSv1.3"])
+def test_session_resumption(relay, version):
+    """A returning browser resumes its session from the ticket it was given (the relay
+    keeps no session cache of its own)."""
+    ctx = net.client_context(relay.cafile, minimum=version, maximum=version)
+
+    def visit(session=None):
+        with socket.create_connection(("127.0.0.1", relay.tls_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                s.sendall(net.build_request("GET", "/healthz"))
+                assert net.Reader(s).response().status == 200
+                return s.session, s.session_reused
+
+    session, reused = visit()
+    assert not reused and session is not None and session.has_ticket
+    _, reused = visit(session)
+    assert reused
+
+
 def test_tls12_without_forward_secrecy_refused(relay):
     with pytest.raises(ssl.SSLError):
         _handshake(relay.tls_port, maximum=ssl.TLSVersion.TLSv1_2,
