@@ -32,8 +32,8 @@ void seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Linear probing with tombstone-free deletion is not needed: an expired entry stays
- * in place as a key that no longer counts, and a rebuild drops it. */
+/* An expired entry stays in place, as a key that no longer counts, so probe chains are
+ * never cut; a rebuild drops it. */
 static struct seen_entry *find(const struct seen *s, const unsigned char *key)
 {
 	size_t i = slot_of(key, s->capacity);
@@ -59,7 +59,7 @@ static void insert(struct seen *s, const unsigned char *key, int64_t expires)
 	s->used++;
 }
 
-/* Rebuilds without expired entries, doubling when still more than half full. */
+/* Rebuilds without expired entries, at most a quarter full so that growth is rare. */
 static bool rebuild(struct seen *s, int64_t now)
 {
 	size_t live = 0;
@@ -67,8 +67,8 @@ static bool rebuild(struct seen *s, int64_t now)
 
 	for (size_t i = 0; i < old.capacity; i++)
 		live += old.slots[i].expires > now;
-	size_t cap = old.capacity;
-	while (live * 2 >= cap)
+	size_t cap = 16;
+	while (live * 4 >= cap)
 		cap <<= 1;
 	if (!seen_init(s, cap)) {
 		*s = old;
@@ -82,23 +82,38 @@ static bool rebuild(struct seen *s, int64_t now)
 	return true;
 }
 
+/* One walk of the key's probe chain: the key itself, or the first expired entry on the
+ * way to the empty slot that ends it. Kept under half full, the walk stays short. */
 bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
 	      int64_t now, bool *failed)
 {
-	struct seen_entry *e = find(s, key);
+	struct seen_entry *reuse = NULL, *e;
+	size_t i;
 
 	*failed = false;
-	if (e) {
-		if (e->expires > now)
-			return false;
-		e->expires = expires;
-		return true;
-	}
-	if ((s->used + 1) * 4 > s->capacity * 3 && !rebuild(s, now)) {
+	if ((s->used + 1) * 2 > s->capacity && !rebuild(s, now)) {
 		*failed = true;
 		return false;
 	}
-	insert(s, key, expires);
+	for (i = slot_of(key, s->capacity);; i = (i + 1) & (s->capacity - 1)) {
+		e = &s->slots[i];
+		if (e->expires == 0)
+			break;
+		if (memcmp(e->key, key, SEEN_KEY_LEN) == 0) {
+			if (e->expires > now)
+				return false;
+			e->expires = expires;
+			return true;
+		}
+		if (!reuse && e->expires <= now)
+			reuse = e;
+	}
+	if (!reuse) {
+		reuse = e;
+		s->used++;
+	}
+	memcpy(reuse->key, key, SEEN_KEY_LEN);
+	reuse->expires = expires;
 	return true;
 }
 

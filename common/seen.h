@@ -1,7 +1,8 @@
 /*
- * A set of 32-byte keys that each expire: used flows (single use on this node) and
- * request signatures seen within their validity window (replay). Open addressing,
- * grows as needed, expired entries are reused, so its size follows the live load.
+ * A set of 16-byte keys that each expire: used flows (single use, every node's) and
+ * request signatures seen within their validity window (replay). Keys must be uniformly
+ * distributed (hashes). Open addressing with linear probing at most half full, grows as
+ * needed, expired entries are reused, so its size follows the live load.
  */
 #ifndef OAUTH_RELAY_SEEN_H
 #define OAUTH_RELAY_SEEN_H
@@ -10,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEEN_KEY_LEN 32
+#define SEEN_KEY_LEN 16 /* callers may pass longer hashes: the first 16 bytes count */
 
 struct seen_entry {
 	unsigned char key[SEEN_KEY_LEN];

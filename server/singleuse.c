@@ -42,12 +42,10 @@ struct singleuse {
 
 static void flush(struct singleuse *su);
 
-/* The in-memory set takes 32-byte keys: the key's hash part, zero-padded. Its first bytes
- * are uniform, as the set expects. */
-static void local_key(const unsigned char key[USEDKEY_LEN], unsigned char out[SEEN_KEY_LEN])
+/* The in-memory set's key: the key's hash part (its first bytes are uniform). */
+static const unsigned char *local_key(const unsigned char key[USEDKEY_LEN])
 {
-	memset(out, 0, SEEN_KEY_LEN);
-	memcpy(out, key + USEDKEY_LEN - USEDKEY_HASH_LEN, USEDKEY_HASH_LEN);
+	return key + USEDKEY_LEN - USEDKEY_HASH_LEN;
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -138,14 +136,12 @@ static void queued_refuse(struct ticket_list *list, const struct usedkeys *used)
 
 static void used_remember(struct singleuse *su, const struct usedkeys *used)
 {
-	unsigned char key[SEEN_KEY_LEN];
 	int64_t now = (int64_t)time(NULL);
 	bool failed;
 
 	for (size_t i = 0; i < used->n; i++) {
 		const unsigned char *k = used->keys + i * USEDKEY_LEN;
-		local_key(k, key);
-		seen_add(&su->local, key, usedkey_expiry(k), now, &failed);
+		seen_add(&su->local, local_key(k), usedkey_expiry(k), now, &failed);
 	}
 }
 
@@ -278,18 +274,17 @@ enum singleuse_result singleuse_check(struct singleuse *su, const unsigned char 
 				      int64_t expires, int64_t now, singleuse_fn *cb, void *arg,
 				      struct singleuse_ticket **ticket)
 {
-	unsigned char key[USEDKEY_LEN], local[SEEN_KEY_LEN];
+	unsigned char key[USEDKEY_LEN];
 	bool failed;
 
 	usedkey_make(hash, expires, key);
-	local_key(key, local);
-	if (!seen_add(&su->local, local, expires, now, &failed))
+	if (!seen_add(&su->local, local_key(key), expires, now, &failed))
 		return failed ? SINGLEUSE_UNAVAILABLE : SINGLEUSE_REPLAY;
 	if (!su->db || db_state(su->db) != DB_READY)
 		return SINGLEUSE_FIRST;
 	*ticket = ticket_queue(su, key, cb, arg);
 	if (!*ticket) {
-		seen_remove(&su->local, local);
+		seen_remove(&su->local, local_key(key));
 		return SINGLEUSE_UNAVAILABLE;
 	}
 	/* Flushed from the loop, so callbacks arriving in the same pass share a claim. */

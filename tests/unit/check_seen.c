@@ -10,7 +10,7 @@
 #define NOW 1764340000
 #define MANY 50000
 
-/* Uniform 32-byte keys from a counter (splitmix64), like the HMACs the relay stores. */
+/* Uniform keys from a counter (splitmix64), like the hashes the relay stores. */
 static void key_of(uint64_t n, unsigned char key[SEEN_KEY_LEN])
 {
 	uint64_t x = n * 4 + 1;
@@ -28,7 +28,7 @@ static void key_of(uint64_t n, unsigned char key[SEEN_KEY_LEN])
 static void key_colliding(uint64_t n, unsigned char key[SEEN_KEY_LEN])
 {
 	memset(key, 0x42, SEEN_KEY_LEN);
-	memcpy(key + 24, &n, sizeof(n));
+	memcpy(key + SEEN_KEY_LEN - sizeof(n), &n, sizeof(n));
 }
 
 static bool add(struct seen *s, const unsigned char *key, int64_t expires, int64_t now)
@@ -183,6 +183,27 @@ START_TEST(expired_entries_reused)
 }
 END_TEST
 
+/* An expired entry early in a chain is reused, but never for a key that is still live
+ * further along it. */
+START_TEST(reuse_never_hides_a_live_key)
+{
+	struct seen s;
+	unsigned char a[SEEN_KEY_LEN], b[SEEN_KEY_LEN];
+
+	ck_assert(seen_init(&s, 0));
+	key_colliding(1, a);
+	key_colliding(2, b);
+	ck_assert(add(&s, a, NOW + 10, NOW));  /* a first in the chain, expires soon */
+	ck_assert(add(&s, b, NOW + 300, NOW)); /* b behind it, lives on */
+	/* a expired: b, added again, must be found where it is, not put in a's slot. */
+	ck_assert(!add(&s, b, NOW + 600, NOW + 20));
+	ck_assert(add(&s, a, NOW + 600, NOW + 20));
+	ck_assert(!add(&s, a, NOW + 600, NOW + 21));
+	ck_assert_uint_eq(s.used, 2);
+	seen_free(&s);
+}
+END_TEST
+
 Suite *seen_suite(void)
 {
 	Suite *s = suite_create("seen");
@@ -195,6 +216,7 @@ Suite *seen_suite(void)
 	tcase_add_test(tc, collisions);
 	tcase_add_test(tc, grows);
 	tcase_add_test(tc, expired_entries_reused);
+	tcase_add_test(tc, reuse_never_hides_a_live_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
