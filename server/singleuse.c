@@ -14,6 +14,11 @@
 #define CLEANUP_RETRY_SECONDS 1
 
 #define CLAIM "SELECT batch_id, others FROM used_flows_claim($1, $2, $3)"
+/* Every live key, read once before the first claim, outside the claims' lock: rows are
+ * committed in id order (sql/003), so what this sees is all of them up to its highest id. */
+#define LOAD_LIVE                                                                  \
+	"SELECT coalesce(max(id), 0), coalesce(string_agg(keys, ''::bytea ORDER BY id), ''::bytea) " \
+	"FROM used_flow_batches WHERE expires_max >= extract(epoch FROM now())"
 /* The database's clock, as always: one clock for every node, so a node whose clock runs
  * ahead cannot delete the keys of flows the others still accept. */
 #define DELETE_EXPIRED \
@@ -33,7 +38,8 @@ struct ticket_list {
 struct singleuse {
 	struct seen local; /* every flow used, here or (once told) on another node */
 	struct db *db;
-	int64_t since; /* the highest batch id read from the database; 0: read them all */
+	int64_t since; /* the highest batch id read from the database; -1: none loaded yet */
+	bool loading;  /* the first read of every live key is under way */
 	struct ticket_list queued;    /* waiting for the next claim */
 	struct ticket_list in_flight; /* the batch of the claim under way */
 	struct event *flush_ev;
@@ -74,6 +80,7 @@ struct singleuse *singleuse_new(struct event_base *base)
 
 	if (!su || !seen_init(&su->local, 1024))
 		goto failed;
+	su->since = -1;
 	su->flush_ev = evtimer_new(base, on_flush, su);
 	su->cleanup_ev = evtimer_new(base, on_cleanup, su);
 	if (!su->flush_ev || !su->cleanup_ev)
@@ -164,7 +171,7 @@ void singleuse_free(struct singleuse *su)
 void singleuse_set_db(struct singleuse *su, struct db *db)
 {
 	su->db = db;
-	su->since = 0;
+	su->since = -1;
 }
 
 /* One row: batch_id, and others as bytea text. */
@@ -201,6 +208,39 @@ static void claim_done(void *arg, PGresult *res, const char *error)
 	flush(su);
 }
 
+/* The callbacks queued meanwhile are checked against what the read found. Without it,
+ * they are delivered on the node-local check alone, and the read is tried again. */
+static void load_done(void *arg, PGresult *res, const char *error)
+{
+	struct singleuse *su = arg;
+	struct usedkeys used = { NULL, 0 };
+	int64_t top;
+
+	su->loading = false;
+	if (res && !claim_parse(res, &top, &used)) {
+		res = NULL;
+		error = "unexpected answer reading the used flows";
+	}
+	if (!res) {
+		log_warn("single_use_local_only", LF_TEXT("reason", error));
+		batch_resolve(&su->queued, NULL);
+		return;
+	}
+	su->since = top;
+	queued_refuse(&su->queued, &used);
+	used_remember(su, &used);
+	log_info("single_use_loaded", LF_INT("keys", used.n));
+	usedkeys_free(&used);
+	flush(su);
+}
+
+static void load_start(struct singleuse *su)
+{
+	su->loading = true;
+	if (!su->db || !db_query(su->db, false, LOAD_LIVE, 0, NULL, load_done, su))
+		load_done(su, NULL, "database unavailable");
+}
+
 /* The batch as used_flows_claim takes it: the keys end to end, and the latest expiry. */
 static unsigned char *batch_build(const struct ticket_list *list, int64_t *expires_max)
 {
@@ -230,8 +270,12 @@ static void flush(struct singleuse *su)
 	int lengths[3];
 	int64_t expires_max;
 
-	if (su->in_flight.n || !su->queued.n)
+	if (su->in_flight.n || su->loading || !su->queued.n)
 		return;
+	if (su->since < 0) {
+		load_start(su);
+		return;
+	}
 	su->in_flight = su->queued;
 	su->queued = emptied;
 	keys = batch_build(&su->in_flight, &expires_max);
