@@ -265,7 +265,7 @@ static void put_be(unsigned char *out, uint64_t v, int bytes)
 static void flush(struct singleuse *su)
 {
 	struct ticket_list emptied = su->in_flight;
-	unsigned char since[8], expires[4], *keys;
+	unsigned char since[8], expires[8], *keys;
 	const char *params[3];
 	int lengths[3];
 	int64_t expires_max;
@@ -283,9 +283,9 @@ static void flush(struct singleuse *su)
 		claim_done(su, NULL, "out of memory");
 		return;
 	}
-	/* Binary parameters: bigint, bytea and integer, all big-endian. */
+	/* Binary parameters: bigint, bytea and bigint, big-endian. */
 	put_be(since, (uint64_t)su->since, 8);
-	put_be(expires, (uint64_t)expires_max, 4);
+	put_be(expires, (uint64_t)expires_max, 8);
 	params[0] = (const char *)since;
 	params[1] = (const char *)keys;
 	params[2] = (const char *)expires;

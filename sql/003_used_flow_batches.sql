@@ -13,15 +13,15 @@
 CREATE TABLE used_flow_batches (
     id bigserial PRIMARY KEY,
     keys bytea NOT NULL,         -- 20-byte keys end to end
-    expires_max integer NOT NULL -- unix seconds: the row goes once all its keys expired
+    expires_max bigint NOT NULL  -- unix seconds: the row goes once all its keys expired
 );
 
 -- The flows used before the upgrade stay used: a replay across it is still refused.
 -- expires_at holds whole seconds (the relay wrote to_timestamp of an integer).
 INSERT INTO used_flow_batches (keys, expires_max)
-SELECT string_agg(int4send(extract(epoch FROM expires_at)::int) || substr(flow_hash, 1, 16),
-                  ''::bytea),
-       max(extract(epoch FROM expires_at))::int
+SELECT string_agg(substr(int8send(extract(epoch FROM expires_at)::bigint), 5) ||
+                  substr(flow_hash, 1, 16), ''::bytea),
+       max(extract(epoch FROM expires_at))::bigint
 FROM used_flows
 WHERE expires_at >= now()
 HAVING count(*) > 0;
@@ -34,7 +34,7 @@ DROP TABLE used_flows;
 -- batch_id, the highest id the node has now seen. A key of the batch found in others was
 -- used first elsewhere: it is not added again, and the node refuses that callback itself,
 -- and keeps others to check later callbacks against.
-CREATE FUNCTION used_flows_claim(since bigint, batch bytea, batch_expires integer,
+CREATE FUNCTION used_flows_claim(since bigint, batch bytea, batch_expires bigint,
                                  OUT batch_id bigint, OUT others bytea)
 LANGUAGE plpgsql AS $$
 DECLARE
