@@ -130,6 +130,12 @@ static bool in_append(struct conn *c, const char *data, size_t n)
 	return true;
 }
 
+static void in_drop(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+}
+
 /* Hands the first n input bytes to the caller as a malloc'd block (the whole buffer
  * when it holds exactly one request: the common case costs no copy). */
 static char *in_take(struct conn *c, size_t n)
@@ -146,8 +152,7 @@ static char *in_take(struct conn *c, size_t n)
 	if (!block)
 		return NULL;
 	memcpy(block, c->in, n);
-	memmove(c->in, c->in + n, c->in_len - n);
-	c->in_len -= n;
+	in_drop(c, n);
 	return block;
 }
 
@@ -343,8 +348,7 @@ static bool body_take(struct conn *c)
 	}
 	if (want) {
 		memcpy(c->req->body, c->in, want);
-		memmove(c->in, c->in + want, c->in_len - want);
-		c->in_len -= want;
+		in_drop(c, want);
 	}
 	c->req->body[want] = '\0';
 	c->req->body_len = want;

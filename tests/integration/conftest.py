@@ -83,6 +83,16 @@ class Database:
         return {r[0] for r in self.query(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
+    def used_keys(self):
+        """Every key in used_flow_batches (20 bytes each, end to end in a row), the
+        batches in id order and each batch's keys in the order sent."""
+        keys = []
+        for (batch,) in self.query("SELECT keys FROM used_flow_batches ORDER BY id"):
+            batch = bytes(batch)
+            assert len(batch) % 20 == 0
+            keys += [batch[i:i + 20] for i in range(0, len(batch), 20)]
+        return keys
+
 
 @pytest.fixture
 def database(pg):

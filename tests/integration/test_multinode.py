@@ -15,16 +15,6 @@ def expiry(flow):
     return calendar.timegm(time.strptime(flow["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def stored_keys(database):
-    """Every key in used_flow_batches, each batch's keys in the order sent."""
-    keys = []
-    for (batch,) in database.query("SELECT keys FROM used_flow_batches ORDER BY id"):
-        batch = bytes(batch)
-        assert len(batch) % 20 == 0
-        keys += [batch[i:i + 20] for i in range(0, len(batch), 20)]
-    return keys
-
-
 def warm_up(relay, inst):
     """One callback, so the relay has read the live keys (once, before its first claim)
     and what follows goes straight to claims."""
@@ -58,7 +48,7 @@ def test_replay_on_another_relay(relays, database):
         assert client.callback(first, sent).status == 409
     # What the database holds: each flow's expiry (big-endian) and 16 bytes of a keyed
     # hash of its id, never the id.
-    keys = stored_keys(database)
+    keys = database.used_keys()
     assert [len(k) for k in keys] == [20, 20]
     assert sorted(int.from_bytes(k[:4], "big") for k in keys) == sorted(expiries)
 
@@ -150,7 +140,7 @@ def test_concurrent_callbacks_share_one_statement(relays, database, pg):
     for i, resp in enumerate(responses):
         params = client.location_params(resp, RETURN + "?n=%d" % i)
         assert params == [("n", str(i)), ("code", codes[i]), ("state", "inst-%02d" % i)], i
-    assert len(stored_keys(database)) == n + 1
+    assert len(database.used_keys()) == n + 1
     # One statement for the first callback, one for everything that queued behind it
     # (a straggler may need a third): never one per callback.
     statements = _claim_statements(pg, since)
@@ -182,11 +172,11 @@ def test_keys_with_zero_bytes_arrive_whole(relays, database):
         flow = client.create_flow(a, inst, instance_state="z%d" % i)
         sent = [("code", "c"), ("state", flow["state"])]
         assert client.callback(a, sent).status == 303
-        if any(0 in k for k in stored_keys(database)):
+        if any(0 in k for k in database.used_keys()):
             break
     else:
         raise AssertionError("no key with a zero byte in 400 flows")
-    keys = stored_keys(database)
+    keys = database.used_keys()
     assert len(keys) == i + 1 and {len(k) for k in keys} == {20}
     # The last flow is the one whose key has the zero byte.
     assert client.callback(b, sent).status == 409
@@ -209,8 +199,8 @@ def test_cleanup_deletes_expired_keys(relays, database):
     relay.start()
     relay.wait_readyz(200, database="ok")
     deadline = time.monotonic() + 10
-    while sorted(stored_keys(database)) != live:
-        assert time.monotonic() < deadline, stored_keys(database)
+    while sorted(database.used_keys()) != live:
+        assert time.monotonic() < deadline, database.used_keys()
         time.sleep(0.1)
 
 
