@@ -10,8 +10,13 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 #define PING_SECONDS 10
+/* The server's answer when a prepared statement is gone (e.g. DISCARD ALL by a pooler). */
+#define SQLSTATE_NO_SUCH_STATEMENT "26000"
 
 struct db_job {
+	struct db_statement *stmt; /* run as a prepared statement; NULL: sent whole */
+	bool preparing;            /* the statement's PQsendPrepare is in flight */
+	bool reprepared;           /* prepared again once already, after the server lost it */
 	char *sql;
 	int nparams;
 	char **params;
@@ -42,6 +47,7 @@ struct db {
 	bool busy;
 	PGresult *result;           /* the result kept for the job in flight */
 	bool flushing;
+	unsigned connection; /* counts connections: a statement prepared on an older one is not */
 };
 
 static void db_disconnect_and_retry(struct db *db, const char *why);
@@ -149,6 +155,7 @@ static void connect_poll(struct db *db)
 		sock_watch(db, EV_READ);
 		db->backoff_ms = BACKOFF_MIN_MS;
 		db->connected_once = true;
+		db->connection = db->connection + 1 ? db->connection + 1 : 1;
 		db->failing = false;
 		log_info("db_connected");
 		state_set(db, DB_PREPARING);
@@ -220,6 +227,35 @@ void db_reset(struct db *db)
 	db_disconnect_and_retry(db, "reset after a failed preparation");
 }
 
+static bool result_failed(const PGresult *res)
+{
+	return !res || PQresultStatus(res) == PGRES_FATAL_ERROR ||
+	       PQresultStatus(res) == PGRES_NONFATAL_ERROR;
+}
+
+/* The steps of a prepared statement's job before its answer: the statement now prepared,
+ * or lost by the server (a pooler's DISCARD ALL) and to prepare again, once. True when
+ * the job stays at the head, to be sent (again). */
+static bool statement_settle(struct db *db, struct db_job *job, const PGresult *res)
+{
+	const char *sqlstate;
+
+	if (job->preparing) {
+		job->preparing = false;
+		if (result_failed(res))
+			return false;
+		job->stmt->prepared_on = db->connection;
+	} else {
+		sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (job->reprepared || !sqlstate || strcmp(sqlstate, SQLSTATE_NO_SUCH_STATEMENT) != 0)
+			return false;
+		job->stmt->prepared_on = 0;
+		job->reprepared = true;
+	}
+	db->busy = false;
+	return true;
+}
+
 static void results_read(struct db *db)
 {
 	while (!PQisBusy(db->pg)) {
@@ -229,6 +265,11 @@ static void results_read(struct db *db)
 			char error[256];
 			db->result = NULL;
 			evtimer_del(db->timer);
+			if (db->head && db->head->stmt && statement_settle(db, db->head, kept)) {
+				PQclear(kept);
+				db_send_next(db);
+				return;
+			}
 			if (kept && (PQresultStatus(kept) == PGRES_FATAL_ERROR ||
 				     PQresultStatus(kept) == PGRES_NONFATAL_ERROR)) {
 				first_line(PQresultErrorMessage(kept), error, sizeof(error));
@@ -293,7 +334,13 @@ static void db_send_next(struct db *db)
 			timer_arm_ms(db, PING_SECONDS * 1000);
 		return;
 	}
-	if (job->nparams < 0)
+	if (job->stmt && job->stmt->prepared_on != db->connection) {
+		ok = PQsendPrepare(db->pg, job->stmt->name, job->sql, job->nparams, NULL);
+		job->preparing = true;
+	} else if (job->stmt)
+		ok = PQsendQueryPrepared(db->pg, job->stmt->name, job->nparams,
+					 (const char *const *)job->params, job->lengths, job->formats, 0);
+	else if (job->nparams < 0)
 		ok = PQsendQuery(db->pg, job->sql);
 	else
 		ok = PQsendQueryParams(db->pg, job->sql, job->nparams, NULL,
@@ -450,8 +497,9 @@ failed:
 	return NULL;
 }
 
-static bool job_queue(struct db *db, bool internal, const char *sql, int nparams,
-		      const char *const *params, const int *lengths, db_result_fn *cb, void *arg)
+static bool job_queue(struct db *db, bool internal, struct db_statement *stmt, const char *sql,
+		      int nparams, const char *const *params, const int *lengths, db_result_fn *cb,
+		      void *arg)
 {
 	struct db_job *job;
 
@@ -460,6 +508,7 @@ static bool job_queue(struct db *db, bool internal, const char *sql, int nparams
 	job = job_new(sql, nparams, params, lengths, cb, arg);
 	if (!job)
 		return false;
+	job->stmt = stmt;
 	if (db->tail)
 		db->tail->next = job;
 	else
@@ -472,13 +521,13 @@ static bool job_queue(struct db *db, bool internal, const char *sql, int nparams
 bool db_query(struct db *db, bool internal, const char *sql, int nparams,
 	      const char *const *params, db_result_fn *cb, void *arg)
 {
-	return job_queue(db, internal, sql, nparams, params, NULL, cb, arg);
+	return job_queue(db, internal, NULL, sql, nparams, params, NULL, cb, arg);
 }
 
-bool db_query_binary(struct db *db, bool internal, const char *sql, int nparams,
-		     const char *const *params, const int *lengths, db_result_fn *cb, void *arg)
+bool db_query_prepared(struct db *db, bool internal, struct db_statement *stmt,
+		       const char *const *params, const int *lengths, db_result_fn *cb, void *arg)
 {
-	return job_queue(db, internal, sql, nparams, params, lengths, cb, arg);
+	return job_queue(db, internal, stmt, stmt->sql, stmt->nparams, params, lengths, cb, arg);
 }
 
 void db_ready(struct db *db)

@@ -46,11 +46,22 @@ const char *db_state_name(enum db_state state);
  * DB_PREPARING when internal is true. Returns false (cb never called) when refused. */
 bool db_query(struct db *db, bool internal, const char *sql, int nparams,
 	      const char *const *params, db_result_fn *cb, void *arg);
-/* As db_query with nparams >= 0, every parameter in binary format: params[i] holds
+
+/* A statement the server parses and plans once per connection, on its first use, instead
+ * of on every call. The caller owns it and keeps it as long as the database; only db.c
+ * writes prepared_on. */
+struct db_statement {
+	const char *name;
+	const char *sql;
+	int nparams;
+	unsigned prepared_on; /* the connection it is prepared on; 0: none */
+};
+
+/* As db_query with stmt's parameters, every one in binary format: params[i] holds
  * lengths[i] bytes in the binary representation of the parameter's type (for bytea, the
  * bytes themselves: no hex text to build or parse). Results still come as text. */
-bool db_query_binary(struct db *db, bool internal, const char *sql, int nparams,
-		     const char *const *params, const int *lengths, db_result_fn *cb, void *arg);
+bool db_query_prepared(struct db *db, bool internal, struct db_statement *stmt,
+		       const char *const *params, const int *lengths, db_result_fn *cb, void *arg);
 
 /* Ends the preparing phase. */
 void db_ready(struct db *db);

@@ -38,6 +38,7 @@ struct ticket_list {
 struct singleuse {
 	struct seen local; /* every flow used, here or (once told) on another node */
 	struct db *db;
+	struct db_statement claim;
 	int64_t since; /* the highest batch id read from the database; -1: none loaded yet */
 	bool loading;  /* the first read of every live key is under way */
 	struct ticket_list queued;    /* waiting for the next claim */
@@ -81,6 +82,7 @@ struct singleuse *singleuse_new(struct event_base *base)
 	if (!su || !seen_init(&su->local, 1024))
 		goto failed;
 	su->since = -1;
+	su->claim = (struct db_statement){ "oauth_relay_claim", CLAIM, 3, 0 };
 	su->flush_ev = evtimer_new(base, on_flush, su);
 	su->cleanup_ev = evtimer_new(base, on_cleanup, su);
 	if (!su->flush_ev || !su->cleanup_ev)
@@ -172,6 +174,7 @@ void singleuse_set_db(struct singleuse *su, struct db *db)
 {
 	su->db = db;
 	su->since = -1;
+	su->claim.prepared_on = 0; /* the count of connections is the old database's */
 }
 
 /* One row: batch_id, and others as bytea text. */
@@ -292,7 +295,7 @@ static void flush(struct singleuse *su)
 	lengths[0] = sizeof(since);
 	lengths[1] = (int)(su->in_flight.n * USEDKEY_LEN);
 	lengths[2] = sizeof(expires);
-	if (!su->db || !db_query_binary(su->db, false, CLAIM, 3, params, lengths, claim_done, su))
+	if (!su->db || !db_query_prepared(su->db, false, &su->claim, params, lengths, claim_done, su))
 		claim_done(su, NULL, "database unavailable");
 	free(keys);
 }

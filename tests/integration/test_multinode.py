@@ -238,3 +238,55 @@ def test_replay_queued_behind_a_claim_is_refused(relays, database):
     for node in (a, b):
         assert client.callback(node, used_sent).status == 409
         assert client.callback(node, "code=c2&state=%s" % fresh["state"]).status == 409
+
+
+def test_database_recreated_behind_a_node(relays, database):
+    """A node remembers the highest batch id it has read. When the table starts over
+    beneath it (a database restored or recreated), its next claim must read the batches
+    again from the start, or it would miss another node's use of a flow."""
+    a, b = pair(relays, database)
+    inst = client.register(a)
+    warm_up(a, inst)
+    for i in range(3):
+        warm_up(a, inst)
+    database.query("TRUNCATE used_flow_batches RESTART IDENTITY")
+    flow = client.create_flow(b, inst, instance_state="after-restore")
+    sent = "code=c&state=%s" % flow["state"]
+    assert client.callback(b, sent).status == 303
+    # a has read up to a batch id above every id the table now holds.
+    resp = client.callback(a, sent)
+    assert resp.status == 409, resp
+    assert "location" not in resp.headers
+
+
+def test_claim_prepared_again_when_the_server_lost_it(relays, database):
+    """The claim is a statement prepared once per connection. A pooler (pgbouncer's
+    transaction mode before 1.21) or a DISCARD ALL can drop it under the relay: the relay
+    prepares it again, once, and the callback still goes through."""
+    relay = relays({"database_url": database.url})
+    relay.wait_readyz(200, database="ok")
+    inst = client.register(relay)
+    warm_up(relay, inst)
+    # The next claim drops every prepared statement of the relay's session as it runs.
+    database.query("""
+        CREATE TABLE drop_armed (armed boolean NOT NULL);
+        INSERT INTO drop_armed VALUES (true);
+        ALTER FUNCTION used_flows_claim(bigint, bytea, bigint) RENAME TO used_flows_claim_real;
+        CREATE FUNCTION used_flows_claim(since bigint, batch bytea, batch_expires bigint,
+                                         OUT batch_id bigint, OUT others bytea)
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            SELECT r.batch_id, r.others INTO batch_id, others
+              FROM used_flows_claim_real(since, batch, batch_expires) r;
+            IF (SELECT armed FROM drop_armed) THEN
+                UPDATE drop_armed SET armed = false;
+                EXECUTE 'DEALLOCATE ALL';
+            END IF;
+        END
+        $$""")
+    flows = [client.create_flow(relay, inst, instance_state="f%d" % i) for i in range(3)]
+    for flow in flows:
+        assert client.callback(relay, "code=c&state=%s" % flow["state"]).status == 303
+    assert database.query("SELECT armed FROM drop_armed") == [(False,)]
+    assert len(database.used_keys()) == 1 + len(flows)
+    assert client.callback(relay, "code=c&state=%s" % flows[1]["state"]).status == 409
