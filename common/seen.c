@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Keys are HMAC outputs or hashes: their first bytes are already uniform. */
 static size_t slot_of(const unsigned char *key, size_t capacity)
@@ -14,13 +15,32 @@ static size_t slot_of(const unsigned char *key, size_t capacity)
 	return (size_t)h & (capacity - 1);
 }
 
+/* A large table is probed at random: on 4 KiB pages nearly every probe also misses the
+ * TLB, so it asks for huge pages (a hint; the kernel may decline). */
+#define HUGE_PAGE (2u << 20)
+
+static struct seen_entry *slots_alloc(size_t cap)
+{
+	size_t size = cap * sizeof(struct seen_entry);
+	struct seen_entry *slots;
+
+	if (size < HUGE_PAGE)
+		return calloc(cap, sizeof(struct seen_entry));
+	slots = aligned_alloc(HUGE_PAGE, size);
+	if (slots) {
+		madvise(slots, size, MADV_HUGEPAGE);
+		memset(slots, 0, size);
+	}
+	return slots;
+}
+
 bool seen_init(struct seen *s, size_t capacity)
 {
 	size_t cap = 16;
 
 	while (cap < capacity)
 		cap <<= 1;
-	s->slots = calloc(cap, sizeof(*s->slots));
+	s->slots = slots_alloc(cap);
 	s->capacity = s->slots ? cap : 0;
 	s->used = 0;
 	return s->slots != NULL;

@@ -268,52 +268,50 @@ bool url_parts_get(const char *url, struct url_parts *parts)
 	return len <= URL_MAX && bytes_clean(url, len) && url_split(url, len, &o, parts);
 }
 
-static char *decode(const char *s, size_t len, size_t *outlen, enum query_error *err)
+/* Decodes s into o (room for len + 1 bytes), NUL-terminated; the decoded length, or
+ * (size_t)-1 for malformed %XX or a NUL. */
+static size_t decode(const char *s, size_t len, char *o)
 {
-	char *out = malloc(len + 1);
-	size_t o = 0;
+	size_t n = 0;
 
-	if (!out) {
-		*err = QUERY_NO_MEMORY;
-		return NULL;
-	}
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '+') {
-			out[o++] = ' ';
+			o[n++] = ' ';
 		} else if (s[i] == '%') {
 			int hi = i + 2 < len ? hex_value((unsigned char)s[i + 1]) : -1;
 			int lo = hi >= 0 ? hex_value((unsigned char)s[i + 2]) : -1;
 			if (lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			out[o++] = (char)(hi << 4 | lo);
+				return (size_t)-1;
+			o[n++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (s[i] == '\0') {
-			goto bad;
+			return (size_t)-1;
 		} else {
-			out[o++] = s[i];
+			o[n++] = s[i];
 		}
 	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-bad:
-	free(out);
-	*err = QUERY_BAD_ENCODING;
-	return NULL;
+	o[n] = '\0';
+	return n;
 }
 
+/* Every name and value is decoded into one block: decoding never lengthens, and each
+ * pair adds at most two NULs, so the input's length plus two per pair holds them. */
 enum query_error query_parse(const char *text, size_t len, struct query *out)
 {
 	const char *p = text, *end = text + len;
-	enum query_error err = QUERY_OK;
+	char *o;
 
 	memset(out, 0, sizeof(*out));
+	out->buf = malloc(len + 2 * QUERY_PARAMS_MAX);
+	if (!out->buf)
+		return QUERY_NO_MEMORY;
+	o = out->buf;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *stop = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));
 		const char *name_end = eq ? eq : stop;
-		size_t nlen, vlen = 0;
+		size_t nlen, vlen;
 		struct query_param *qp;
 
 		if (stop == p) { /* empty pair ("a=1&&b=2") */
@@ -324,17 +322,19 @@ enum query_error query_parse(const char *text, size_t len, struct query *out)
 			return QUERY_TOO_MANY;
 		if ((size_t)(stop - p) > QUERY_VALUE_MAX + 64)
 			return QUERY_TOO_LONG;
-		qp = &out->params[out->count];
-		qp->name = decode(p, (size_t)(name_end - p), &nlen, &err);
-		if (!qp->name)
-			return err;
-		out->count++;
-		qp->value = eq ? decode(eq + 1, (size_t)(stop - eq - 1), &vlen, &err)
-			       : decode("", 0, &vlen, &err);
-		if (!qp->value)
-			return err;
+		qp = &out->params[out->count++];
+		qp->name = o;
+		nlen = decode(p, (size_t)(name_end - p), o);
+		if (nlen == (size_t)-1)
+			return QUERY_BAD_ENCODING;
+		o += nlen + 1;
+		qp->value = o;
+		vlen = eq ? decode(eq + 1, (size_t)(stop - eq - 1), o) : decode("", 0, o);
+		if (vlen == (size_t)-1)
+			return QUERY_BAD_ENCODING;
 		if (vlen > QUERY_VALUE_MAX)
 			return QUERY_TOO_LONG;
+		o += vlen + 1;
 		qp->value_len = vlen;
 		p = amp ? amp + 1 : end;
 	}
@@ -343,10 +343,8 @@ enum query_error query_parse(const char *text, size_t len, struct query *out)
 
 void query_free(struct query *q)
 {
-	for (size_t i = 0; i < q->count; i++) {
-		free(q->params[i].name);
-		free(q->params[i].value);
-	}
+	free(q->buf);
+	q->buf = NULL;
 	q->count = 0;
 }
 

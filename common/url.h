@@ -41,6 +41,7 @@ struct query_param {
 struct query {
 	struct query_param params[QUERY_PARAMS_MAX];
 	size_t count;
+	char *buf; /* the decoded names and values, end to end */
 };
 
 enum query_error {

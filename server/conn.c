@@ -67,7 +67,7 @@ static void request_release(struct conn *c)
 		return;
 	free(c->req->head_buf);
 	free(c->req->body);
-	free(c->req);
+	freelist_put(&c->relay->requests, c->req);
 	c->req = NULL;
 }
 
@@ -310,7 +310,7 @@ static bool head_take(struct conn *c)
 		conn_reject(c, 431);
 		return false;
 	}
-	c->req = calloc(1, sizeof(*c->req));
+	c->req = freelist_get(&c->relay->requests);
 	if (!c->req || !(c->req->head_buf = in_take(c, end))) {
 		conn_reject(c, 503);
 		return false;

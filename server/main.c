@@ -156,6 +156,7 @@ static bool relay_services_start(struct relay *relay)
 {
 	char err[256];
 
+	freelist_init(&relay->requests, sizeof(struct request));
 	relay->singleuse = singleuse_new(relay->base);
 	relay->revoked = revocations_new(relay->base, relay->db);
 	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,
@@ -208,6 +209,8 @@ done:
 	revocations_free(relay->revoked);
 	stats_sink_free(relay->stats);
 	seen_free(&relay->seen_signatures);
+	freelist_clear(&relay->requests);
+	freelist_clear(&relay->callbacks);
 	if (relay->drain_timer)
 		event_free(relay->drain_timer);
 	lifecycle_signals_free(relay);

@@ -5,6 +5,7 @@
 #define OAUTH_RELAY_RELAY_H
 
 #include "cidr.h"
+#include "freelist.h"
 #include "keyring.h"
 #include "ratelimit.h"
 #include "seen.h"
@@ -50,6 +51,9 @@ struct relay {
 	struct ratelimit ratelimit_register; /* per client address */
 	struct ratelimit ratelimit_flows;    /* per instance */
 	struct cidr_list trusted_proxies;  /* parsed from settings, rebuilt on reload */
+
+	struct freelist requests;  /* struct request, reused (see freelist.h) */
+	struct freelist callbacks; /* route_callback.c's state, sized there on first use */
 
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;

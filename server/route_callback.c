@@ -19,6 +19,7 @@
 #include <time.h>
 
 struct callback {
+	struct relay *relay; /* the request may be gone when the callback is freed */
 	struct request *req;
 	struct query query;
 	struct flow flow;
@@ -45,7 +46,7 @@ static void outcome_record(struct callback *cb, enum stats_outcome outcome)
 static void callback_free(struct callback *cb)
 {
 	query_free(&cb->query);
-	free(cb);
+	freelist_put(&cb->relay->callbacks, cb);
 }
 
 static void deliver(struct callback *cb)
@@ -127,7 +128,7 @@ static void reject(struct request *req, struct callback *cb, enum page_kind kind
 
 static void callback_handle(struct request *req)
 {
-	struct callback *cb = calloc(1, sizeof(*cb));
+	struct callback *cb;
 	const char *state;
 	unsigned char hash[32];
 	int64_t now = (int64_t)time(NULL);
@@ -136,14 +137,18 @@ static void callback_handle(struct request *req)
 	if (req->is_head) {
 		/* A prefetcher's HEAD must not consume the single-use flow. */
 		struct response_header allow = { "Allow", "GET, POST" };
-		free(cb);
 		response_error_status_with(req, 405, &allow, 1);
 		return;
 	}
+	/* The relay's list of them learns their size here, where it is known. */
+	if (!req->relay->callbacks.size)
+		freelist_init(&req->relay->callbacks, sizeof(*cb));
+	cb = freelist_get(&req->relay->callbacks);
 	if (!cb) {
 		page_send(req, PAGE_UNAVAILABLE);
 		return;
 	}
+	cb->relay = req->relay;
 	cb->req = req;
 	if (!params_take(req, &cb->query) || callback_check_params(&cb->query) != CALLBACK_OK) {
 		reject(req, cb, PAGE_INVALID, STATS_INVALID);

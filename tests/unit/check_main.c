@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, cidr_suite());
 	srunner_add_suite(sr, dashboard_suite());
 	srunner_add_suite(sr, encoding_suite());
+	srunner_add_suite(sr, freelist_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, keycache_suite());
 	srunner_add_suite(sr, keyring_suite());

@@ -315,6 +315,29 @@ START_TEST(query_too_many)
 }
 END_TEST
 
+/* Bare one-letter names ("a&b&..."): each decodes to two NUL-terminated strings, more
+ * than its two input bytes; the decoded block must hold the most there can be. */
+START_TEST(query_bare_names)
+{
+	char text[2 * QUERY_PARAMS_MAX];
+	struct query q;
+
+	for (size_t i = 0; i < QUERY_PARAMS_MAX; i++) {
+		text[2 * i] = (char)('a' + i % 26);
+		text[2 * i + 1] = '&';
+	}
+	ck_assert_int_eq(query_parse(text, sizeof(text) - 1, &q), QUERY_OK);
+	ck_assert_uint_eq(q.count, QUERY_PARAMS_MAX);
+	for (size_t i = 0; i < QUERY_PARAMS_MAX; i++) {
+		ck_assert_uint_eq(strlen(q.params[i].name), 1);
+		ck_assert_int_eq(q.params[i].name[0], 'a' + (int)(i % 26));
+		ck_assert_str_eq(q.params[i].value, "");
+		ck_assert_uint_eq(q.params[i].value_len, 0);
+	}
+	query_free(&q);
+}
+END_TEST
+
 /* "name=" followed by vlen characters 'v'. */
 static enum query_error parse_long_value(const char *name, size_t vlen, size_t *got)
 {
@@ -408,6 +431,7 @@ Suite *url_suite(void)
 	tcase_add_loop_test(query, query_table, 0, N_ELEMS(query_cases));
 	tcase_add_test(query, query_count_duplicates);
 	tcase_add_test(query, query_too_many);
+	tcase_add_test(query, query_bare_names);
 	tcase_add_test(query, query_too_long);
 	tcase_add_test(query, query_name_too_long);
 	tcase_add_loop_test(query, encode_table, 0, N_ELEMS(encode_cases));

@@ -6,6 +6,7 @@ Suite *callback_suite(void);
 Suite *cidr_suite(void);
 Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
+Suite *freelist_suite(void);
 Suite *http_parse_suite(void);
 Suite *keycache_suite(void);
 Suite *keyring_suite(void);
