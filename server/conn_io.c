@@ -161,6 +161,12 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 	return IO_DONE;
 }
 
+void conn_io_keep_buffers(struct conn_io *io)
+{
+	if (io->ssl)
+		SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
+}
+
 void conn_io_close_notify(struct conn_io *io)
 {
 	if (io->ssl && io->handshaken) {

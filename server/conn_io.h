@@ -41,6 +41,9 @@ enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, si
 /* Plain sockets: head and body in one system call. */
 enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
 			      size_t blen, size_t *n);
+/* TLS: keeps the record buffers (two of about 17 KB) from one read or write to the
+ * next, for a connection in steady use; by default they go back whenever empty. */
+void conn_io_keep_buffers(struct conn_io *io);
 /* TLS: sends close_notify, not waiting for the peer's (before a close). */
 void conn_io_close_notify(struct conn_io *io);
 /* Ends the sending side while still reading: close_notify, then FIN (lingering). */

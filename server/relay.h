@@ -57,6 +57,7 @@ struct relay {
 
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;
+	size_t tls_buffers_kept; /* connections keeping their TLS buffers (conn.c) */
 
 	bool draining;
 	bool finishing; /* the final stats flush is under way */

@@ -51,8 +51,9 @@ SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *er
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_COMPRESSION);
-	/* Idle connections give their buffers back; a response may be written in parts
-	 * and retried from the connection's own buffer (server/conn.c). */
+	/* Idle connections give their buffers back (but see conn_io_keep_buffers); a
+	 * response may be written in parts and retried from the connection's own buffer
+	 * (server/conn.c). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* A client that closes without close_notify has still sent whole requests: HTTP
