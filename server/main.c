@@ -178,7 +178,10 @@ static int relay_run(struct relay *relay)
 	int rc = EXIT_FAILURE;
 
 	relay->base = event_base_new();
-	if (!relay->base || !lifecycle_signals_install(relay))
+	/* Events get the middle one of three priorities; the single-use claim takes the last,
+	 * to run once nothing else is ready (singleuse.c). */
+	if (!relay->base || event_base_priority_init(relay->base, 3) != 0 ||
+	    !lifecycle_signals_install(relay))
 		goto done;
 	nofile_raise();
 	if (!listeners_open(relay, err, sizeof(err))) {

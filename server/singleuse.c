@@ -13,6 +13,13 @@
  * often than every minute must still delete expired batches. */
 #define CLEANUP_RETRY_SECONDS 1
 
+/* A claim waits until the loop has nothing else to do (its event has the base's last
+ * priority), so that the callbacks read meanwhile share it: a claim costs PostgreSQL
+ * the same for one key or a hundred. It waits CLAIM_WAIT_MS at most, for a loop that
+ * is never idle, and not at all once CLAIM_KEYS_MAX callbacks are waiting. */
+#define CLAIM_WAIT_MS 2
+#define CLAIM_KEYS_MAX 256
+
 #define CLAIM "SELECT batch_id, others FROM used_flows_claim($1, $2, $3)"
 /* Every live key, read once before the first claim, outside the claims' lock: rows are
  * committed in id order (sql/003), so what this sees is all of them up to its highest id. */
@@ -43,7 +50,8 @@ struct singleuse {
 	bool loading;  /* the first read of every live key is under way */
 	struct ticket_list queued;    /* waiting for the next claim */
 	struct ticket_list in_flight; /* the batch of the claim under way */
-	struct event *flush_ev;
+	struct event *flush_ev;    /* last priority: runs when nothing else is ready */
+	struct event *deadline_ev; /* ... or when this fires first */
 	struct event *cleanup_ev;
 };
 
@@ -58,6 +66,20 @@ static const unsigned char *local_key(const unsigned char key[USEDKEY_LEN])
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	flush(arg);
+}
+
+/* The next claim, for the callbacks queued: see CLAIM_WAIT_MS. */
+static void flush_schedule(struct singleuse *su)
+{
+	struct timeval wait = { 0, CLAIM_WAIT_MS * 1000 };
+
+	if (su->queued.n >= CLAIM_KEYS_MAX) {
+		flush(su);
+		return;
+	}
+	event_active(su->flush_ev, EV_TIMEOUT, 0);
+	if (!evtimer_pending(su->deadline_ev, NULL))
+		evtimer_add(su->deadline_ev, &wait);
 }
 
 static void cleanup_done(void *arg, PGresult *res, const char *error)
@@ -84,8 +106,10 @@ struct singleuse *singleuse_new(struct event_base *base)
 	su->since = -1;
 	su->claim = (struct db_statement){ "oauth_relay_claim", CLAIM, 3, 0 };
 	su->flush_ev = evtimer_new(base, on_flush, su);
+	su->deadline_ev = evtimer_new(base, on_flush, su);
 	su->cleanup_ev = evtimer_new(base, on_cleanup, su);
-	if (!su->flush_ev || !su->cleanup_ev)
+	if (!su->flush_ev || !su->deadline_ev || !su->cleanup_ev ||
+	    event_priority_set(su->flush_ev, event_base_get_npriorities(base) - 1) != 0)
 		goto failed;
 	evtimer_add(su->cleanup_ev, &soon);
 	return su;
@@ -164,6 +188,8 @@ void singleuse_free(struct singleuse *su)
 	free(su->in_flight.v);
 	if (su->flush_ev)
 		event_free(su->flush_ev);
+	if (su->deadline_ev)
+		event_free(su->deadline_ev);
 	if (su->cleanup_ev)
 		event_free(su->cleanup_ev);
 	seen_free(&su->local);
@@ -208,7 +234,8 @@ static void claim_done(void *arg, PGresult *res, const char *error)
 		used_remember(su, &used);
 		usedkeys_free(&used);
 	}
-	flush(su);
+	if (su->queued.n)
+		flush_schedule(su);
 }
 
 /* The callbacks queued meanwhile are checked against what the read found. Without it,
@@ -234,7 +261,8 @@ static void load_done(void *arg, PGresult *res, const char *error)
 	used_remember(su, &used);
 	log_info("single_use_loaded", LF_INT("keys", used.n));
 	usedkeys_free(&used);
-	flush(su);
+	if (su->queued.n)
+		flush_schedule(su);
 }
 
 static void load_start(struct singleuse *su)
@@ -281,6 +309,7 @@ static void flush(struct singleuse *su)
 	}
 	su->in_flight = su->queued;
 	su->queued = emptied;
+	evtimer_del(su->deadline_ev);
 	keys = batch_build(&su->in_flight, &expires_max);
 	if (!keys) {
 		claim_done(su, NULL, "out of memory");
@@ -334,9 +363,8 @@ enum singleuse_result singleuse_check(struct singleuse *su, const unsigned char 
 		seen_remove(&su->local, local_key(key));
 		return SINGLEUSE_UNAVAILABLE;
 	}
-	/* Flushed from the loop, so callbacks arriving in the same pass share a claim. */
 	if (!su->in_flight.n)
-		event_active(su->flush_ev, EV_TIMEOUT, 0);
+		flush_schedule(su);
 	return SINGLEUSE_PENDING;
 }
 

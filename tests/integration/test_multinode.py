@@ -3,6 +3,7 @@ across nodes, the node-local check while the database is away, the batched singl
 statement under concurrent callbacks, its binary keys, and their cleanup."""
 import calendar
 import re
+import threading
 import time
 
 from relaytest import client, net
@@ -290,3 +291,44 @@ def test_claim_prepared_again_when_the_server_lost_it(relays, database):
     assert database.query("SELECT armed FROM drop_armed") == [(False,)]
     assert len(database.used_keys()) == 1 + len(flows)
     assert client.callback(relay, "code=c&state=%s" % flows[1]["state"]).status == 409
+
+
+def test_claim_not_held_back_by_a_busy_loop(relays, database):
+    """A claim waits until the relay's loop has nothing else ready, so that the callbacks
+    read meanwhile share it. A loop that is never idle (one client's long pipeline of
+    requests) must not hold it back for more than a moment: the callback is answered
+    while the pipeline is still far from done."""
+    relay = relays({"database_url": database.url})
+    relay.wait_readyz(200, database="ok")
+    inst = client.register(relay)
+    warm_up(relay, inst)
+    flow = client.create_flow(relay, inst, instance_state="busy")
+    count = 30000
+    flood = net.connect(relay.http_port)
+    answered = [0]
+
+    def read_flood():
+        while answered[0] < count:
+            data = flood.recv(1 << 16)
+            if not data:
+                return
+            answered[0] += data.count(b"HTTP/1.1 200")
+
+    reader = threading.Thread(target=read_flood, daemon=True)
+    writer = threading.Thread(target=flood.sendall, daemon=True,
+                              args=(net.build_request("GET", "/healthz") * count,))
+    reader.start()
+    writer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while answered[0] < 100:
+            assert time.monotonic() < deadline, "the pipeline did not start"
+            time.sleep(0.001)
+        resp = client.callback(relay, "code=c&state=%s" % flow["state"], listener="http")
+        at_answer = answered[0]
+        assert resp.status == 303, resp
+        reader.join(30)
+        assert answered[0] == count
+    finally:
+        flood.close()
+    assert at_answer < count // 2, at_answer
