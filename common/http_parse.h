@@ -22,6 +22,7 @@ struct http_header {
 	struct http_slice value;
 };
 
+/* http_head_parse sets every field: mind it when adding one. */
 struct http_head {
 	struct http_slice method;
 	struct http_slice target; /* as sent: path and query */

@@ -334,7 +334,7 @@ static struct singleuse_ticket *ticket_queue(struct singleuse *su,
 					     const unsigned char key[USEDKEY_LEN], singleuse_fn *cb,
 					     void *arg)
 {
-	struct singleuse_ticket *t = calloc(1, sizeof(*t));
+	struct singleuse_ticket *t = malloc(sizeof(*t)); /* every field set below */
 
 	if (!t || !list_push(&su->queued, t)) {
 		free(t);

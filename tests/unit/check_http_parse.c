@@ -237,6 +237,31 @@ START_TEST(header_values)
 }
 END_TEST
 
+/* The relay parses each request of a connection into a reused struct: nothing of the
+ * previous head may remain. */
+START_TEST(reused_head_starts_clean)
+{
+	static const char first[] = "POST /v1/callback?a=1 HTTP/1.1\r\nHost: r\r\n"
+				    "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+	static const char second[] = "GET / HTTP/1.0\r\n\r\n";
+	struct http_head h;
+
+	memset(&h, 0xa5, sizeof(h));
+	ck_assert_int_eq(http_head_parse(first, sizeof(first) - 1, MAX_HEADERS, MAX_TARGET, &h), 0);
+	ck_assert(h.expect_continue && h.keep_alive);
+	ck_assert_int_eq(h.content_length, 5);
+	ck_assert_uint_eq(h.n_headers, 3);
+	ck_assert_int_eq(http_head_parse(second, sizeof(second) - 1, MAX_HEADERS, MAX_TARGET, &h), 0);
+	ck_assert(!h.expect_continue && !h.keep_alive);
+	ck_assert_int_eq(h.content_length, -1);
+	ck_assert_uint_eq(h.n_headers, 0);
+	ck_assert_int_eq(h.minor_version, 0);
+	ck_assert(http_slice_eq(h.path, "/"));
+	ck_assert_uint_eq(h.query.len, 0);
+	ck_assert_ptr_null(http_head_get(&h, "content-length"));
+}
+END_TEST
+
 START_TEST(slice_compare)
 {
 	struct http_slice s = { "Keep-Alive, x", 10 };
@@ -261,6 +286,7 @@ Suite *http_parse_suite(void)
 	tcase_add_test(tc, limits_are_inclusive);
 	tcase_add_test(tc, headers_cap);
 	tcase_add_test(tc, header_values);
+	tcase_add_test(tc, reused_head_starts_clean);
 	tcase_add_test(tc, slice_compare);
 	suite_add_tcase(s, tc);
 	return s;
