@@ -484,6 +484,8 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
+	if (what & EV_CLOSED)
+		c->io.peer_fin = true;
 	if (c->state == CONN_HANDSHAKE) {
 		if (!conn_handshake(c))
 			return;
@@ -547,7 +549,9 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 		memcpy(&c->peer, peer, (size_t)peer_len);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	event_assign(&c->timer, relay->base, -1, 0, on_timer, c);
-	event_assign(&c->ev, relay->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, on_io, c);
+	/* EV_CLOSED: a FIN that came with the last data raises no edge of its own. */
+	event_assign(&c->ev, relay->base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET,
+		     on_io, c);
 	if (event_add(&c->ev, NULL) != 0) {
 		conn_io_free(&c->io);
 		free(c);

@@ -17,7 +17,7 @@ static long bio_watch(BIO *bio, int oper, const char *argp, size_t len, int argi
 	struct conn_io *io = (struct conn_io *)BIO_get_callback_arg(bio);
 
 	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
-		io->read_drained = ret <= 0 || !processed || *processed < len;
+		io->read_drained = (ret <= 0 || !processed || *processed < len) && !io->peer_fin;
 	return ret;
 }
 
@@ -29,6 +29,7 @@ bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
 	io->ssl = NULL;
 	io->handshaken = !tls;
 	io->read_drained = false;
+	io->peer_fin = false;
 	io->wants_write = false;
 	if (!tls)
 		return true;
@@ -103,7 +104,7 @@ static enum io_status plain_read(struct conn_io *io, char *buf, size_t len, size
 	while (r < 0 && errno == EINTR);
 	if (r > 0) {
 		*n = (size_t)r;
-		io->read_drained = *n < len;
+		io->read_drained = *n < len && !io->peer_fin;
 		return IO_DONE;
 	}
 	if (r == 0)

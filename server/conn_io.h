@@ -26,6 +26,7 @@ struct conn_io {
 	SSL *ssl;           /* NULL for plain HTTP */
 	bool handshaken;    /* always true for plain */
 	bool read_drained;  /* the last read emptied the socket: wait for the next edge */
+	bool peer_fin;      /* the peer's FIN is queued: read on to it, no edge will follow */
 	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
 };
 
