@@ -86,11 +86,19 @@ static void cleanup_done(void *arg, PGresult *res, const char *error)
 {
 }
 
+static void load_start(struct singleuse *su);
+
+/* The timer also reads the live keys as soon as the database is there, not at the first
+ * callback: with many live keys that read takes seconds, and the first callbacks would
+ * wait for it. */
 static void on_cleanup(evutil_socket_t fd, short what, void *arg)
 {
 	struct singleuse *su = arg;
-	bool sent = su->db && db_state(su->db) == DB_READY &&
-		    db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
+	bool ready = su->db && db_state(su->db) == DB_READY;
+	bool sent = ready && db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
+
+	if (ready && su->since < 0 && !su->loading)
+		load_start(su);
 	struct timeval next = { su->db && !sent ? CLEANUP_RETRY_SECONDS : CLEANUP_SECONDS, 0 };
 
 	evtimer_add(su->cleanup_ev, &next);

@@ -17,8 +17,8 @@ def expiry(flow):
 
 
 def warm_up(relay, inst):
-    """One callback, so the relay has read the live keys (once, before its first claim)
-    and what follows goes straight to claims."""
+    """One callback, so the relay has read the live keys (once, before its first claim,
+    if it had not yet) and what follows goes straight to claims."""
     flow = client.create_flow(relay, inst, instance_state="warm-up")
     assert client.callback(relay, "code=w&state=%s" % flow["state"]).status == 303
 
@@ -239,6 +239,23 @@ def test_replay_queued_behind_a_claim_is_refused(relays, database):
     for node in (a, b):
         assert client.callback(node, used_sent).status == 409
         assert client.callback(node, "code=c2&state=%s" % fresh["state"]).status == 409
+
+
+def test_live_keys_read_before_the_first_callback(relays, database):
+    """A node reads the live keys when its database is there, not at its first
+    callback: with many of them the read takes seconds, which the first callbacks
+    would otherwise wait for."""
+    a = relays({"database_url": database.url})
+    a.wait_readyz(200, database="ok")
+    inst = client.register(a)
+    flow = client.create_flow(a, inst, instance_state="used-before-b-starts")
+    sent = "code=c&state=%s" % flow["state"]
+    assert client.callback(a, sent).status == 303
+    b = relays({"database_url": database.url})
+    b.wait_log(r"single_use_loaded keys=1\b")
+    resp = client.callback(b, sent)
+    assert resp.status == 409, resp
+    assert "location" not in resp.headers
 
 
 def test_database_recreated_behind_a_node(relays, database):
