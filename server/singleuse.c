@@ -12,6 +12,9 @@
 /* Until the database takes a cleanup, it is tried this often: a relay restarted more
  * often than every minute must still delete expired batches. */
 #define CLEANUP_RETRY_SECONDS 1
+/* A node that sent no claim for this long reads what the other nodes added, outside the
+ * claims' lock (see LOAD_LIVE). */
+#define QUIET_SECONDS 1
 
 /* A claim waits until the loop has nothing else to do (its event has the base's last
  * priority), so that the callbacks read meanwhile share it: a claim costs PostgreSQL
@@ -21,11 +24,13 @@
 #define CLAIM_KEYS_MAX 256
 
 #define CLAIM "SELECT batch_id, others FROM used_flows_claim($1, $2, $3)"
-/* Every live key, read once before the first claim, outside the claims' lock: rows are
- * committed in id order (sql/003), so what this sees is all of them up to its highest id. */
-#define LOAD_LIVE                                                                  \
-	"SELECT coalesce(max(id), 0), coalesce(string_agg(keys, ''::bytea ORDER BY id), ''::bytea) " \
-	"FROM used_flow_batches WHERE expires_max >= extract(epoch FROM now())"
+/* The live keys of the batches above $1, outside the claims' lock: rows are committed in
+ * id order (sql/003), so what this sees is all of them up to its highest id. Read from 0
+ * before the first claim, and from the last batch read when the node has been quiet. */
+#define LOAD_LIVE                                                                   \
+	"SELECT coalesce(max(id), $1::bigint), "                                      \
+	"coalesce(string_agg(keys, ''::bytea ORDER BY id), ''::bytea) "               \
+	"FROM used_flow_batches WHERE id > $1::bigint AND expires_max >= extract(epoch FROM now())"
 /* The database's clock, as always: one clock for every node, so a node whose clock runs
  * ahead cannot delete the keys of flows the others still accept. */
 #define DELETE_EXPIRED \
@@ -53,6 +58,8 @@ struct singleuse {
 	struct event *flush_ev;    /* last priority: runs when nothing else is ready */
 	struct event *deadline_ev; /* ... or when this fires first */
 	struct event *cleanup_ev;
+	struct event *quiet_ev;
+	bool claimed; /* a claim was sent since quiet_ev last ran */
 };
 
 static void flush(struct singleuse *su);
@@ -86,28 +93,38 @@ static void cleanup_done(void *arg, PGresult *res, const char *error)
 {
 }
 
-static void load_start(struct singleuse *su);
-
-/* The timer also reads the live keys as soon as the database is there, not at the first
- * callback: with many live keys that read takes seconds, and the first callbacks would
- * wait for it. */
 static void on_cleanup(evutil_socket_t fd, short what, void *arg)
 {
 	struct singleuse *su = arg;
-	bool ready = su->db && db_state(su->db) == DB_READY;
-	bool sent = ready && db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
-
-	if (ready && su->since < 0 && !su->loading)
-		load_start(su);
+	bool sent = su->db && db_state(su->db) == DB_READY &&
+		    db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
 	struct timeval next = { su->db && !sent ? CLEANUP_RETRY_SECONDS : CLEANUP_SECONDS, 0 };
 
 	evtimer_add(su->cleanup_ev, &next);
+}
+
+static void load_start(struct singleuse *su);
+
+/* Reads the live keys outside the claims' lock: all of them as soon as the database is
+ * there, rather than at the first callback, which would wait seconds for many; then,
+ * while the node sends no claims, those the other nodes add. Else its next claim would
+ * read them under the lock that every node's claims wait for: after an hour's quiet, an
+ * hour of keys. */
+static void on_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	struct singleuse *su = arg;
+
+	if (!su->claimed && !su->loading && !su->in_flight.n && su->db &&
+	    db_state(su->db) == DB_READY)
+		load_start(su);
+	su->claimed = false;
 }
 
 struct singleuse *singleuse_new(struct event_base *base)
 {
 	struct singleuse *su = calloc(1, sizeof(*su));
 	struct timeval soon = { CLEANUP_RETRY_SECONDS, 0 };
+	struct timeval quiet = { QUIET_SECONDS, 0 };
 
 	if (!su || !seen_init(&su->local, 1024))
 		goto failed;
@@ -116,10 +133,12 @@ struct singleuse *singleuse_new(struct event_base *base)
 	su->flush_ev = evtimer_new(base, on_flush, su);
 	su->deadline_ev = evtimer_new(base, on_flush, su);
 	su->cleanup_ev = evtimer_new(base, on_cleanup, su);
-	if (!su->flush_ev || !su->deadline_ev || !su->cleanup_ev ||
+	su->quiet_ev = event_new(base, -1, EV_PERSIST, on_quiet, su);
+	if (!su->flush_ev || !su->deadline_ev || !su->cleanup_ev || !su->quiet_ev ||
 	    event_priority_set(su->flush_ev, event_base_get_npriorities(base) - 1) != 0)
 		goto failed;
 	evtimer_add(su->cleanup_ev, &soon);
+	evtimer_add(su->quiet_ev, &quiet);
 	return su;
 failed:
 	singleuse_free(su);
@@ -200,6 +219,8 @@ void singleuse_free(struct singleuse *su)
 		event_free(su->deadline_ev);
 	if (su->cleanup_ev)
 		event_free(su->cleanup_ev);
+	if (su->quiet_ev)
+		event_free(su->quiet_ev);
 	seen_free(&su->local);
 	free(su);
 }
@@ -246,12 +267,14 @@ static void claim_done(void *arg, PGresult *res, const char *error)
 		flush_schedule(su);
 }
 
-/* The callbacks queued meanwhile are checked against what the read found. Without it,
- * they are delivered on the node-local check alone, and the read is tried again. */
+/* The callbacks queued meanwhile are checked against what the read found. When the first
+ * read fails, they are delivered on the node-local check alone and the read is tried
+ * again; when a later one fails, the next claim reads what it missed. */
 static void load_done(void *arg, PGresult *res, const char *error)
 {
 	struct singleuse *su = arg;
 	struct usedkeys used = { NULL, 0 };
+	bool first = su->since < 0;
 	int64_t top;
 
 	su->loading = false;
@@ -259,24 +282,33 @@ static void load_done(void *arg, PGresult *res, const char *error)
 		res = NULL;
 		error = "unexpected answer reading the used flows";
 	}
-	if (!res) {
+	if (!res && first) {
 		log_warn("single_use_local_only", LF_TEXT("reason", error));
 		batch_resolve(&su->queued, NULL);
-		return;
+	} else if (!res) {
+		log_warn("single_use_read_failed", LF_TEXT("reason", error));
+	} else {
+		su->since = top;
+		queued_refuse(&su->queued, &used);
+		used_remember(su, &used);
+		if (first)
+			log_info("single_use_loaded", LF_INT("keys", used.n));
+		else if (used.n)
+			log_debug("single_use_read", LF_INT("keys", used.n));
+		usedkeys_free(&used);
 	}
-	su->since = top;
-	queued_refuse(&su->queued, &used);
-	used_remember(su, &used);
-	log_info("single_use_loaded", LF_INT("keys", used.n));
-	usedkeys_free(&used);
 	if (su->queued.n)
 		flush_schedule(su);
 }
 
 static void load_start(struct singleuse *su)
 {
+	char since[24];
+	const char *params[1] = { since };
+
+	snprintf(since, sizeof(since), "%lld", (long long)(su->since < 0 ? 0 : su->since));
 	su->loading = true;
-	if (!su->db || !db_query(su->db, false, LOAD_LIVE, 0, NULL, load_done, su))
+	if (!su->db || !db_query(su->db, false, LOAD_LIVE, 1, params, load_done, su))
 		load_done(su, NULL, "database unavailable");
 }
 
@@ -315,6 +347,7 @@ static void flush(struct singleuse *su)
 		load_start(su);
 		return;
 	}
+	su->claimed = true;
 	su->in_flight = su->queued;
 	su->queued = emptied;
 	evtimer_del(su->deadline_ev);

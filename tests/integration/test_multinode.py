@@ -258,6 +258,24 @@ def test_live_keys_read_before_the_first_callback(relays, database):
     assert "location" not in resp.headers
 
 
+def test_quiet_node_reads_the_keys_of_others(relays, database):
+    """A node that sends no claims reads, outside the claims' lock, the keys the other
+    nodes add, so that its next claim does not read them all under the lock that every
+    node's claims wait for."""
+    a = relays({"database_url": database.url})
+    b = relays({"database_url": database.url, "log_level": "debug"})
+    b.wait_log(r"single_use_loaded keys=0\b")
+    inst = client.register(a)
+    flow = client.create_flow(a, inst, instance_state="used-while-b-is-quiet")
+    sent = "code=c&state=%s" % flow["state"]
+    mark = b.log_mark()
+    assert client.callback(a, sent).status == 303
+    b.wait_log(r"single_use_read keys=1\b", since=mark)
+    resp = client.callback(b, sent)
+    assert resp.status == 409, resp
+    assert "location" not in resp.headers
+
+
 def test_database_recreated_behind_a_node(relays, database):
     """A node remembers the highest batch id it has read. When the table starts over
     beneath it (a database restored or recreated), its next claim must read the batches
