@@ -1,8 +1,10 @@
 /*
  * A set of 16-byte keys that each expire: used flows (single use, every node's) and
  * request signatures seen within their validity window (replay). Keys must be uniformly
- * distributed (hashes). Open addressing with linear probing at most half full, grows as
- * needed, expired entries are reused, so its size follows the live load.
+ * distributed (hashes). Open addressing with linear probing at most half full; expired
+ * entries are reused, so its size follows the live load. A full table is rebuilt without
+ * its expired entries a few slots per add, not all at once: rebuilding a million keys in
+ * one go stalls the event loop for about 100 ms.
  */
 #ifndef OAUTH_RELAY_SEEN_H
 #define OAUTH_RELAY_SEEN_H
@@ -18,10 +20,17 @@ struct seen_entry {
 	int64_t expires; /* 0 = empty slot */
 };
 
-struct seen {
+struct seen_table {
 	struct seen_entry *slots;
 	size_t capacity; /* a power of two */
 	size_t used;     /* slots holding a key, expired or not */
+};
+
+struct seen {
+	struct seen_table cur; /* where keys are added */
+	struct seen_table old; /* being rebuilt into cur; no slots when none is */
+	size_t moved;          /* old's slots before this one are rebuilt */
+	size_t step;           /* old slots rebuilt per add */
 };
 
 bool seen_init(struct seen *s, size_t capacity);

@@ -48,10 +48,10 @@ START_TEST(init_capacity)
 
 	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
 		ck_assert(seen_init(&s, asked[i]));
-		ck_assert_uint_eq(s.capacity, got[i]);
-		ck_assert_uint_eq(s.used, 0);
+		ck_assert_uint_eq(s.cur.capacity, got[i]);
+		ck_assert_uint_eq(s.cur.used, 0);
 		seen_free(&s);
-		ck_assert_ptr_null(s.slots);
+		ck_assert_ptr_null(s.cur.slots);
 	}
 }
 END_TEST
@@ -72,9 +72,9 @@ START_TEST(add_replay_expiry)
 	ck_assert(!seen_contains(&s, k, NOW + 300));
 	ck_assert(!seen_contains(&s, other, NOW));
 	/* After expiry the key may come again; its slot is reused. */
-	size_t used = s.used;
+	size_t used = s.cur.used;
 	ck_assert(add(&s, k, NOW + 600, NOW + 300));
-	ck_assert_uint_eq(s.used, used);
+	ck_assert_uint_eq(s.cur.used, used);
 	ck_assert(seen_contains(&s, k, NOW + 599));
 	ck_assert(!add(&s, k, NOW + 900, NOW + 599));
 	seen_free(&s);
@@ -137,9 +137,9 @@ START_TEST(grows)
 		key_of(i, k);
 		ck_assert_msg(add(&s, k, NOW + 300, NOW), "key %u", (unsigned)i);
 	}
-	ck_assert_uint_ge(s.capacity, MANY);
-	ck_assert_uint_eq(s.capacity & (s.capacity - 1), 0);
-	ck_assert_uint_le(s.used * 4, s.capacity * 3);
+	ck_assert_uint_ge(s.cur.capacity, MANY);
+	ck_assert_uint_eq(s.cur.capacity & (s.cur.capacity - 1), 0);
+	ck_assert_uint_le(s.cur.used * 4, s.cur.capacity * 3);
 	for (uint64_t i = 0; i < MANY; i++) {
 		key_of(i, k);
 		ck_assert_msg(seen_contains(&s, k, NOW), "key %u lost", (unsigned)i);
@@ -168,8 +168,8 @@ START_TEST(expired_entries_reused)
 		int64_t now = NOW + (int64_t)i;
 		key_of(i, k);
 		ck_assert(add(&s, k, now + LIFETIME, now));
-		if (s.capacity > max_capacity)
-			max_capacity = s.capacity;
+		if (s.cur.capacity > max_capacity)
+			max_capacity = s.cur.capacity;
 		if (i == LIFETIME - 1)
 			ck_assert(seen_contains(&s, first, now));
 	}
@@ -199,7 +199,129 @@ START_TEST(reuse_never_hides_a_live_key)
 	ck_assert(!add(&s, b, NOW + 600, NOW + 20));
 	ck_assert(add(&s, a, NOW + 600, NOW + 20));
 	ck_assert(!add(&s, a, NOW + 600, NOW + 21));
-	ck_assert_uint_eq(s.used, 2);
+	ck_assert_uint_eq(s.cur.used, 2);
+	seen_free(&s);
+}
+END_TEST
+
+/* A key whose home is the given slot (of any table at least that large). */
+static void key_in_slot(uint64_t slot, uint64_t n, unsigned char key[SEEN_KEY_LEN])
+{
+	memcpy(key, &slot, 8);
+	memcpy(key + 8, &n, 8);
+}
+
+/* A large table is rebuilt a few slots per add, not all at once; meanwhile every key is
+ * there, in whichever table holds it. */
+START_TEST(rebuild_spread_over_adds)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+	uint64_t n = 0, removed = 7;
+	size_t adds_while_rebuilding = 0;
+
+	ck_assert(seen_init(&s, 0));
+	while (!(s.old.slots && s.old.capacity >= 32768)) {
+		key_of(n++, k);
+		ck_assert(add(&s, k, NOW + 300, NOW));
+	}
+	ck_assert_uint_eq(s.cur.capacity, 2 * s.old.capacity);
+	ck_assert_uint_le(s.step, 8);
+	ck_assert_uint_lt(s.moved, s.old.capacity);
+	for (uint64_t i = 0; i < n; i++) {
+		key_of(i, k);
+		ck_assert_msg(seen_contains(&s, k, NOW), "key %u lost", (unsigned)i);
+	}
+	/* The keys not moved yet: still refused, and removable. */
+	key_of(n - 1, k);
+	ck_assert(!add(&s, k, NOW + 300, NOW));
+	key_of(removed, k);
+	seen_remove(&s, k);
+	ck_assert(!seen_contains(&s, k, NOW));
+	while (s.old.slots) {
+		key_of(n++, k);
+		ck_assert(add(&s, k, NOW + 300, NOW));
+		adds_while_rebuilding++;
+	}
+	ck_assert_uint_ge(adds_while_rebuilding, s.cur.capacity / 64);
+	ck_assert_uint_le(s.cur.used * 2, s.cur.capacity);
+	for (uint64_t i = 0; i < n; i++) {
+		key_of(i, k);
+		ck_assert_msg(seen_contains(&s, k, NOW) == (i != removed), "key %u", (unsigned)i);
+	}
+	key_of(removed, k);
+	ck_assert(add(&s, k, NOW + 300, NOW));
+	seen_free(&s);
+}
+END_TEST
+
+/* Once most keys have expired, the rebuilt table is smaller, but by no more than 8 times,
+ * so that each add still moves few slots of the old one. */
+START_TEST(rebuild_shrinks_in_steps)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+	uint64_t n = 0;
+	size_t before;
+
+	ck_assert(seen_init(&s, 0));
+	/* Up to the brink of a rebuild, with keys that all expire before the next add. */
+	while (n < MANY || s.old.slots || (s.cur.used + 1) * 2 <= s.cur.capacity) {
+		key_of(n++, k);
+		ck_assert(add(&s, k, NOW + 10, NOW));
+	}
+	before = s.cur.capacity;
+	key_of(n++, k);
+	ck_assert(add(&s, k, NOW + 1000, NOW + 100));
+	ck_assert_ptr_nonnull(s.old.slots);
+	ck_assert_uint_lt(s.cur.capacity, before);
+	ck_assert_uint_ge(s.cur.capacity, before / 8);
+	ck_assert_uint_le(s.step, 65);
+	key_of(0, k);
+	ck_assert(!seen_contains(&s, k, NOW + 100));
+	key_of(n - 1, k);
+	ck_assert(seen_contains(&s, k, NOW + 100));
+	seen_free(&s);
+}
+END_TEST
+
+/* Live keys the sample missed (they sit only in the slots it skips): the new table is
+ * too small, and once it is half full both are rebuilt at once rather than overfilled. */
+START_TEST(misjudged_rebuild_finishes_at_once)
+{
+	enum { CAP = 8192 };
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+	uint64_t live = 0, extra = 0;
+
+	ck_assert(seen_init(&s, CAP));
+	for (uint64_t slot = 0; slot < CAP / 2; slot += 2) {
+		key_in_slot(slot, slot, k);
+		ck_assert(add(&s, k, NOW + 1, NOW));
+		key_in_slot(slot + 1, slot + 1, k);
+		ck_assert(add(&s, k, NOW + 1000, NOW));
+		live++;
+	}
+	while (!s.old.slots) {
+		key_of(extra++, k);
+		ck_assert(add(&s, k, NOW + 1000, NOW + 10));
+	}
+	ck_assert_uint_lt(s.cur.capacity * 2, live * 3); /* too small for the live keys */
+	while (s.old.slots) {
+		key_of(extra++, k);
+		ck_assert(add(&s, k, NOW + 1000, NOW + 10));
+	}
+	ck_assert_uint_gt(s.cur.capacity, (live + extra) * 3);
+	ck_assert_uint_le(s.cur.used * 2, s.cur.capacity);
+	for (uint64_t slot = 0; slot < CAP / 2; slot++) {
+		key_in_slot(slot, slot, k);
+		ck_assert_msg(seen_contains(&s, k, NOW + 10) == (slot % 2 == 1), "slot %u",
+			      (unsigned)slot);
+	}
+	for (uint64_t i = 0; i < extra; i++) {
+		key_of(i, k);
+		ck_assert(seen_contains(&s, k, NOW + 10));
+	}
 	seen_free(&s);
 }
 END_TEST
@@ -217,6 +339,9 @@ Suite *seen_suite(void)
 	tcase_add_test(tc, grows);
 	tcase_add_test(tc, expired_entries_reused);
 	tcase_add_test(tc, reuse_never_hides_a_live_key);
+	tcase_add_test(tc, rebuild_spread_over_adds);
+	tcase_add_test(tc, rebuild_shrinks_in_steps);
+	tcase_add_test(tc, misjudged_rebuild_finishes_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
