@@ -218,13 +218,13 @@ static void conn_send(struct conn *c, const char *a, size_t alen, const char *b,
 
 	if (c->failed)
 		return;
-	if (out_pending(c) || (c->io.ssl && alen + blen > sizeof(scratch))) {
+	if (out_pending(c) || (c->io.tls && alen + blen > sizeof(scratch))) {
 		out_append(c, a, alen);
 		out_append(c, b, blen);
 		conn_flush(c);
 		return;
 	}
-	if (c->io.ssl) {
+	if (c->io.tls) {
 		/* One buffer, so the response is one TLS record and one write. */
 		memcpy(scratch, a, alen);
 		if (blen)
@@ -282,7 +282,7 @@ bool conn_will_close(const struct request *req)
 
 bool conn_is_tls(const struct request *req)
 {
-	return req->conn->io.ssl != NULL;
+	return req->conn->io.tls;
 }
 
 /* Answers a request the connection itself rejected (limits, malformed input), then
@@ -379,7 +379,7 @@ static void conn_process(struct conn *c)
 	c->state = CONN_HANDLING;
 	evtimer_del(&c->timer);
 	if (c->served && !c->buffers_kept && c->relay->tls_buffers_kept < TLS_BUFFERS_KEPT_MAX &&
-	    c->io.ssl) {
+	    c->io.tls) {
 		conn_io_keep_buffers(&c->io);
 		c->buffers_kept = true;
 		c->relay->tls_buffers_kept++;
@@ -486,6 +486,8 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_CLOSED)
 		c->io.peer_fin = true;
+	if (what & EV_READ)
+		c->io.read_drained = false; /* whatever the last read said, there is more */
 	if (c->state == CONN_HANDSHAKE) {
 		if (!conn_handshake(c))
 			return;
@@ -562,7 +564,7 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 		relay->conns->prev = c;
 	relay->conns = c;
 	relay->n_conns++;
-	c->state = c->io.ssl ? CONN_HANDSHAKE : CONN_IDLE;
+	c->state = c->io.tls ? CONN_HANDSHAKE : CONN_IDLE;
 	timer_arm(c, relay->settings.idle_timeout);
 	return true;
 failed:

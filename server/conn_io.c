@@ -2,45 +2,171 @@
 
 #include "conn_io.h"
 
+#include "conn_records.h"
+
 #include <errno.h>
 #include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Records whether OpenSSL's last read from the socket came back short, i.e. emptied
- * it: then no further read is needed until the next edge, which saves the read that
- * would only return EAGAIN (one system call in three on a TLS keep-alive request). */
-static long bio_watch(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
-		      int ret, size_t *processed)
+static enum io_status errno_status(void)
 {
-	struct conn_io *io = (struct conn_io *)BIO_get_callback_arg(bio);
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return IO_AGAIN;
+	return IO_FAILED;
+}
 
-	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
-		io->read_drained = (ret <= 0 || !processed || *processed < len) && !io->peer_fin;
-	return ret;
+/* One recv for as much as in[] has room for. A short read emptied the socket: no
+ * further read is needed until the next edge, which saves the read that would only
+ * return EAGAIN (one system call in three on a TLS keep-alive request). */
+enum io_status conn_io_fill(struct conn_io *io)
+{
+	size_t unread = io->in_len - io->in_off, room;
+	ssize_t r;
+
+	if (!io->in && !(io->in = malloc(CONN_IO_IN_CAP)))
+		return IO_FAILED;
+	if (io->plain_len == 0 && io->in_off > 0) {
+		memmove(io->in, io->in + io->in_off, unread);
+		io->in_off = 0;
+		io->in_len = unread;
+	}
+	room = CONN_IO_IN_CAP - io->in_len;
+	if (room == 0)
+		return IO_FAILED;
+	do
+		r = recv(io->fd, io->in + io->in_len, room, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		io->in_len += (size_t)r;
+		io->read_drained = (size_t)r < room && !io->peer_fin;
+		return IO_DONE;
+	}
+	if (r == 0) {
+		io->eof = true;
+		return IO_CLOSED;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		io->read_drained = true;
+	return errno_status();
+}
+
+void conn_io_in_release(struct conn_io *io)
+{
+	if (io->in_off < io->in_len || io->plain_len)
+		return;
+	io->in_off = io->in_len = 0;
+	if (!io->keep_in) {
+		free(io->in);
+		io->in = NULL;
+	}
+}
+
+/* OpenSSL reads through in[] (read-ahead off: a record at a time), so that what follows
+ * the handshake is still there, untouched, when the records are taken over. */
+static int bio_read(BIO *bio, char *out, size_t len, size_t *got)
+{
+	struct conn_io *io = BIO_get_data(bio);
+	size_t unread = io->in_len - io->in_off;
+
+	BIO_clear_retry_flags(bio);
+	if (unread == 0) {
+		enum io_status st = conn_io_fill(io);
+		if (st == IO_AGAIN)
+			BIO_set_retry_read(bio);
+		if (st != IO_DONE)
+			return 0;
+		unread = io->in_len - io->in_off;
+	}
+	*got = unread < len ? unread : len;
+	memcpy(out, io->in + io->in_off, *got);
+	io->in_off += *got;
+	return 1;
+}
+
+static int bio_write(BIO *bio, const char *data, size_t len, size_t *put)
+{
+	struct conn_io *io = BIO_get_data(bio);
+	ssize_t r;
+
+	BIO_clear_retry_flags(bio);
+	do
+		r = send(io->fd, data, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			BIO_set_retry_write(bio);
+		return 0;
+	}
+	*put = (size_t)r;
+	return 1;
+}
+
+static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	struct conn_io *io = BIO_get_data(bio);
+
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_EOF:
+		return io->eof;
+	case BIO_CTRL_PENDING:
+		return (long)(io->in_len - io->in_off);
+	default:
+		return 0;
+	}
+}
+
+static BIO_METHOD *bio_method;
+
+static BIO *bio_new(struct conn_io *io)
+{
+	BIO *bio;
+
+	if (!bio_method) {
+		bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "conn_io");
+		if (!bio_method || !BIO_meth_set_read_ex(bio_method, bio_read) ||
+		    !BIO_meth_set_write_ex(bio_method, bio_write) ||
+		    !BIO_meth_set_ctrl(bio_method, bio_ctrl)) {
+			conn_io_cleanup();
+			return NULL;
+		}
+	}
+	bio = BIO_new(bio_method);
+	if (bio) {
+		BIO_set_data(bio, io);
+		BIO_set_init(bio, 1);
+	}
+	return bio;
+}
+
+void conn_io_cleanup(void)
+{
+	BIO_meth_free(bio_method);
+	bio_method = NULL;
 }
 
 bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
 {
 	BIO *bio;
 
+	memset(io, 0, sizeof(*io));
 	io->fd = fd;
-	io->ssl = NULL;
+	io->tls = tls != NULL;
 	io->handshaken = !tls;
-	io->read_drained = false;
-	io->peer_fin = false;
-	io->wants_write = false;
 	if (!tls)
 		return true;
 	io->ssl = SSL_new(tls);
-	bio = BIO_new_socket(fd, BIO_NOCLOSE);
+	bio = bio_new(io);
 	if (!io->ssl || !bio)
 		goto failed;
-	BIO_set_callback_ex(bio, bio_watch);
-	BIO_set_callback_arg(bio, (char *)io);
 	SSL_set_bio(io->ssl, bio, bio);
 	SSL_set_accept_state(io->ssl);
+	records_watch(io);
 	return true;
 failed:
 	BIO_free(bio);
@@ -54,6 +180,9 @@ void conn_io_free(struct conn_io *io)
 {
 	SSL_free(io->ssl);
 	io->ssl = NULL;
+	records_free(io);
+	free(io->in);
+	io->in = NULL;
 	close(io->fd);
 }
 
@@ -77,22 +206,20 @@ static enum io_status tls_status(struct conn_io *io, int rc)
 	}
 }
 
-static enum io_status errno_status(void)
-{
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return IO_AGAIN;
-	return IO_FAILED;
-}
-
 enum io_status conn_io_handshake(struct conn_io *io)
 {
 	int rc = SSL_do_handshake(io->ssl);
+	enum io_status st;
 
 	if (rc == 1) {
 		io->handshaken = true;
-		return IO_DONE;
+		records_take_over(io);
+		st = IO_DONE;
+	} else {
+		st = tls_status(io, rc);
 	}
-	return tls_status(io, rc);
+	conn_io_in_release(io);
+	return st;
 }
 
 static enum io_status plain_read(struct conn_io *io, char *buf, size_t len, size_t *n)
@@ -119,19 +246,25 @@ static enum io_status tls_read(struct conn_io *io, char *buf, size_t len, size_t
 	int rc;
 
 	io->wants_write = false;
+	io->read_drained = false;
 	rc = SSL_read_ex(io->ssl, buf, len, n);
 	if (rc == 1) {
-		/* Drained only when OpenSSL holds nothing either. */
-		io->read_drained = io->read_drained && !SSL_has_pending(io->ssl);
+		/* Drained only when neither OpenSSL nor in[] holds anything. */
+		io->read_drained = io->read_drained && !SSL_has_pending(io->ssl) &&
+				   io->in_off == io->in_len;
+		conn_io_in_release(io);
 		return IO_DONE;
 	}
+	conn_io_in_release(io);
 	return tls_status(io, rc);
 }
 
 enum io_status conn_io_read(struct conn_io *io, char *buf, size_t len, size_t *n)
 {
 	*n = 0;
-	return io->ssl ? tls_read(io, buf, len, n) : plain_read(io, buf, len, n);
+	if (io->ssl)
+		return tls_read(io, buf, len, n);
+	return io->tls ? records_read(io, buf, len, n) : plain_read(io, buf, len, n);
 }
 
 enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, size_t *n)
@@ -148,11 +281,13 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 	int rc;
 
 	*n = 0;
+	/* TLS callers pass one buffer: one record, one write. */
 	if (io->ssl) {
-		/* TLS callers pass one buffer: one record, one write. */
 		rc = SSL_write_ex(io->ssl, a, alen, n);
 		return rc == 1 ? IO_DONE : tls_status(io, rc);
 	}
+	if (io->tls)
+		return records_write(io, a, alen, n);
 	do
 		r = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
@@ -164,6 +299,7 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 
 void conn_io_keep_buffers(struct conn_io *io)
 {
+	io->keep_in = io->tls;
 	if (io->ssl)
 		SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
 }
@@ -173,6 +309,8 @@ void conn_io_close_notify(struct conn_io *io)
 	if (io->ssl && io->handshaken) {
 		SSL_shutdown(io->ssl);
 		ERR_clear_error();
+	} else if (io->tls && io->handshaken) {
+		records_close_notify(io);
 	}
 }
 

@@ -21,12 +21,27 @@ enum io_status {
 	IO_FAILED, /* reset, TLS alert, protocol error */
 };
 
+struct tls13;
+
+/* A TLS connection is driven by OpenSSL through its handshake. A TLS 1.3 one is then
+ * taken over: its records are sealed and opened here (common/tls13.c) and the SSL
+ * object, about 15 KB, is freed. TLS 1.2 connections stay with OpenSSL throughout. */
 struct conn_io {
 	evutil_socket_t fd;
-	SSL *ssl;           /* NULL for plain HTTP */
+	SSL *ssl;           /* NULL for plain HTTP, and once the records are taken over */
+	struct tls13 *rec;  /* the records' keys: gathered in the handshake, used after it */
+	unsigned char *in;  /* TLS: bytes read, not yet taken; NULL when none (unless kept) */
+	size_t in_off, in_len;      /* the bytes not taken are in[in_off, in_len) */
+	size_t plain_off, plain_len; /* records: an opened record's rest, in in[] before in_off */
+	unsigned char *out;          /* records: sealed bytes the socket did not take */
+	size_t out_off, out_len, out_plain; /* ... and how much of the caller's data they are */
+	unsigned char secrets; /* the handshake's traffic secrets known so far (conn_records.c) */
+	bool tls;
 	bool handshaken;    /* always true for plain */
 	bool read_drained;  /* the last read emptied the socket: wait for the next edge */
 	bool peer_fin;      /* the peer's FIN is queued: read on to it, no edge will follow */
+	bool eof;           /* TLS: the socket read its end */
+	bool keep_in;       /* TLS: keep in[] allocated while empty (a busy connection) */
 	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
 };
 
@@ -42,8 +57,9 @@ enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, si
 /* Plain sockets: head and body in one system call. */
 enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
 			      size_t blen, size_t *n);
-/* TLS: keeps the record buffers (two of about 17 KB) from one read or write to the
- * next, for a connection in steady use; by default they go back whenever empty. */
+/* TLS: keeps the record buffers (about 20 KB, twice as much under OpenSSL) from one
+ * read or write to the next, for a connection in steady use; by default they go back
+ * whenever empty. */
 void conn_io_keep_buffers(struct conn_io *io);
 /* TLS: sends close_notify, not waiting for the peer's (before a close). */
 void conn_io_close_notify(struct conn_io *io);
@@ -51,5 +67,10 @@ void conn_io_close_notify(struct conn_io *io);
 void conn_io_shutdown(struct conn_io *io);
 /* Reads and throws away whatever the peer still sends (lingering close). */
 enum io_status conn_io_discard(struct conn_io *io);
+
+/* The TLS context's key log callback: gathers the traffic secrets for the takeover. */
+void conn_io_keylog(const SSL *ssl, const char *line);
+/* Frees what the TLS connections share (at exit). */
+void conn_io_cleanup(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "conn.h"
+#include "conn_io.h"
 #include "db.h"
 #include "lifecycle.h"
 #include "listener.h"
@@ -13,6 +14,7 @@
 #include "singleuse.h"
 #include "stats_sink.h"
 #include "supervisor.h"
+#include "tls13.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -352,6 +354,8 @@ int main(int argc, char **argv)
 						: serve(&state);
 	}
 	relay_state_free(&state);
+	conn_io_cleanup();
+	tls13_cleanup();
 	curl_global_cleanup();
 	libevent_global_shutdown();
 	return rc;

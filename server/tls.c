@@ -2,6 +2,8 @@
 
 #include "tls.h"
 
+#include "conn_io.h"
+
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,8 +61,11 @@ SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *er
 	/* A client that closes without close_notify has still sent whole requests: HTTP
 	 * framing, not TLS, says where they end. */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* Whole records per read system call. */
-	SSL_CTX_set_read_ahead(ctx, 1);
+	/* No read-ahead: the connection's own buffer already takes whole records per read
+	 * system call, and leaves what follows the handshake untouched for the takeover of
+	 * TLS 1.3 records, which the key log callback supplies with secrets (conn_io.h). */
+	SSL_CTX_set_read_ahead(ctx, 0);
+	SSL_CTX_set_keylog_callback(ctx, conn_io_keylog);
 	/* One resumption ticket is enough for a browser's one callback request; each
 	 * ticket costs an encryption per handshake. */
 	SSL_CTX_set_num_tickets(ctx, 1);
