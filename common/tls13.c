@@ -3,6 +3,7 @@
 #include "tls13.h"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -20,8 +21,10 @@ static const struct suite suites[] = {
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
 /* One context per suite and direction, re-keyed for every record: a key schedule costs
- * less than what a context per connection would hold in memory. */
+ * less than what a context per connection would hold in memory. Likewise one HMAC per
+ * suite for the key schedule: fetching it by name costs more than the HMAC. */
 static EVP_CIPHER_CTX *contexts[N_SUITES][2];
+static EVP_MAC_CTX *macs[N_SUITES];
 
 static const struct suite *suite_of(uint16_t id)
 {
@@ -57,6 +60,28 @@ static EVP_CIPHER_CTX *context(const struct suite *s, bool seal)
 	return *ctx;
 }
 
+/* The suite's HMAC, its digest set; keyed by each use. */
+static EVP_MAC_CTX *mac(const struct suite *s)
+{
+	EVP_MAC_CTX **ctx = &macs[s - suites];
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)s->digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *hmac;
+
+	if (*ctx)
+		return *ctx;
+	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	*ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	EVP_MAC_free(hmac);
+	if (*ctx && EVP_MAC_CTX_set_params(*ctx, params) != 1) {
+		EVP_MAC_CTX_free(*ctx);
+		*ctx = NULL;
+	}
+	return *ctx;
+}
+
 void tls13_cleanup(void)
 {
 	for (size_t i = 0; i < N_SUITES; i++) {
@@ -64,6 +89,8 @@ void tls13_cleanup(void)
 			EVP_CIPHER_CTX_free(contexts[i][d]);
 			contexts[i][d] = NULL;
 		}
+		EVP_MAC_CTX_free(macs[i]);
+		macs[i] = NULL;
 	}
 }
 
@@ -74,6 +101,7 @@ static bool expand_label(const struct suite *s, const unsigned char *secret, con
 {
 	unsigned char info[2 + 1 + 255 + 1 + 1], block[64];
 	size_t label_len = strlen(label), n = 0, got = 0;
+	EVP_MAC_CTX *ctx = mac(s);
 
 	info[n++] = (unsigned char)(len >> 8);
 	info[n++] = (unsigned char)len;
@@ -84,9 +112,9 @@ static bool expand_label(const struct suite *s, const unsigned char *secret, con
 	n += label_len;
 	info[n++] = 0; /* no context */
 	info[n++] = 1; /* the first block's counter */
-	if (!EVP_Q_mac(NULL, "HMAC", NULL, s->digest, NULL, secret, s->hash_len, info, n, block,
-		       sizeof(block), &got) ||
-	    got < len)
+	if (!ctx || EVP_MAC_init(ctx, secret, s->hash_len, NULL) != 1 ||
+	    EVP_MAC_update(ctx, info, n) != 1 ||
+	    EVP_MAC_final(ctx, block, &got, sizeof(block)) != 1 || got < len)
 		return false;
 	memcpy(out, block, len);
 	OPENSSL_cleanse(block, sizeof(block));
