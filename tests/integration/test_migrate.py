@@ -159,3 +159,44 @@ def test_replay_across_used_flows_key_upgrade(relays, database, pg):
     assert client.callback(relay, after).status == 303
     assert client.callback(relay, after).status == 409
     assert len(set(database.used_keys())) == 3
+
+
+def test_claim_answers(relays, database):
+    """used_flows_claim as the relays call it: it stores the batch, and answers with the
+    keys other nodes added since the caller's last batch, none when nothing came between,
+    and all of the live ones again when the table started over beneath the caller."""
+    relay = relays({"database_url": database.url}, start=False)
+    relay.write_config()
+    assert relay.run("--migrate").returncode == 0
+    live = int(time.time()) + 600
+
+    def key(n, expires=live):
+        return expires.to_bytes(4, "big") + n.to_bytes(16, "big")
+
+    def claim(since, *keys):
+        expires = max(int.from_bytes(k[:4], "big") for k in keys)
+        (row,) = database.query("SELECT batch_id, others FROM used_flows_claim(%s, %s, %s)",
+                                since, b"".join(keys), expires)
+        return row[0], bytes(row[1])
+
+    a1, others = claim(0, key(1), key(2))
+    assert others == b""
+    a2, others = claim(a1, key(3))  # nothing came between: nothing read
+    assert (a2, others) == (a1 + 1, b"")
+    b1, others = claim(0, key(4))  # another node, never claimed: everything before its batch
+    assert others == key(1) + key(2) + key(3)
+    a3, others = claim(a2, key(5))
+    assert a3 > b1 and others == key(4)
+    claim(a3, key(6, expires=int(time.time()) - 10))
+    _, others = claim(a3, key(7))  # an expired batch is not worth reading
+    assert others == b""
+    database.query("TRUNCATE used_flow_batches RESTART IDENTITY")
+    claim(0, key(8))
+    d1, others = claim(a3, key(9))  # the table started over beneath this node
+    assert d1 <= a3 and others == key(8)
+    error = None
+    try:
+        claim(0, b"\x00" * 19)
+    except Exception as e:  # psycopg2's RaiseException, without importing psycopg2 here
+        error = str(e)
+    assert error and "not a whole number of keys" in error
