@@ -76,7 +76,8 @@ static void nonblocking(int fd)
 
 /* Until both sides are done; the client sends first_bytes as soon as it is, so that they
  * reach the relay with its last handshake flight, as browsers' requests do. */
-static void pair_open(struct pair *p, int max_version, const char *suite, const char *first)
+static void pair_open_groups(struct pair *p, int max_version, const char *suite,
+			     const char *first, const char *groups)
 {
 	int fds[2];
 	bool client_done = false, server_done = false, sent = !first;
@@ -91,6 +92,8 @@ static void pair_open(struct pair *p, int max_version, const char *suite, const 
 		SSL_CTX_set_max_proto_version(p->ctx, max_version);
 	if (suite)
 		ck_assert(SSL_CTX_set_ciphersuites(p->ctx, suite));
+	if (groups)
+		ck_assert(SSL_CTX_set1_groups_list(p->ctx, groups));
 	p->client = SSL_new(p->ctx);
 	p->client_fd = fds[1];
 	SSL_set_fd(p->client, fds[1]);
@@ -104,6 +107,11 @@ static void pair_open(struct pair *p, int max_version, const char *suite, const 
 			server_done = conn_io_handshake(&p->io) == IO_DONE;
 	}
 	ck_assert(client_done && server_done && sent);
+}
+
+static void pair_open(struct pair *p, int max_version, const char *suite, const char *first)
+{
+	pair_open_groups(p, max_version, suite, first, NULL);
 }
 
 static void pair_close(struct pair *p)
@@ -310,6 +318,22 @@ START_TEST(tls13_partial_write)
 }
 END_TEST
 
+/* The client's first key share is for a group the relay does not take: the relay asks
+ * for another (HelloRetryRequest), and the records are still taken over. */
+START_TEST(tls13_after_hello_retry)
+{
+	struct pair p;
+
+	pair_open_groups(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n", "P-521:X25519");
+	ck_assert_ptr_null(p.io.ssl);
+	ck_assert(SSL_get_negotiated_group(p.client) == NID_X25519);
+	relay_expect(&p, "GET / HTTP/1.1\r\n\r\n", 16384);
+	relay_send(&p, "response");
+	client_expect(&p, "response");
+	pair_close(&p);
+}
+END_TEST
+
 START_TEST(tls12_stays_with_openssl)
 {
 	struct pair p;
@@ -336,6 +360,7 @@ Suite *conn_io_suite(void)
 	tcase_add_test(tc, tls13_close_notify_both_ways);
 	tcase_add_test(tc, tls13_forged_records_fail);
 	tcase_add_test(tc, tls13_partial_write);
+	tcase_add_test(tc, tls13_after_hello_retry);
 	tcase_add_test(tc, tls12_stays_with_openssl);
 	suite_add_tcase(s, tc);
 	return s;
