@@ -3,6 +3,7 @@ and writes straight on the socket or through OpenSSL, so pipelining, a full sock
 half-closed client each take a path a plain request-response never does."""
 import resource
 import socket
+import ssl
 import time
 
 import pytest
@@ -81,6 +82,43 @@ def test_request_split_across_many_packets(relay):
             for i in range(0, len(request), 7):
                 s.sendall(request[i:i + 7])
             assert net.Reader(s).response().status == 200
+
+
+def test_tls_records_split_across_packets(relay):
+    """After the handshake the relay opens the TLS records itself: a record that arrives
+    a few bytes at a time, and the next one starting in the same packet as the end of the
+    last, are put together."""
+    request = net.build_request("GET", "/healthz", headers={"X-Padding": "p" * 3000})
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = net.client_context(relay.cafile).wrap_bio(incoming, outgoing,
+                                                    server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", relay.tls_port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(outgoing.read())
+                data = s.recv(65536)
+                assert data, "the relay closed during the handshake"
+                incoming.write(data)
+        s.sendall(outgoing.read())
+        for _ in range(2):  # two requests, so a record boundary falls inside a packet
+            tls.write(request[:1000])
+            tls.write(request[1000:])
+        wire = outgoing.read()
+        for i in range(0, len(wire), 5):
+            s.sendall(wire[i:i + 5])
+        answers = b""
+        while answers.count(b"HTTP/1.1 200") < 2 or not answers.endswith(b"}"):
+            try:
+                answers += tls.read()
+            except ssl.SSLWantReadError:
+                data = s.recv(65536)
+                assert data, "the relay closed: %r" % answers
+                incoming.write(data)
+    assert answers.count(b'{"status":"ok"}') == 2
 
 
 def _rss_kib(pid):
