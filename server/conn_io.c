@@ -87,15 +87,22 @@ static int bio_read(BIO *bio, char *out, size_t len, size_t *got)
 	return 1;
 }
 
+ssize_t conn_io_send(struct conn_io *io, const void *buf, size_t len)
+{
+	ssize_t r;
+
+	do
+		r = send(io->fd, buf, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static int bio_write(BIO *bio, const char *data, size_t len, size_t *put)
 {
 	struct conn_io *io = BIO_get_data(bio);
-	ssize_t r;
+	ssize_t r = conn_io_send(io, data, len);
 
 	BIO_clear_retry_flags(bio);
-	do
-		r = send(io->fd, data, len, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			BIO_set_retry_write(bio);
@@ -246,7 +253,6 @@ static enum io_status tls_read(struct conn_io *io, char *buf, size_t len, size_t
 	int rc;
 
 	io->wants_write = false;
-	io->read_drained = false;
 	rc = SSL_read_ex(io->ssl, buf, len, n);
 	if (rc == 1) {
 		/* Drained only when neither OpenSSL nor in[] holds anything. */

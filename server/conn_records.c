@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define SECRET_CLIENT 1u
 #define SECRET_SERVER 2u
@@ -128,11 +127,8 @@ bool records_take_over(struct conn_io *io)
 /* Sends n sealed bytes; what the socket does not take waits in out[]. */
 static enum io_status sealed_send(struct conn_io *io, const unsigned char *buf, size_t n)
 {
-	ssize_t r;
+	ssize_t r = conn_io_send(io, buf, n);
 
-	do
-		r = send(io->fd, buf, n, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
 	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return IO_FAILED;
 	if (r < 0)
@@ -153,9 +149,7 @@ static enum io_status out_flush(struct conn_io *io)
 	ssize_t r;
 
 	while (io->out_off < io->out_len) {
-		r = send(io->fd, io->out + io->out_off, io->out_len - io->out_off, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
+		r = conn_io_send(io, io->out + io->out_off, io->out_len - io->out_off);
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN : IO_FAILED;
 		io->out_off += (size_t)r;
@@ -195,13 +189,23 @@ enum io_status records_write(struct conn_io *io, const char *buf, size_t len, si
 	return st;
 }
 
+/* A record of our own (a KeyUpdate, an alert) of at most 5 bytes, sent at once: false
+ * when a response is still waiting in out[] or the socket does not take it whole. */
+static bool control_send(struct conn_io *io, uint8_t type, const unsigned char *body,
+			 size_t len)
+{
+	unsigned char record[TLS13_SEALED_LEN(5)];
+
+	return len <= 5 && !io->out && tls13_seal(io->rec, type, body, len, record) &&
+	       sealed_send(io, record, TLS13_SEALED_LEN(len)) == IO_DONE;
+}
+
 /* One handshake record: a client may only send KeyUpdate messages now. One that asks
  * for ours too gets it at once; should the socket not take it whole, the connection
  * ends (a rare client, a full socket). */
 static enum io_status handshake_take(struct conn_io *io, const unsigned char *msg, size_t len)
 {
 	static const unsigned char update_not_requested[] = { KEY_UPDATE, 0, 0, 1, 0 };
-	unsigned char record[TLS13_SEALED_LEN(sizeof(update_not_requested))];
 
 	for (; len > 0; msg += 5, len -= 5) {
 		if (len < 5 || msg[0] != KEY_UPDATE || msg[1] || msg[2] || msg[3] != 1 ||
@@ -209,9 +213,8 @@ static enum io_status handshake_take(struct conn_io *io, const unsigned char *ms
 			return IO_FAILED;
 		if (msg[4] == 0)
 			continue;
-		if (io->out || !tls13_seal(io->rec, TLS13_HANDSHAKE, update_not_requested,
-					   sizeof(update_not_requested), record) ||
-		    sealed_send(io, record, sizeof(record)) != IO_DONE ||
+		if (!control_send(io, TLS13_HANDSHAKE, update_not_requested,
+				  sizeof(update_not_requested)) ||
 		    !tls13_keys_update(&io->rec->write, io->rec->suite))
 			return IO_FAILED;
 	}
@@ -289,8 +292,6 @@ enum io_status records_read(struct conn_io *io, char *buf, size_t len, size_t *n
 void records_close_notify(struct conn_io *io)
 {
 	static const unsigned char alert[] = { 1, CLOSE_NOTIFY }; /* warning, close_notify */
-	unsigned char record[TLS13_SEALED_LEN(sizeof(alert))];
 
-	if (!io->out && tls13_seal(io->rec, TLS13_ALERT, alert, sizeof(alert), record))
-		send(io->fd, record, sizeof(record), MSG_NOSIGNAL);
+	control_send(io, TLS13_ALERT, alert, sizeof(alert));
 }

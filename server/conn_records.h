@@ -7,6 +7,8 @@
 
 #include "conn_io.h"
 
+#include <sys/types.h>
+
 /* The most a read buffer holds: a whole record of either version, and then some. */
 #define CONN_IO_IN_CAP 20480
 
@@ -14,6 +16,8 @@
 enum io_status conn_io_fill(struct conn_io *io);
 /* Frees in[] once it holds nothing (and is not kept). */
 void conn_io_in_release(struct conn_io *io);
+/* send(2) on the connection's socket, again when a signal interrupts it. */
+ssize_t conn_io_send(struct conn_io *io, const void *buf, size_t len);
 
 /* Follows a new connection's handshake for what the takeover needs. */
 void records_watch(struct conn_io *io);
