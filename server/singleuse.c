@@ -89,6 +89,11 @@ static void flush_schedule(struct singleuse *su)
 		evtimer_add(su->deadline_ev, &wait);
 }
 
+static bool database_ready(const struct singleuse *su)
+{
+	return su->db && db_state(su->db) == DB_READY;
+}
+
 static void cleanup_done(void *arg, PGresult *res, const char *error)
 {
 }
@@ -96,7 +101,7 @@ static void cleanup_done(void *arg, PGresult *res, const char *error)
 static void on_cleanup(evutil_socket_t fd, short what, void *arg)
 {
 	struct singleuse *su = arg;
-	bool sent = su->db && db_state(su->db) == DB_READY &&
+	bool sent = database_ready(su) &&
 		    db_query(su->db, false, DELETE_EXPIRED, 0, NULL, cleanup_done, NULL);
 	struct timeval next = { su->db && !sent ? CLEANUP_RETRY_SECONDS : CLEANUP_SECONDS, 0 };
 
@@ -114,8 +119,7 @@ static void on_quiet(evutil_socket_t fd, short what, void *arg)
 {
 	struct singleuse *su = arg;
 
-	if (!su->claimed && !su->loading && !su->in_flight.n && su->db &&
-	    db_state(su->db) == DB_READY)
+	if (!su->claimed && !su->loading && !su->in_flight.n && database_ready(su))
 		load_start(su);
 	su->claimed = false;
 }
@@ -397,7 +401,7 @@ enum singleuse_result singleuse_check(struct singleuse *su, const unsigned char 
 	usedkey_make(hash, expires, key);
 	if (!seen_add(&su->local, local_key(key), expires, now, &failed))
 		return failed ? SINGLEUSE_UNAVAILABLE : SINGLEUSE_REPLAY;
-	if (!su->db || db_state(su->db) != DB_READY)
+	if (!database_ready(su))
 		return SINGLEUSE_FIRST;
 	*ticket = ticket_queue(su, key, cb, arg);
 	if (!*ticket) {
