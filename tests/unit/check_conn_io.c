@@ -169,6 +169,14 @@ static void client_send(struct pair *p, const char *data)
 	ck_assert(SSL_write_ex(p->client, data, strlen(data), &n) == 1);
 }
 
+/* The relay reads the request the client sent and answers it; the client reads that. */
+static void answer(struct pair *p, const char *request, const char *response)
+{
+	relay_expect(p, request, 16384);
+	relay_send(p, response);
+	client_expect(p, response);
+}
+
 static const char *const tls13_suites[] = {
 	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"
 };
@@ -241,9 +249,7 @@ START_TEST(tls13_key_update)
 	for (int round = 0; round < 2; round++) {
 		ck_assert(SSL_key_update(p.client, SSL_KEY_UPDATE_REQUESTED) == 1);
 		client_send(&p, "ping");
-		relay_expect(&p, "ping", 16384);
-		relay_send(&p, "pong");
-		client_expect(&p, "pong");
+		answer(&p, "ping", "pong");
 	}
 	pair_close(&p);
 }
@@ -327,9 +333,7 @@ START_TEST(tls13_after_hello_retry)
 	pair_open_groups(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n", "P-521:X25519");
 	ck_assert_ptr_null(p.io.ssl);
 	ck_assert(SSL_get_negotiated_group(p.client) == NID_X25519);
-	relay_expect(&p, "GET / HTTP/1.1\r\n\r\n", 16384);
-	relay_send(&p, "response");
-	client_expect(&p, "response");
+	answer(&p, "GET / HTTP/1.1\r\n\r\n", "response");
 	pair_close(&p);
 }
 END_TEST
@@ -341,9 +345,7 @@ START_TEST(tls12_stays_with_openssl)
 	pair_open(&p, TLS1_2_VERSION, NULL, "GET / HTTP/1.1\r\n\r\n");
 	ck_assert_ptr_nonnull(p.io.ssl);
 	ck_assert_ptr_null(p.io.rec);
-	relay_expect(&p, "GET / HTTP/1.1\r\n\r\n", 16384);
-	relay_send(&p, "response");
-	client_expect(&p, "response");
+	answer(&p, "GET / HTTP/1.1\r\n\r\n", "response");
 	pair_close(&p);
 }
 END_TEST
