@@ -543,7 +543,8 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 	if (relay->n_conns >= (size_t)relay->settings.max_connections)
 		goto failed;
 	c = calloc(1, sizeof(*c));
-	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL))
+	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL,
+				relay->n_conns >= (size_t)relay->settings.tls_compact_from))
 		goto failed;
 	c->relay = relay;
 	c->kind = kind;

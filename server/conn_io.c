@@ -157,7 +157,7 @@ void conn_io_cleanup(void)
 	bio_method = NULL;
 }
 
-bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls, bool compact)
 {
 	BIO *bio;
 
@@ -167,13 +167,15 @@ bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
 	io->handshaken = !tls;
 	if (!tls)
 		return true;
+	records_arm(tls, compact);
 	io->ssl = SSL_new(tls);
 	bio = bio_new(io);
 	if (!io->ssl || !bio)
 		goto failed;
 	SSL_set_bio(io->ssl, bio, bio);
 	SSL_set_accept_state(io->ssl);
-	records_watch(io);
+	if (compact)
+		records_watch(io);
 	return true;
 failed:
 	BIO_free(bio);

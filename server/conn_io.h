@@ -23,9 +23,9 @@ enum io_status {
 
 struct tls13;
 
-/* A TLS connection is driven by OpenSSL through its handshake. A TLS 1.3 one is then
- * taken over: its records are sealed and opened here (common/tls13.c) and the SSL
- * object, about 15 KB, is freed. TLS 1.2 connections stay with OpenSSL throughout. */
+/* A TLS connection is driven by OpenSSL through its handshake. A compact TLS 1.3 one is
+ * then taken over: its records are sealed and opened here (common/tls13.c) and the SSL
+ * object, about 15 KB, is freed. The others (TLS 1.2 always) stay with OpenSSL. */
 struct conn_io {
 	evutil_socket_t fd;
 	SSL *ssl;           /* NULL for plain HTTP, and once the records are taken over */
@@ -45,8 +45,11 @@ struct conn_io {
 	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
 };
 
-/* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure. */
-bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls);
+/* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure.
+ * compact: take the records over after a TLS 1.3 handshake. It costs OpenSSL about 50 µs
+ * more per handshake, for the secrets it hands over as text: worth it for connections
+ * that may sit idle among many, not for a few busy ones. */
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls, bool compact);
 /* Closes the socket and frees the TLS state. */
 void conn_io_free(struct conn_io *io);
 
@@ -68,8 +71,6 @@ void conn_io_shutdown(struct conn_io *io);
 /* Reads and throws away whatever the peer still sends (lingering close). */
 enum io_status conn_io_discard(struct conn_io *io);
 
-/* The TLS context's key log callback: gathers the traffic secrets for the takeover. */
-void conn_io_keylog(const SSL *ssl, const char *line);
 /* Frees what the TLS connections share (at exit). */
 void conn_io_cleanup(void);
 

@@ -39,7 +39,7 @@ static bool hex_decode(const char *hex, unsigned char *out, size_t max, size_t *
 }
 
 /* "LABEL <client random> <secret>", both hex. */
-void conn_io_keylog(const SSL *ssl, const char *line)
+static void keylog(const SSL *ssl, const char *line)
 {
 	static const char client[] = "CLIENT_TRAFFIC_SECRET_0 ";
 	static const char server[] = "SERVER_TRAFFIC_SECRET_0 ";
@@ -62,6 +62,11 @@ void conn_io_keylog(const SSL *ssl, const char *line)
 		       TLS13_SECRET_MAX, &len) &&
 	    (len == 32 || len == 48))
 		io->secrets |= which;
+}
+
+void records_arm(SSL_CTX *ctx, bool on)
+{
+	SSL_CTX_set_keylog_callback(ctx, on ? keylog : NULL);
 }
 
 /* Every record written once the server's application secret is known is one under it. */

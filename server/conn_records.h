@@ -19,6 +19,10 @@ void conn_io_in_release(struct conn_io *io);
 /* send(2) on the connection's socket, again when a signal interrupts it. */
 ssize_t conn_io_send(struct conn_io *io, const void *buf, size_t len);
 
+/* Whether the context hands the traffic secrets of the handshakes that follow over to
+ * conn_records.c. It is the context's, so a handshake under way when it changes may miss
+ * one of them: that connection then stays with OpenSSL. */
+void records_arm(SSL_CTX *ctx, bool on);
 /* Follows a new connection's handshake for what the takeover needs. */
 void records_watch(struct conn_io *io);
 /* After the handshake: takes the records over and frees the SSL object, when the

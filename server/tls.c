@@ -2,8 +2,6 @@
 
 #include "tls.h"
 
-#include "conn_io.h"
-
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,9 +61,8 @@ SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *er
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* No read-ahead: the connection's own buffer already takes whole records per read
 	 * system call, and leaves what follows the handshake untouched for the takeover of
-	 * TLS 1.3 records, which the key log callback supplies with secrets (conn_io.h). */
+	 * TLS 1.3 records (conn_io.h). */
 	SSL_CTX_set_read_ahead(ctx, 0);
-	SSL_CTX_set_keylog_callback(ctx, conn_io_keylog);
 	/* One resumption ticket is enough for a browser's one callback request; each
 	 * ticket costs an encryption per handshake. */
 	SSL_CTX_set_num_tickets(ctx, 1);

@@ -77,7 +77,7 @@ static void nonblocking(int fd)
 /* Until both sides are done; the client sends first_bytes as soon as it is, so that they
  * reach the relay with its last handshake flight, as browsers' requests do. */
 static void pair_open_groups(struct pair *p, int max_version, const char *suite,
-			     const char *first, const char *groups)
+			     const char *first, const char *groups, bool compact)
 {
 	int fds[2];
 	bool client_done = false, server_done = false, sent = !first;
@@ -86,7 +86,7 @@ static void pair_open_groups(struct pair *p, int max_version, const char *suite,
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 	nonblocking(fds[0]);
 	nonblocking(fds[1]);
-	ck_assert(conn_io_init(&p->io, fds[0], server_ctx));
+	ck_assert(conn_io_init(&p->io, fds[0], server_ctx, compact));
 	p->ctx = SSL_CTX_new(TLS_client_method());
 	if (max_version)
 		SSL_CTX_set_max_proto_version(p->ctx, max_version);
@@ -111,7 +111,7 @@ static void pair_open_groups(struct pair *p, int max_version, const char *suite,
 
 static void pair_open(struct pair *p, int max_version, const char *suite, const char *first)
 {
-	pair_open_groups(p, max_version, suite, first, NULL);
+	pair_open_groups(p, max_version, suite, first, NULL, true);
 }
 
 static void pair_close(struct pair *p)
@@ -330,9 +330,28 @@ START_TEST(tls13_after_hello_retry)
 {
 	struct pair p;
 
-	pair_open_groups(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n", "P-521:X25519");
+	pair_open_groups(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n", "P-521:X25519", true);
 	ck_assert_ptr_null(p.io.ssl);
 	ck_assert(SSL_get_negotiated_group(p.client) == NID_X25519);
+	answer(&p, "GET / HTTP/1.1\r\n\r\n", "response");
+	pair_close(&p);
+}
+END_TEST
+
+/* Not compact: OpenSSL keeps the records, and the context hands out no secrets. */
+START_TEST(tls13_stays_with_openssl_unless_compact)
+{
+	struct pair p;
+
+	pair_open_groups(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n", NULL, false);
+	ck_assert_ptr_nonnull(p.io.ssl);
+	ck_assert_ptr_null(p.io.rec);
+	ck_assert_ptr_null(SSL_CTX_get_keylog_callback(server_ctx));
+	answer(&p, "GET / HTTP/1.1\r\n\r\n", "response");
+	pair_close(&p);
+	/* The next compact connection is taken over again. */
+	pair_open(&p, 0, NULL, "GET / HTTP/1.1\r\n\r\n");
+	ck_assert_ptr_null(p.io.ssl);
 	answer(&p, "GET / HTTP/1.1\r\n\r\n", "response");
 	pair_close(&p);
 }
@@ -363,6 +382,7 @@ Suite *conn_io_suite(void)
 	tcase_add_test(tc, tls13_forged_records_fail);
 	tcase_add_test(tc, tls13_partial_write);
 	tcase_add_test(tc, tls13_after_hello_retry);
+	tcase_add_test(tc, tls13_stays_with_openssl_unless_compact);
 	tcase_add_test(tc, tls12_stays_with_openssl);
 	suite_add_tcase(s, tc);
 	return s;
