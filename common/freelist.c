@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void freelist_init(struct freelist *f, size_t size)
+void freelist_init(struct freelist *f, size_t size, size_t cleared)
 {
 	f->size = size;
+	f->cleared = cleared < size ? cleared : size;
 	f->n = 0;
 }
 
@@ -18,7 +19,7 @@ void *freelist_get(struct freelist *f)
 	if (!f->n)
 		return calloc(1, f->size);
 	p = f->items[--f->n];
-	memset(p, 0, f->size);
+	memset(p, 0, f->cleared);
 	return p;
 }
 

@@ -29,11 +29,11 @@ struct http_head {
 	struct http_slice path;   /* target up to '?' */
 	struct http_slice query;  /* after '?', may be empty */
 	int minor_version;        /* HTTP/1.x */
-	struct http_header headers[HTTP_HEADERS_CAP];
 	size_t n_headers;
 	long long content_length; /* -1 when absent */
 	bool keep_alive;
 	bool expect_continue;
+	struct http_header headers[HTTP_HEADERS_CAP]; /* last: see freelist_init */
 };
 
 /*

@@ -301,7 +301,7 @@ enum query_error query_parse(const char *text, size_t len, struct query *out)
 	const char *p = text, *end = text + len;
 	char *o;
 
-	memset(out, 0, sizeof(*out));
+	out->count = 0;
 	out->buf = malloc(len + 2 * QUERY_PARAMS_MAX);
 	if (!out->buf)
 		return QUERY_NO_MEMORY;

@@ -39,9 +39,9 @@ struct query_param {
 };
 
 struct query {
-	struct query_param params[QUERY_PARAMS_MAX];
 	size_t count;
 	char *buf; /* the decoded names and values, end to end */
+	struct query_param params[QUERY_PARAMS_MAX]; /* [0, count) are set */
 };
 
 enum query_error {

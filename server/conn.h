@@ -22,7 +22,6 @@ struct request {
 	bool is_post;
 	int route;            /* enum metrics_route, set by the router */
 	double started;       /* monotonic seconds when the head was complete */
-	struct http_head head;
 	char *head_buf;       /* the bytes head points into */
 	unsigned char *body;  /* NUL-terminated copy, body_len bytes */
 	size_t body_len;
@@ -30,6 +29,7 @@ struct request {
 	 * closes first, and the request is gone after it returns. */
 	void (*on_abort)(void *arg);
 	void *abort_arg;
+	struct http_head head; /* last: its fields array is not cleared for reuse */
 };
 
 /* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up. */

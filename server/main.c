@@ -158,7 +158,8 @@ static bool relay_services_start(struct relay *relay)
 {
 	char err[256];
 
-	freelist_init(&relay->requests, sizeof(struct request));
+	freelist_init(&relay->requests, sizeof(struct request),
+		      offsetof(struct request, head.headers));
 	relay->singleuse = singleuse_new(relay->base);
 	relay->revoked = revocations_new(relay->base, relay->db);
 	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,

@@ -21,10 +21,10 @@
 struct callback {
 	struct relay *relay; /* the request may be gone when the callback is freed */
 	struct request *req;
-	struct query query;
 	struct flow flow;
 	bool opened; /* the token opened: flow is real */
 	struct singleuse_ticket *ticket;
+	struct query query; /* last: its params array is not cleared for reuse */
 };
 
 /* Logs and counts the outcome: fixed labels only (DESIGN §3). */
@@ -142,7 +142,8 @@ static void callback_handle(struct request *req)
 	}
 	/* The relay's list of them learns their size here, where it is known. */
 	if (!req->relay->callbacks.size)
-		freelist_init(&req->relay->callbacks, sizeof(*cb));
+		freelist_init(&req->relay->callbacks, sizeof(*cb),
+			      offsetof(struct callback, query.params));
 	cb = freelist_get(&req->relay->callbacks);
 	if (!cb) {
 		page_send(req, PAGE_UNAVAILABLE);
