@@ -81,5 +81,10 @@ static void dashboard_get(struct request *req)
 		stats_read(req, &range, DASHBOARD_SQL, answer);
 }
 
-const struct route_entry route_dashboard = { "/stats", ROUTE_DASHBOARD, METHOD_GET, ON_ADMIN,
-					     dashboard_get };
+const struct route_entry route_dashboard = {
+	.path = "/stats",
+	.metrics_route = ROUTE_DASHBOARD,
+	.methods = METHOD_GET,
+	.listeners = ON_ADMIN,
+	.handle = dashboard_get,
+};

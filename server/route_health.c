@@ -46,5 +46,17 @@ static void readyz(struct request *req)
 					  "checks", checks));
 }
 
-const struct route_entry route_healthz = { "/healthz", ROUTE_HEALTHZ, METHOD_GET, ON_ALL, healthz };
-const struct route_entry route_readyz = { "/readyz", ROUTE_READYZ, METHOD_GET, ON_ALL, readyz };
+const struct route_entry route_healthz = {
+	.path = "/healthz",
+	.metrics_route = ROUTE_HEALTHZ,
+	.methods = METHOD_GET,
+	.listeners = ON_ALL,
+	.handle = healthz,
+};
+const struct route_entry route_readyz = {
+	.path = "/readyz",
+	.metrics_route = ROUTE_READYZ,
+	.methods = METHOD_GET,
+	.listeners = ON_ALL,
+	.handle = readyz,
+};

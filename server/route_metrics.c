@@ -36,5 +36,10 @@ static void metrics_get(struct request *req)
 	free(text);
 }
 
-const struct route_entry route_metrics = { "/metrics", ROUTE_METRICS, METHOD_GET, ON_ADMIN,
-					   metrics_get };
+const struct route_entry route_metrics = {
+	.path = "/metrics",
+	.metrics_route = ROUTE_METRICS,
+	.methods = METHOD_GET,
+	.listeners = ON_ADMIN,
+	.handle = metrics_get,
+};

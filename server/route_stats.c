@@ -44,5 +44,10 @@ static void stats_get(struct request *req)
 		stats_read(req, &range, sql_by_group[range.group], answer);
 }
 
-const struct route_entry route_stats_json = { "/v1/stats", ROUTE_STATS_JSON, METHOD_GET, ON_ADMIN,
-					      stats_get };
+const struct route_entry route_stats_json = {
+	.path = "/v1/stats",
+	.metrics_route = ROUTE_STATS_JSON,
+	.methods = METHOD_GET,
+	.listeners = ON_ADMIN,
+	.handle = stats_get,
+};
