@@ -2,9 +2,14 @@
 
 #include "callback.h"
 
+#include "encoding.h"
 #include "textbuf.h"
 
+#include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
+
+#define SHARED_PATH "/v1/callback"
 
 static const char *const single_params[] = { "code", "error", "iss", "error_description",
 					     "error_uri" };
@@ -27,6 +32,56 @@ enum callback_check callback_check_params(const struct query *q)
 	return CALLBACK_OK;
 }
 
+bool callback_path_parse(const char *path, size_t len, struct callback_path *out)
+{
+	const size_t base = sizeof(SHARED_PATH) - 1;
+	size_t got = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len < base || memcmp(path, SHARED_PATH, base) != 0)
+		return false;
+	if (len == base) {
+		out->shared = true;
+		return true;
+	}
+	return len == base + 1 + CALLBACK_ID_LEN && path[base] == '/' &&
+	       base64url_decode(path + base + 1, CALLBACK_ID_LEN, out->id, sizeof(out->id), &got) &&
+	       got == CALLBACK_ID_BYTES;
+}
+
+bool callback_redirect_uri(const char *public_url, const struct callback_path *at, char *out,
+			   size_t size)
+{
+	char id[CALLBACK_ID_LEN + 1];
+	size_t n = strlen(public_url);
+	int len;
+
+	while (n > 0 && public_url[n - 1] == '/')
+		n--;
+	if (!at->shared)
+		base64url_encode(at->id, sizeof(at->id), id);
+	len = snprintf(out, size, "%.*s" SHARED_PATH "%s%s", (int)n, public_url,
+		       at->shared ? "" : "/", at->shared ? "" : id);
+	return len > 0 && (size_t)len < size;
+}
+
+bool callback_bound_to(const struct flow *flow, const struct callback_path *at,
+		       const struct app_settings *apps, size_t n_apps)
+{
+	unsigned char binding[CALLBACK_ID_BYTES];
+
+	if (flow->shared_app != at->shared)
+		return false;
+	if (!at->shared)
+		return CRYPTO_memcmp(flow->binding, at->id, CALLBACK_ID_BYTES) == 0;
+	for (size_t i = 0; i < n_apps; i++) {
+		if (seal_app_binding(apps[i].client_id, binding) &&
+		    memcmp(binding, flow->binding, CALLBACK_ID_BYTES) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void param_add(struct delivery_params *p, const char *name, const char *value)
 {
 	p->names[p->count] = name;
@@ -43,8 +98,9 @@ void callback_params_build(const struct query *q, const struct flow *flow,
 	memset(out, 0, sizeof(*out));
 	query_count(q, "iss", &iss);
 	out->denied = query_count(q, "error", NULL) > 0;
-	/* RFC 9207: compare only when both sides named an issuer. */
-	if (flow->issuer[0] && iss && strcmp(iss, flow->issuer) != 0) {
+	/* RFC 9207: compare when both sides named an issuer; a missing iss is a mismatch
+	 * only when the flow asked for it (not every server sends iss). */
+	if (flow->issuer[0] && (iss ? strcmp(iss, flow->issuer) != 0 : flow->require_iss)) {
 		out->iss_mismatch = true;
 		param_add(out, "error", "invalid_request");
 		param_add(out, "error_description", "issuer mismatch");

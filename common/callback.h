@@ -6,6 +6,7 @@
 #define OAUTH_RELAY_CALLBACK_H
 
 #include "seal.h"
+#include "settings.h"
 #include "url.h"
 
 #include <stdbool.h>
@@ -18,8 +19,29 @@ enum callback_check { CALLBACK_OK, CALLBACK_NO_STATE, CALLBACK_DUPLICATE, CALLBA
 
 enum callback_check callback_check_params(const struct query *q);
 
+/* The path an authorization response arrived at: the shared /v1/callback (for shared apps)
+ * or an instance's /v1/callback/<callback id>. */
+struct callback_path {
+	bool shared;
+	unsigned char id[CALLBACK_ID_BYTES]; /* an instance's path only */
+};
+
+/* False for any other path (the id must be exactly CALLBACK_ID_LEN base64url characters). */
+bool callback_path_parse(const char *path, size_t len, struct callback_path *out);
+
+/* The redirect_uri of a path: public_url (trailing slashes dropped) + the path. False
+ * when out is too small. */
+bool callback_redirect_uri(const char *public_url, const struct callback_path *at, char *out,
+			   size_t size);
+
+/* Whether a flow may be answered at this path: an instance's flow at its own path only; a
+ * shared app's flow at the shared path only, and while the app is still configured. */
+bool callback_bound_to(const struct flow *flow, const struct callback_path *at,
+		       const struct app_settings *apps, size_t n_apps);
+
 /* What goes to the instance: name/value pairs in the order the server sent them,
- * state replaced by instance_state (or the flow id); on an issuer mismatch only
+ * state replaced by instance_state (or the flow id); on an issuer mismatch (a different
+ * iss, or none where the flow has require_iss) only
  * error=invalid_request, error_description=issuer mismatch and state. Pointers refer
  * into q, flow or static strings. */
 struct delivery_params {

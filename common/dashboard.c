@@ -228,7 +228,7 @@ static const char style[] =
 	".legend svg.sw{width:.8rem;height:.8rem;margin-right:.35rem;vertical-align:-1px}.empty{color:#57606a}.note{color:#57606a;font-size:.9rem}"
 	"form{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}label{font-size:.9rem}"
 	".o-delivered{fill:#1a7f37}.o-denied{fill:#9a6700}.o-expired{fill:#bc4c00}"
-	".o-invalid,.o-iss_mismatch{fill:#cf222e}.o-replayed{fill:#8250df}.o-ok{fill:#0b5cab}"
+	".o-invalid,.o-iss_mismatch,.o-wrong_callback{fill:#cf222e}.o-replayed{fill:#8250df}.o-ok{fill:#0b5cab}"
 	".o-refused,.o-rate_limited,.o-unavailable{fill:#57606a}";
 
 char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t *len)

@@ -32,6 +32,7 @@ static const struct purpose {
 	{ "oauth-relay seal v1", offsetof(struct keyring_key, seal_key) },
 	{ "oauth-relay used-flow v1", offsetof(struct keyring_key, used_flow_key) },
 	{ "oauth-relay registration v1", offsetof(struct keyring_key, registration_key) },
+	{ "oauth-relay callback v1", offsetof(struct keyring_key, callback_key) },
 };
 
 static bool key_derive(struct keyring_key *key)

@@ -26,6 +26,7 @@ struct keyring_key {
 	unsigned char seal_key[KEYRING_DERIVED_LEN];         /* AES-256-GCM of tokens */
 	unsigned char used_flow_key[KEYRING_DERIVED_LEN];    /* the single-use table's hash */
 	unsigned char registration_key[KEYRING_DERIVED_LEN]; /* instance secrets */
+	unsigned char callback_key[KEYRING_DERIVED_LEN];     /* instances' callback ids */
 };
 
 struct keyring {

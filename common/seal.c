@@ -8,16 +8,23 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SEAL_VERSION 1
+#define SEAL_VERSION 2
 #define KID_BYTES 4
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define HEADER_BYTES (1 + KID_BYTES)
-#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
+#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
+/* The flags byte: the delivery in the low bits, then these. */
+#define FLAG_INSTANCE_STATE 0x80
+#define FLAG_REQUIRE_ISS 0x40
+#define FLAG_SHARED_APP 0x20
+#define FLAG_DELIVERY_MASK 0x0f
+#define APP_BINDING_LABEL "oauth-relay app v1"
 
 static const char *const delivery_names[] = { "redirect", "form_post", "pickup", "push" };
 
@@ -93,7 +100,11 @@ static size_t flow_encode(const struct flow *f, unsigned char *out)
 	/* creation as 32-bit unix seconds (until 2106) and the lifetime in seconds */
 	put_be(&p, (uint64_t)f->created, 4);
 	put_be(&p, (uint64_t)(f->expires - f->created), 2);
-	*p++ = (unsigned char)(f->delivery | (f->has_instance_state ? 0x80 : 0));
+	*p++ = (unsigned char)(f->delivery | (f->has_instance_state ? FLAG_INSTANCE_STATE : 0) |
+			       (f->require_iss ? FLAG_REQUIRE_ISS : 0) |
+			       (f->shared_app ? FLAG_SHARED_APP : 0));
+	memcpy(p, f->binding, CALLBACK_ID_BYTES);
+	p += CALLBACK_ID_BYTES;
 	put_str(&p, f->return_url);
 	put_str(&p, f->issuer);
 	put_str(&p, f->instance_state);
@@ -104,17 +115,26 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 {
 	const unsigned char *p = in, *end = in + len;
 
-	if (len < FLOW_ID_BYTES + 7 + 6)
+	unsigned flags;
+
+	if (len < FLOW_ID_BYTES + 7 + CALLBACK_ID_BYTES + 6)
 		return false;
 	memcpy(f->id, p, FLOW_ID_BYTES);
 	p += FLOW_ID_BYTES;
 	f->created = (int64_t)get_be(p, 4);
 	f->expires = f->created + (int64_t)get_be(p + 4, 2);
 	p += 6;
-	f->has_instance_state = (*p & 0x80) != 0;
-	if ((*p & 0x7f) > DELIVERY_PUSH)
+	flags = *p++;
+	if ((flags & ~(unsigned)(FLAG_INSTANCE_STATE | FLAG_REQUIRE_ISS | FLAG_SHARED_APP |
+				 FLAG_DELIVERY_MASK)) ||
+	    (flags & FLAG_DELIVERY_MASK) > DELIVERY_PUSH)
 		return false;
-	f->delivery = (enum delivery)(*p++ & 0x7f);
+	f->has_instance_state = (flags & FLAG_INSTANCE_STATE) != 0;
+	f->require_iss = (flags & FLAG_REQUIRE_ISS) != 0;
+	f->shared_app = (flags & FLAG_SHARED_APP) != 0;
+	f->delivery = (enum delivery)(flags & FLAG_DELIVERY_MASK);
+	memcpy(f->binding, p, CALLBACK_ID_BYTES);
+	p += CALLBACK_ID_BYTES;
 	return get_str(&p, end, f->return_url, sizeof(f->return_url)) &&
 	       get_str(&p, end, f->issuer, sizeof(f->issuer)) &&
 	       get_str(&p, end, f->instance_state, sizeof(f->instance_state)) && p == end;
@@ -216,4 +236,20 @@ bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigne
 
 	return k && keycache_mac_once(KEYCACHE_MAC_USED_FLOW, k->used_flow_key, KEYRING_DERIVED_LEN,
 				      flow->id, FLOW_ID_BYTES, out);
+}
+
+bool seal_app_binding(const char *client_id, unsigned char out[CALLBACK_ID_BYTES])
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* Labelled (with its NUL), so an app's binding never equals a hash made elsewhere. */
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		  EVP_DigestUpdate(ctx, APP_BINDING_LABEL, sizeof(APP_BINDING_LABEL)) &&
+		  EVP_DigestUpdate(ctx, client_id, strlen(client_id)) &&
+		  EVP_DigestFinal_ex(ctx, digest, NULL);
+
+	EVP_MD_CTX_free(ctx);
+	if (ok)
+		memcpy(out, digest, CALLBACK_ID_BYTES);
+	return ok;
 }

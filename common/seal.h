@@ -1,15 +1,20 @@
 /*
  * Sealed correlation tokens: the OAuth `state` the relay hands out (DESIGN §1).
  *
- * token = base64url( 0x01 | kid (4 bytes) | nonce (12) | AES-256-GCM(flow) | tag (16) )
+ * token = base64url( 0x02 | kid (4 bytes) | nonce (12) | AES-256-GCM(flow) | tag (16) )
  * with the first 5 bytes as associated data. The key is derived from the keyring key
  * named by kid; the newest key seals, any key in the ring opens. The destination lives
  * only inside the token: the relay stores nothing about a flow until it is used.
+ *
+ * Every flow is bound to the callback path it may arrive at (README "Callback paths"):
+ * its instance's callback id, or a shared app's client_id for /v1/callback. Version 1
+ * tokens carried no binding and no longer open.
  */
 #ifndef OAUTH_RELAY_SEAL_H
 #define OAUTH_RELAY_SEAL_H
 
 #include "keyring.h"
+#include "sign.h"
 #include "url.h"
 
 #include <stdbool.h>
@@ -33,6 +38,9 @@ struct flow {
 	char issuer[ISSUER_MAX + 1];                 /* may be empty */
 	char instance_state[INSTANCE_STATE_MAX + 1]; /* may be empty */
 	bool has_instance_state;
+	bool require_iss; /* a callback without iss is an issuer mismatch (RFC 9207) */
+	bool shared_app;  /* bound to a shared app (/v1/callback), else to an instance */
+	unsigned char binding[CALLBACK_ID_BYTES]; /* instance callback id, or seal_app_binding */
 	char kid[KEYRING_KID_LEN + 1]; /* the key that sealed it (set by seal_open) */
 };
 
@@ -48,6 +56,9 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
  * (DESIGN §3); keyed by the key that sealed it, which every node that can open the
  * token has. False when that key has left the ring. */
 bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32]);
+
+/* The binding of a flow for the shared app with this client_id. */
+bool seal_app_binding(const char *client_id, unsigned char out[CALLBACK_ID_BYTES]);
 
 const char *delivery_name(enum delivery d);
 bool delivery_parse(const char *name, enum delivery *out);

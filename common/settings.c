@@ -4,6 +4,7 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -40,14 +41,14 @@ const struct setting_def settings_table[] = {
 	S_STR(listen_http, "", false, "public plain-HTTP listener(s), behind a TLS-terminating balancer"),
 	S_STR(admin_listen, "127.0.0.1:9090", false, "metrics, stats, dashboard"),
 	S_SECRET(admin_token, true, "bearer token for admin endpoints on a non-loopback admin listener"),
-	S_STR(public_url, "", true, "external base URL; redirect_uri = public_url + /v1/callback"),
+	S_STR(public_url, "", true, "external base URL; callbacks under public_url + /v1/callback"),
 	S_STR(tls_cert, "", true, "PEM certificate chain, reloaded on SIGHUP"),
 	S_STR(tls_key, "", true, "PEM private key, reloaded on SIGHUP"),
 	S_STR(key_file, "", true, "keyring for sealing and registration keys, reloaded on SIGHUP"),
 	S_SECRET(database_url, false, "libpq conninfo or URI; empty runs without a database"),
 	S_BOOL(migrate_on_start, "true", false, "apply pending migrations at start"),
 	S_INT(db_query_timeout, "5", 1, 300, true, "seconds before a database query is abandoned"),
-	S_ENUM(registration, "open", registration_choices, true, "open, token or closed"),
+	S_ENUM(registration, "token", registration_choices, true, "open, token or closed"),
 	S_SECRET(enrollment_token, true, "required when registration = token"),
 	S_INT(flow_ttl_max, "1800", 60, 1800, true, "upper bound for expires_in, seconds"),
 	S_INT(rate_limit_register, "10", 0, 1000000, true, "registrations per minute per client address (0: no limit)"),
@@ -407,7 +408,8 @@ static bool url_base_valid(const char *url)
 		rest = url + 7;
 	else
 		return false;
-	if (*rest == '\0' || *rest == '/')
+	/* The redirect_uris built on it must fit the relay's URL buffers. */
+	if (*rest == '\0' || *rest == '/' || strlen(url) > URL_MAX)
 		return false;
 	for (const char *p = rest; *p; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '@' || *p == '\\' ||
@@ -452,7 +454,8 @@ static bool cross_check(struct load_ctx *ctx)
 	    !required(ctx, s->key_file, "key_file", "is required"))
 		return false;
 	if (!url_base_valid(s->public_url)) {
-		ctx_fail(ctx, "public_url", "must be an http(s) URL with a host, no query or fragment");
+		ctx_fail(ctx, "public_url",
+			 "must be an http(s) URL with a host, no query or fragment, at most 512 bytes");
 		return false;
 	}
 	if (*s->listen && (!required(ctx, s->tls_cert, "tls_cert", "is required with listen") ||

@@ -46,8 +46,8 @@ bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],
 	return secret_of(key, id, secret);
 }
 
-bool instance_secret(const struct keyring *ring, const char *id,
-		     char secret[INSTANCE_SECRET_LEN + 1])
+/* The key named by a well-formed id, or NULL. */
+static const struct keyring_key *instance_key(const struct keyring *ring, const char *id)
 {
 	char kid[KEYRING_KID_LEN + 1];
 	unsigned char rnd[ID_RANDOM_LEN + 2];
@@ -55,14 +55,35 @@ bool instance_secret(const struct keyring *ring, const char *id,
 	const struct keyring_key *key;
 
 	if (strlen(id) != INSTANCE_ID_LEN || strncmp(id, ID_PREFIX, 3) != 0)
-		return false;
+		return NULL;
 	memcpy(kid, id + 3, KEYRING_KID_LEN);
 	kid[KEYRING_KID_LEN] = '\0';
 	key = keyring_find(ring, kid);
 	if (!key || !base64url_decode(id + 3 + KEYRING_KID_LEN, 22, rnd, sizeof(rnd), &got) ||
 	    got != ID_RANDOM_LEN)
+		return NULL;
+	return key;
+}
+
+bool instance_secret(const struct keyring *ring, const char *id,
+		     char secret[INSTANCE_SECRET_LEN + 1])
+{
+	const struct keyring_key *key = instance_key(ring, id);
+
+	return key && secret_of(key, id, secret);
+}
+
+bool instance_callback_id(const struct keyring *ring, const char *id,
+			  unsigned char out[CALLBACK_ID_BYTES])
+{
+	const struct keyring_key *key = instance_key(ring, id);
+	unsigned char mac[KEYCACHE_MAC_LEN];
+
+	if (!key || !keycache_mac_once(KEYCACHE_MAC_CALLBACK, key->callback_key,
+				       KEYRING_DERIVED_LEN, id, strlen(id), mac))
 		return false;
-	return secret_of(key, id, secret);
+	memcpy(out, mac, CALLBACK_ID_BYTES);
+	return true;
 }
 
 static void mac_add(EVP_MAC_CTX *mctx, const void *data, size_t len)

@@ -5,6 +5,9 @@
  * instance_secret = "qs_" base64url(HMAC-SHA256(registration key of KID, instance_id))
  *                   (the keyring derives the registration key: keyring.h)
  * so a relay verifies a signature with no database round trip: the id names the key.
+ * callback id     = the first 16 bytes of HMAC-SHA256(callback key of KID, instance_id):
+ *                   stable for the instance's life, not a secret, and not the id itself
+ *                   (the id stays out of every URL the browser and the server see).
  *
  * X-OAuth-Signature: v1 id=<instance_id>, ts=<unix seconds>, sig=<b64url>
  * sig = HMAC-SHA256(instance_secret bytes,
@@ -22,6 +25,8 @@
 #define INSTANCE_ID_LEN 33
 #define INSTANCE_SECRET_LEN 46
 #define SIGN_SIG_LEN 43
+#define CALLBACK_ID_BYTES 16
+#define CALLBACK_ID_LEN 22 /* base64url of CALLBACK_ID_BYTES */
 
 struct sign_header {
 	char id[INSTANCE_ID_LEN + 1];
@@ -35,6 +40,10 @@ bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],
 /* The secret of an id, if the id is well-formed and its key is in the ring. */
 bool instance_secret(const struct keyring *ring, const char *id,
 		     char secret[INSTANCE_SECRET_LEN + 1]);
+
+/* The raw callback id of an instance (base64url in its callback path). */
+bool instance_callback_id(const struct keyring *ring, const char *id,
+			  unsigned char out[CALLBACK_ID_BYTES]);
 
 /* Writes base64url(sig) (SIGN_SIG_LEN characters and a NUL). */
 void sign_compute(const char *secret, long long ts, const char *method, size_t method_len,

@@ -17,7 +17,7 @@ static const char *const event_names[STATS_EVENT_COUNT] = {
 };
 static const char *const outcome_names[STATS_OUTCOME_COUNT] = {
 	"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-	"refused", "rate_limited", "unavailable",
+	"refused", "rate_limited", "unavailable", "wrong_callback",
 };
 static const char *const delivery_names[STATS_DELIVERY_COUNT] = {
 	"redirect", "form_post", "pickup", "push", "none",

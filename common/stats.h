@@ -26,6 +26,7 @@ enum stats_outcome {
 	STATS_REFUSED,      /* policy or signature */
 	STATS_RATE_LIMITED,
 	STATS_UNAVAILABLE,
+	STATS_WRONG_CALLBACK, /* the response came to another callback path than its flow's */
 	STATS_OUTCOME_COUNT
 };
 

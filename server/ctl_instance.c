@@ -15,7 +15,8 @@
 #include <string.h>
 
 enum { OPT_RELAY = 256, OPT_CACERT, OPT_INSECURE, OPT_ID, OPT_SECRET, OPT_TOKEN,
-       OPT_RETURN_URL, OPT_DELIVERY, OPT_ISSUER, OPT_EXPIRES_IN, OPT_INSTANCE_STATE };
+       OPT_RETURN_URL, OPT_DELIVERY, OPT_ISSUER, OPT_EXPIRES_IN, OPT_INSTANCE_STATE,
+       OPT_CLIENT_ID, OPT_REQUIRE_ISS };
 
 static const struct option options[] = {
 	{ "relay", required_argument, NULL, OPT_RELAY },
@@ -29,13 +30,16 @@ static const struct option options[] = {
 	{ "authorization-server", required_argument, NULL, OPT_ISSUER },
 	{ "expires-in", required_argument, NULL, OPT_EXPIRES_IN },
 	{ "instance-state", required_argument, NULL, OPT_INSTANCE_STATE },
+	{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+	{ "require-iss", no_argument, NULL, OPT_REQUIRE_ISS },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct instance_args {
 	struct ctl_target target;
-	const char *return_url, *delivery, *issuer, *instance_state;
+	const char *return_url, *delivery, *issuer, *instance_state, *client_id;
 	long expires_in;
+	bool require_iss;
 };
 
 static bool args_parse(int argc, char **argv, struct instance_args *a)
@@ -60,6 +64,8 @@ static bool args_parse(int argc, char **argv, struct instance_args *a)
 		case OPT_ISSUER: a->issuer = optarg; break;
 		case OPT_EXPIRES_IN: a->expires_in = strtol(optarg, NULL, 10); break;
 		case OPT_INSTANCE_STATE: a->instance_state = optarg; break;
+		case OPT_CLIENT_ID: a->client_id = optarg; break;
+		case OPT_REQUIRE_ISS: a->require_iss = true; break;
 		default: return false;
 		}
 	}
@@ -108,6 +114,10 @@ static int flow_run(int argc, char **argv)
 		json_object_set_new(body, "expires_in", json_integer(a.expires_in));
 	if (a.instance_state)
 		json_object_set_new(body, "instance_state", json_string(a.instance_state));
+	if (a.client_id)
+		json_object_set_new(body, "client_id", json_string(a.client_id));
+	if (a.require_iss)
+		json_object_set_new(body, "require_iss", json_true());
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!text)
@@ -124,6 +134,7 @@ const struct ctl_command ctl_register = {
 const struct ctl_command ctl_flow = {
 	"flow",
 	"flow --relay URL --id ID --secret S --return-url URL [--delivery redirect|form_post]\n"
-	"       [--authorization-server ISSUER] [--expires-in SECONDS] [--instance-state TEXT]",
+	"       [--authorization-server ISSUER [--require-iss]] [--expires-in SECONDS]\n"
+	"       [--instance-state TEXT] [--client-id SHARED_APP_CLIENT_ID]",
 	flow_run
 };

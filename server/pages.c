@@ -36,6 +36,12 @@ static const struct page_text texts[] = {
 			       "The relay cannot finish this sign-in right now. Wait a moment, then "
 			       "start the authorization again from Qorus." },
 	[PAGE_NOT_FOUND] = { 404, "Page not found", "There is nothing here." },
+	[PAGE_WRONG_CALLBACK] = { 400, "This sign-in came back to the wrong address",
+				  "The authorization server sent this response to a callback address "
+				  "that does not belong to the sign-in started from Qorus, so nothing "
+				  "was sent anywhere. Start the authorization again from Qorus; if it "
+				  "happens again, ask your Qorus administrator to check that the OAuth "
+				  "client's redirect URI is the one the relay gave this Qorus instance." },
 };
 
 static const char style[] =

@@ -16,6 +16,7 @@ enum page_kind {
 	PAGE_ERROR,    /* 500 */
 	PAGE_UNAVAILABLE, /* 503 */
 	PAGE_NOT_FOUND,   /* 404 for browsers */
+	PAGE_WRONG_CALLBACK, /* 400: the response came to another callback address than its flow's */
 };
 
 void page_send(struct request *req, enum page_kind kind);

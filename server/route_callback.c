@@ -1,7 +1,9 @@
 /*
- * GET and POST /v1/callback: the redirect_uri registered at the authorization server.
- * Strict parse, open the sealed state, expiry, single use, issuer check, then deliver
- * (DESIGN §2). Nothing is redirected unless the token opened and the flow is fresh.
+ * GET and POST /v1/callback/<callback id> (an instance's) and /v1/callback (shared apps'):
+ * the redirect_uri registered at the authorization server. Strict parse, open the sealed
+ * state, the path it is bound to, expiry, single use, issuer check, then deliver (README
+ * "Callback"). Nothing is redirected unless the token opened at its own path and the flow
+ * is fresh.
  */
 #include "config.h"
 
@@ -126,8 +128,9 @@ static void reject(struct request *req, struct callback *cb, enum page_kind kind
 	callback_free(cb);
 }
 
-static void callback_handle(struct request *req)
+static void callback_handle(struct request *req, const struct callback_path *at)
 {
+	enum seal_result seal;
 	struct callback *cb;
 	const char *state;
 	unsigned char hash[32];
@@ -156,17 +159,22 @@ static void callback_handle(struct request *req)
 		return;
 	}
 	query_count(&cb->query, "state", &state);
-	switch (seal_open(&req->relay->keys, state, strlen(state), now, &cb->flow)) {
-	case SEAL_INVALID:
+	seal = seal_open(&req->relay->keys, state, strlen(state), now, &cb->flow);
+	if (seal == SEAL_INVALID) {
 		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
-	case SEAL_EXPIRED:
-		cb->opened = true;
+	}
+	cb->opened = true;
+	/* Before expiry and single use: a response that came to another flow's path is
+	 * refused and uses nothing up (an attacker's state at a victim's callback). */
+	if (!callback_bound_to(&cb->flow, at, req->relay->settings.apps,
+			       req->relay->settings.n_apps)) {
+		reject(req, cb, PAGE_WRONG_CALLBACK, STATS_WRONG_CALLBACK);
+		return;
+	}
+	if (seal == SEAL_EXPIRED) {
 		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
 		return;
-	case SEAL_OK:
-		cb->opened = true;
-		break;
 	}
 	if (!seal_flow_hash(&req->relay->keys, &cb->flow, hash)) {
 		reject(req, cb, PAGE_INVALID, STATS_INVALID);
@@ -181,5 +189,36 @@ static void callback_handle(struct request *req)
 	finish(cb, r);
 }
 
-const struct route_entry route_callback = { "/v1/callback", ROUTE_CALLBACK, METHOD_GET | METHOD_POST, ON_PUBLIC,
-					    callback_handle };
+static void callback_shared(struct request *req)
+{
+	const struct callback_path shared = { .shared = true };
+
+	callback_handle(req, &shared);
+}
+
+static void callback_instance(struct request *req)
+{
+	struct callback_path at;
+
+	if (!callback_path_parse(req->head.path.p, req->head.path.len, &at)) {
+		page_send(req, PAGE_NOT_FOUND);
+		return;
+	}
+	callback_handle(req, &at);
+}
+
+const struct route_entry route_callback = {
+	.path = "/v1/callback",
+	.metrics_route = ROUTE_CALLBACK,
+	.methods = METHOD_GET | METHOD_POST,
+	.listeners = ON_PUBLIC,
+	.handle = callback_shared,
+};
+const struct route_entry route_callback_instance = {
+	.path = "/v1/callback/",
+	.metrics_route = ROUTE_CALLBACK,
+	.methods = METHOD_GET | METHOD_POST,
+	.listeners = ON_PUBLIC,
+	.handle = callback_instance,
+	.prefix = true,
+};

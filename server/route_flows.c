@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "auth.h"
+#include "callback.h"
 #include "encoding.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -17,12 +18,14 @@
 #define EXPIRES_IN_DEFAULT 600
 #define EXPIRES_IN_MIN 60
 
-static const char *const known_fields[] = { "return_url", "delivery", "authorization_server",
-					    "expires_in", "instance_state", NULL };
+static const char *const known_fields[] = { "return_url",     "delivery",  "authorization_server",
+					    "expires_in",     "client_id", "require_iss",
+					    "instance_state", NULL };
 
 struct flow_error {
 	const char *code;
 	const char *message;
+	int status;
 };
 
 static bool field_known(const char *name)
@@ -56,8 +59,54 @@ static bool issuer_valid(const char *iss)
 	       url_return_normalize(iss, strlen(iss), normalized);
 }
 
-static bool flow_fill(const struct request *req, json_t *body, struct flow *f,
-		      struct flow_error *err)
+static const struct app_settings *app_find(const struct settings *s, const char *client_id)
+{
+	for (size_t i = 0; i < s->n_apps; i++) {
+		if (strcmp(s->apps[i].client_id, client_id) == 0)
+			return &s->apps[i];
+	}
+	return NULL;
+}
+
+/* A flow for a shared app is bound to the app (its answer comes to /v1/callback); any other
+ * to the instance's own callback path, so that a code issued for one instance's OAuth
+ * client can only ever be delivered to that instance (README "Callback paths"). */
+static bool binding_fill(const struct request *req, json_t *body, const char *instance_id,
+			 struct flow *f, struct flow_error *err)
+{
+	const char *client_id;
+
+	if (!string_field(body, "client_id", &client_id, false) ||
+	    (client_id && !app_find(&req->relay->settings, client_id))) {
+		*err = (struct flow_error){ "unknown_client_id",
+					    "client_id names no shared app of this relay; leave it out "
+					    "for the instance's own OAuth client.", 400 };
+		return false;
+	}
+	f->shared_app = client_id != NULL;
+	if (client_id ? seal_app_binding(client_id, f->binding)
+		      : instance_callback_id(&req->relay->keys, instance_id, f->binding))
+		return true;
+	*err = (struct flow_error){ "server_error", "The relay could not bind the flow.", 500 };
+	return false;
+}
+
+static bool require_iss_fill(json_t *body, struct flow *f, struct flow_error *err)
+{
+	json_t *v = json_object_get(body, "require_iss");
+
+	if (v && (!json_is_boolean(v) || (json_is_true(v) && !f->issuer[0]))) {
+		*err = (struct flow_error){ "invalid_require_iss",
+					    "require_iss must be true or false, and true needs "
+					    "authorization_server.", 400 };
+		return false;
+	}
+	f->require_iss = json_is_true(v);
+	return true;
+}
+
+static bool flow_fill(const struct request *req, json_t *body, const char *instance_id,
+		      struct flow *f, struct flow_error *err)
 {
 	const char *return_url, *delivery = NULL, *issuer, *state;
 	json_t *expires = json_object_get(body, "expires_in");
@@ -67,7 +116,7 @@ static bool flow_fill(const struct request *req, json_t *body, struct flow *f,
 
 	json_object_foreach(body, key, value) {
 		if (!field_known(key)) {
-			*err = (struct flow_error){ "unknown_field", "The body has a field this relay does not know." };
+			*err = (struct flow_error){ "unknown_field", "The body has a field this relay does not know.", 400 };
 			return false;
 		}
 	}
@@ -76,36 +125,38 @@ static bool flow_fill(const struct request *req, json_t *body, struct flow *f,
 		*err = (struct flow_error){ "invalid_return_url",
 					    "return_url must be an absolute http(s) URL with a host, no "
 					    "user-info, fragment, spaces, control characters or backslashes, "
-					    "an ASCII host, at most 512 bytes." };
+					    "an ASCII host, at most 512 bytes.", 400 };
 		return false;
 	}
 	if (!string_field(body, "delivery", &delivery, false) ||
 	    (delivery && !delivery_parse(delivery, &f->delivery))) {
-		*err = (struct flow_error){ "invalid_delivery", "delivery must be redirect, form_post, pickup or push." };
+		*err = (struct flow_error){ "invalid_delivery", "delivery must be redirect, form_post, pickup or push.", 400 };
 		return false;
 	}
 	if (f->delivery == DELIVERY_PICKUP || f->delivery == DELIVERY_PUSH) {
-		*err = (struct flow_error){ "unsupported_delivery", "This relay delivers by redirect or form_post only." };
+		*err = (struct flow_error){ "unsupported_delivery", "This relay delivers by redirect or form_post only.", 400 };
 		return false;
 	}
 	if (!string_field(body, "authorization_server", &issuer, false) ||
 	    (issuer && !issuer_valid(issuer))) {
-		*err = (struct flow_error){ "invalid_authorization_server", "authorization_server must be the issuer's https URL." };
+		*err = (struct flow_error){ "invalid_authorization_server", "authorization_server must be the issuer's https URL.", 400 };
 		return false;
 	}
 	if (issuer)
 		strcpy(f->issuer, issuer);
+	if (!require_iss_fill(body, f, err) || !binding_fill(req, body, instance_id, f, err))
+		return false;
 	if (expires) {
 		if (!json_is_integer(expires) || json_integer_value(expires) < EXPIRES_IN_MIN ||
 		    json_integer_value(expires) > req->relay->settings.flow_ttl_max) {
-			*err = (struct flow_error){ "invalid_expires_in", "expires_in must be a whole number of seconds within the relay's bounds." };
+			*err = (struct flow_error){ "invalid_expires_in", "expires_in must be a whole number of seconds within the relay's bounds.", 400 };
 			return false;
 		}
 		ttl = json_integer_value(expires);
 	}
 	if (!string_field(body, "instance_state", &state, false) ||
 	    (state && strlen(state) > INSTANCE_STATE_MAX)) {
-		*err = (struct flow_error){ "invalid_instance_state", "instance_state must be a string of at most 128 bytes." };
+		*err = (struct flow_error){ "invalid_instance_state", "instance_state must be a string of at most 128 bytes.", 400 };
 		return false;
 	}
 	if (state) {
@@ -115,15 +166,6 @@ static bool flow_fill(const struct request *req, json_t *body, struct flow *f,
 	f->created = (int64_t)time(NULL);
 	f->expires = f->created + ttl;
 	return RAND_bytes(f->id, sizeof(f->id)) == 1;
-}
-
-static void redirect_uri_of(const char *public_url, char *out, size_t size)
-{
-	size_t n = strlen(public_url);
-
-	while (n > 0 && public_url[n - 1] == '/')
-		n--;
-	snprintf(out, size, "%.*s/v1/callback", (int)n, public_url);
 }
 
 static void rfc3339(int64_t t, char *out, size_t size)
@@ -138,9 +180,10 @@ static void rfc3339(int64_t t, char *out, size_t size)
 static void flows_create(struct request *req)
 {
 	char instance_id[INSTANCE_ID_LEN + 1], flow_id[FLOW_ID_LEN + 1], token[SEAL_TOKEN_MAX];
-	char redirect_uri[URL_MAX + 32], expires_at[32];
-	struct flow_error err = { "invalid_request", "The body must be a JSON object." };
+	char redirect_uri[URL_MAX + 64], expires_at[32];
+	struct flow_error err = { "invalid_request", "The body must be a JSON object.", 400 };
 	enum provider provider;
+	struct callback_path at;
 	struct flow f;
 	json_t *body;
 
@@ -161,21 +204,24 @@ static void flows_create(struct request *req)
 	}
 	memset(&f, 0, sizeof(f));
 	body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(body) || !flow_fill(req, body, &f, &err)) {
+	if (!json_is_object(body) || !flow_fill(req, body, instance_id, &f, &err)) {
 		json_decref(body);
 		log_info("flow_create", LF_LABEL("outcome", "invalid"));
 		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_INVALID,
 			     STATS_DELIVERY_NONE, -1);
-		response_error(req, 400, err.code, err.message);
+		response_error(req, err.status, err.code, err.message);
 		return;
 	}
 	json_decref(body);
-	if (!seal_flow(&req->relay->keys, &f, token, sizeof(token))) {
+	at.shared = f.shared_app;
+	memcpy(at.id, f.binding, sizeof(at.id));
+	if (!seal_flow(&req->relay->keys, &f, token, sizeof(token)) ||
+	    !callback_redirect_uri(req->relay->settings.public_url, &at, redirect_uri,
+				   sizeof(redirect_uri))) {
 		response_error_status(req, 500);
 		return;
 	}
 	base64url_encode(f.id, sizeof(f.id), flow_id);
-	redirect_uri_of(req->relay->settings.public_url, redirect_uri, sizeof(redirect_uri));
 	rfc3339(f.expires, expires_at, sizeof(expires_at));
 	provider = provider_classify(f.issuer);
 	log_info("flow_create", LF_LABEL("outcome", "created"),
@@ -188,5 +234,10 @@ static void flows_create(struct request *req)
 					  (json_int_t)(f.expires - f.created)));
 }
 
-const struct route_entry route_flows = { "/v1/flows", ROUTE_FLOWS, METHOD_POST, ON_PUBLIC,
-					 flows_create };
+const struct route_entry route_flows = {
+	.path = "/v1/flows",
+	.metrics_route = ROUTE_FLOWS,
+	.methods = METHOD_POST,
+	.listeners = ON_PUBLIC,
+	.handle = flows_create,
+};

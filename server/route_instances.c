@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "auth.h"
+#include "callback.h"
 #include "client_addr.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -48,7 +49,8 @@ static bool policy_allows(struct request *req)
 static void instances_create(struct request *req)
 {
 	struct client_addr addr;
-	char id[INSTANCE_ID_LEN + 1], secret[INSTANCE_SECRET_LEN + 1];
+	char id[INSTANCE_ID_LEN + 1], secret[INSTANCE_SECRET_LEN + 1], redirect_uri[URL_MAX + 64];
+	struct callback_path at = { .shared = false };
 
 	client_addr_get(req, &addr);
 	if (!ratelimit_allow(&req->relay->ratelimit_register, addr.family, addr.bytes,
@@ -69,16 +71,27 @@ static void instances_create(struct request *req)
 		response_error(req, 400, "invalid_request", "The body must be empty or {}.");
 		return;
 	}
-	if (!instance_create(&req->relay->keys, id, secret)) {
+	/* redirect_uri: the instance's own callback, to enter at its OAuth clients before the
+	 * first flow (README "Callback paths"). */
+	if (!instance_create(&req->relay->keys, id, secret) ||
+	    !instance_callback_id(&req->relay->keys, id, at.id) ||
+	    !callback_redirect_uri(req->relay->settings.public_url, &at, redirect_uri,
+				   sizeof(redirect_uri))) {
 		response_error_status(req, 500);
 		return;
 	}
 	log_info("instance_register", LF_LABEL("outcome", "created"));
 	usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_OK,
 		     STATS_DELIVERY_NONE, -1);
-	response_json(req, 201, json_pack("{s:s, s:s}", "instance_id", id, "instance_secret", secret));
+	response_json(req, 201, json_pack("{s:s, s:s, s:s}", "instance_id", id, "instance_secret",
+					  secret, "redirect_uri", redirect_uri));
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-const struct route_entry route_instances = { "/v1/instances", ROUTE_INSTANCES, METHOD_POST, ON_PUBLIC,
-					     instances_create };
+const struct route_entry route_instances = {
+	.path = "/v1/instances",
+	.metrics_route = ROUTE_INSTANCES,
+	.methods = METHOD_POST,
+	.listeners = ON_PUBLIC,
+	.handle = instances_create,
+};

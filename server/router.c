@@ -14,6 +14,7 @@ static const struct route_entry *const routes[] = {
 	&route_instances,
 	&route_flows,
 	&route_callback,
+	&route_callback_instance,
 	&route_metrics,
 	&route_stats_json,
 	&route_dashboard,
@@ -54,6 +55,15 @@ static bool admin_allowed(struct request *req)
 	return false;
 }
 
+static bool path_matches(const struct route_entry *r, struct http_slice path)
+{
+	size_t n = strlen(r->path);
+
+	if (!r->prefix)
+		return http_slice_eq(path, r->path);
+	return path.len > n && memcmp(path.p, r->path, n) == 0;
+}
+
 void router_dispatch(struct request *req)
 {
 	unsigned listener_bit = 1u << req->kind;
@@ -62,7 +72,7 @@ void router_dispatch(struct request *req)
 	req->is_post = method == METHOD_POST;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route_entry *r = routes[i];
-		if (!(r->listeners & listener_bit) || !http_slice_eq(req->head.path, r->path))
+		if (!(r->listeners & listener_bit) || !path_matches(r, req->head.path))
 			continue;
 		if (!(r->methods & method)) {
 			char allow[32];

@@ -20,6 +20,7 @@ struct route_entry {
 	unsigned methods;   /* enum route_method bits; GET routes also answer HEAD */
 	unsigned listeners; /* ON_* bits */
 	void (*handle)(struct request *req);
+	bool prefix; /* path is a prefix: the handler reads the rest */
 };
 
 extern const struct route_entry route_healthz;
@@ -27,6 +28,7 @@ extern const struct route_entry route_readyz;
 extern const struct route_entry route_instances;
 extern const struct route_entry route_flows;
 extern const struct route_entry route_callback;
+extern const struct route_entry route_callback_instance;
 extern const struct route_entry route_metrics;
 extern const struct route_entry route_stats_json;
 extern const struct route_entry route_dashboard;

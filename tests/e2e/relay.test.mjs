@@ -42,7 +42,7 @@ async function callbackResponses(s) {
   for (const r of all) {
     assert.ok(r.status !== 307 && r.status !== 308, `${r.status} from ${r.url}: 307/308 must never be used`);
   }
-  return all.filter((r) => r.url.startsWith(`${relay.callbackUrl}?`) || r.url === relay.callbackUrl);
+  return all.filter((r) => r.url.startsWith(`${instance.redirectUri}?`) || r.url === instance.redirectUri);
 }
 
 /** Exactly one callback response, with the given status and the security headers. */
@@ -106,8 +106,13 @@ describe('oauth-relay end to end', () => {
     const cert = makeCert(tmp);
     const ca = readFileSync(cert.cert);
     relay = await new Relay(tmp, cert).start();
-    as = await new AuthorizationServer(cert, relay.callbackUrl).start();
-    instance = await new Instance(relay, as, ca).start();
+    // The instance registers first: its OAuth client at the server gets the instance's own
+    // callback as redirect_uri, as an administrator would enter it.
+    instance = new Instance(relay, null, ca);
+    await instance.register();
+    as = await new AuthorizationServer(cert, instance.redirectUri).start();
+    instance.as = as;
+    await instance.start();
     browser = await launch();
 
     const flow = await instance.createFlow({
@@ -132,7 +137,7 @@ describe('oauth-relay end to end', () => {
   test('success with redirect delivery: 303 to return_url, code exchanged for tokens', { timeout: 30000 }, async () => {
     const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-redirect' });
     remember(flow);
-    assert.equal(flow.redirect_uri, relay.callbackUrl);
+    assert.equal(flow.redirect_uri, instance.redirectUri);
     assert.equal(flow.return_url, instance.returnUrl);
     assert.equal(flow.expires_in, 600, 'default lifetime');
 
@@ -219,7 +224,7 @@ describe('oauth-relay end to end', () => {
     const s = await session();
     const callbackUrls = [];
     s.page.on('request', (req) => {
-      if (req.url().startsWith(`${relay.callbackUrl}?`)) callbackUrls.push(req.url());
+      if (req.url().startsWith(`${instance.redirectUri}?`)) callbackUrls.push(req.url());
     });
     await signIn(s.page, flow.authUrl, 'erin');
     await consent(s.page, true);
@@ -279,8 +284,8 @@ describe('oauth-relay end to end', () => {
 
     const deliveredBefore = instance.deliveries.length;
     await consent(s.page, true);
-    await s.page.waitForURL((u) => u.href.startsWith(`${relay.callbackUrl}?`) || u.origin === instance.origin);
-    assert.ok(s.page.url().startsWith(`${relay.callbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+    await s.page.waitForURL((u) => u.href.startsWith(`${instance.redirectUri}?`) || u.origin === instance.origin);
+    assert.ok(s.page.url().startsWith(`${instance.redirectUri}?`), `the browser stays on the relay, not ${s.page.url()}`);
     assert.equal(await s.page.locator('h1').textContent(), 'This sign-in took too long');
     assert.match(await s.page.locator('p').first().textContent(), /start the authorization again from Qorus/i);
 

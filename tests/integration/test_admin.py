@@ -12,7 +12,7 @@ KNOWN_ROUTES = {"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/
                 "/metrics", "/v1/stats", "/stats"}
 KNOWN_PROVIDERS = set(usage.ISSUERS.values())
 KNOWN_OUTCOMES = {"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-                  "refused", "rate_limited", "unavailable"}
+                  "refused", "rate_limited", "unavailable", "wrong_callback"}
 FAMILIES = {
     "oauth_relay_build_info": "gauge",
     "oauth_relay_http_requests_total": "counter",

@@ -119,7 +119,8 @@ def run_everything(a, b, late, traffic):
     tampered = good["state"][:-4] + ("AAAA" if not good["state"].endswith("AAAA") else "BBBB")
     traffic.invalid(b, [("code", M["code"]), ("state", tampered),
                         ("error_description", M["errdesc"])])
-    resp = client.request(a, "HEAD", "/v1/callback?code=%s&state=%s" % (M["code"], good["state"]),
+    resp = client.request(a, "HEAD", "%s?code=%s&state=%s" % (
+                          client.callback_path(good["state"]), M["code"], good["state"]),
                           headers=h)
     assert resp.status == 405
     resp = client.callback(a, [("code", M["code"]), ("state", good["state"])], method="POST",

@@ -422,8 +422,9 @@ def test_long_values_delivered_whole(relay, inst):
     flow = new_flow(relay, inst, instance_state="long")
     with net.connect(relay.tls_port, tls=True, cafile=relay.cafile) as s:
         reader = net.Reader(s)
-        s.sendall(net.build_request("GET", "/v1/callback?code=%s&state=%s&iss=%s" % (
-            code, flow["state"], urllib.parse.quote(ISSUER, safe=""))))
+        s.sendall(net.build_request("GET", "%s?code=%s&state=%s&iss=%s" % (
+            client.callback_path(flow["state"]), code, flow["state"],
+            urllib.parse.quote(ISSUER, safe=""))))
         resp = reader.response()
         assert assert_delivered(resp) == [("code", code), ("state", "long"), ("iss", ISSUER)]
         assert len(resp.headers["location"]) > 4000

@@ -30,7 +30,10 @@ def test_response_fields(relay, inst):
                          "expires_in"}
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", flow["flow_id"])
     assert re.fullmatch(r"[A-Za-z0-9_-]+", flow["state"])
-    assert flow["redirect_uri"] == "https://localhost:%d/v1/callback" % relay.tls_port
+    # The instance's own callback, as its registration said.
+    assert flow["redirect_uri"] == inst.redirect_uri
+    assert re.fullmatch(r"https://localhost:%d/v1/callback/[A-Za-z0-9_-]{22}" % relay.tls_port,
+                        flow["redirect_uri"])
     assert flow["return_url"] == "https://qorus.example/oauth2/code"
     assert flow["expires_in"] == 900
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", flow["expires_at"])
@@ -47,8 +50,11 @@ def test_response_fields(relay, inst):
 
 def test_redirect_uri_follows_public_url(relays):
     relay = relays({"public_url": "https://relay.example.net/"})
-    flow = client.create_flow(relay, client.register(relay))
-    assert flow["redirect_uri"] == "https://relay.example.net/v1/callback"
+    inst = client.register(relay)
+    flow = client.create_flow(relay, inst)
+    assert re.fullmatch(r"https://relay\.example\.net/v1/callback/[A-Za-z0-9_-]{22}",
+                        flow["redirect_uri"])
+    assert inst.redirect_uri == flow["redirect_uri"]
 
 
 GOOD_RETURN_URLS = [

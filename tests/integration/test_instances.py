@@ -17,7 +17,9 @@ def test_open_registration(relay):
         assert resp.headers["content-type"] == "application/json"
         assert resp.headers["cache-control"] == "no-store"  # the secret is shown once
         body = resp.json()
-        assert set(body) == {"instance_id", "instance_secret"}
+        assert set(body) == {"instance_id", "instance_secret", "redirect_uri"}
+        assert re.fullmatch(r"https://localhost:%d/v1/callback/[A-Za-z0-9_-]{22}" %
+                            relay.tls_port, body["redirect_uri"]), body
         assert len(body["instance_id"]) == 33 and ID_RE.fullmatch(body["instance_id"]), body
         assert len(body["instance_secret"]) == 46 and SECRET_RE.fullmatch(
             body["instance_secret"]), body

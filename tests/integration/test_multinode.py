@@ -123,7 +123,8 @@ def test_concurrent_callbacks_share_one_statement(relays, database, pg):
 
         def send(i):
             socks[i].sendall(net.build_request(
-                "GET", "/v1/callback?code=%s&state=%s" % (codes[i], flows[i]["state"])))
+                "GET", "%s?code=%s&state=%s" % (client.callback_path(flows[i]["state"]), codes[i],
+                                                flows[i]["state"])))
 
         # The first callback's statement waits on the lock; the others arrive meanwhile.
         send(0)
@@ -222,9 +223,11 @@ def test_replay_queued_behind_a_claim_is_refused(relays, database):
         lock.autocommit = False
         with lock.cursor() as cur:
             cur.execute("LOCK TABLE used_flow_batches IN ACCESS EXCLUSIVE MODE")
-        socks[0].sendall(net.build_request("GET", "/v1/callback?code=c2&state=%s" % fresh["state"]))
+        socks[0].sendall(net.build_request("GET", "%s?code=c2&state=%s" % (
+            client.callback_path(fresh["state"]), fresh["state"])))
         _wait_lock_waiter(database)
-        socks[1].sendall(net.build_request("GET", "/v1/callback?%s" % used_sent))
+        socks[1].sendall(net.build_request("GET", "%s?%s" % (
+            client.callback_path(used["state"]), used_sent)))
         net.wait_consumed(socks[1])
         lock.commit()
         fresh_resp, replay_resp = [net.Reader(s).response() for s in socks]

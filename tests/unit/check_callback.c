@@ -135,6 +135,105 @@ START_TEST(params_build)
 }
 END_TEST
 
+/* require_iss: a response without iss is a mismatch only for a flow that asked for it. */
+START_TEST(params_build_require_iss)
+{
+	struct delivery_params p;
+	struct flow f;
+	struct query q;
+
+	parse("code=C&state=T", &q);
+	flow_make(&f, ISS, "i");
+	callback_params_build(&q, &f, FLOW_ID_TEXT, &p);
+	ck_assert(!p.iss_mismatch);
+	f.require_iss = true;
+	callback_params_build(&q, &f, FLOW_ID_TEXT, &p);
+	ck_assert(p.iss_mismatch);
+	ck_assert_uint_eq(p.count, 3);
+	ck_assert_str_eq(p.names[0], "error");
+	ck_assert_str_eq(p.values[1], "issuer mismatch");
+	query_free(&q);
+	parse("code=C&state=T&iss=" ISS, &q);
+	callback_params_build(&q, &f, FLOW_ID_TEXT, &p);
+	ck_assert(!p.iss_mismatch);
+	ck_assert_str_eq(p.values[0], "C");
+	query_free(&q);
+}
+END_TEST
+
+struct path_case {
+	const char *path;
+	bool ok, shared;
+};
+
+static const struct path_case path_cases[] = {
+	{ "/v1/callback", true, true },
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjvNQ", true, false },
+	{ "/v1/callback/", false, false },
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjvN", false, false },   /* one short */
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjvNQA", false, false }, /* one long */
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjv+Q", false, false },  /* not base64url */
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjvN/", false, false },
+	{ "/v1/callbackkFuObC0HhPsNIx6duXjvNQ", false, false },
+	{ "/v1/callback/kFuObC0HhPsNIx6duXjvNQ/", false, false },
+	{ "/v2/callback", false, false },
+};
+
+START_TEST(path_parse)
+{
+	const struct path_case *c = &path_cases[_i];
+	struct callback_path at;
+	char uri[128];
+
+	ck_assert_msg(callback_path_parse(c->path, strlen(c->path), &at) == c->ok, "%s", c->path);
+	if (!c->ok)
+		return;
+	ck_assert_int_eq(at.shared, c->shared);
+	/* And back: the redirect_uri the relay hands out names the same path. */
+	ck_assert(callback_redirect_uri("https://relay.example//", &at, uri, sizeof(uri)));
+	ck_assert_str_eq(uri + strlen("https://relay.example"), c->path);
+}
+END_TEST
+
+START_TEST(redirect_uri_too_long)
+{
+	struct callback_path at = { .shared = false };
+	char uri[56]; /* "https://relay.example/v1/callback/" and 22 characters need 57 */
+
+	ck_assert(!callback_redirect_uri("https://relay.example", &at, uri, sizeof(uri)));
+	ck_assert(callback_redirect_uri("https://r.example", &at, uri, sizeof(uri)));
+}
+END_TEST
+
+/* An instance's flow only at its own path; a shared app's only at the shared path while the
+ * app is configured; never the one at the other's path. */
+START_TEST(bound_to)
+{
+	struct app_settings apps[2] = { { .client_id = (char *)"other-app" },
+					{ .client_id = (char *)"the-app" } };
+	struct callback_path mine = { .shared = false }, theirs = { .shared = false },
+			     shared = { .shared = true };
+	struct flow f;
+
+	flow_make(&f, "", NULL);
+	memset(f.binding, 7, sizeof(f.binding));
+	memset(mine.id, 7, sizeof(mine.id));
+	memset(theirs.id, 7, sizeof(theirs.id));
+	theirs.id[15] = 8;
+	ck_assert(callback_bound_to(&f, &mine, apps, 2));
+	ck_assert(!callback_bound_to(&f, &theirs, apps, 2));
+	ck_assert(!callback_bound_to(&f, &shared, apps, 2));
+	f.shared_app = true;
+	ck_assert(seal_app_binding("the-app", f.binding));
+	ck_assert(callback_bound_to(&f, &shared, apps, 2));
+	ck_assert(!callback_bound_to(&f, &shared, apps, 1)); /* the app left the settings */
+	memcpy(mine.id, f.binding, sizeof(mine.id));
+	ck_assert(!callback_bound_to(&f, &mine, apps, 2));
+	ck_assert(seal_app_binding("The-app", f.binding));
+	ck_assert(!callback_bound_to(&f, &shared, apps, 2));
+}
+END_TEST
+
 START_TEST(params_build_max)
 {
 	struct delivery_params p;
@@ -346,6 +445,10 @@ Suite *callback_suite(void)
 	tcase_add_loop_test(params, check_params, 0, N_ELEMS(check_cases));
 	tcase_add_loop_test(params, params_build, 0, N_ELEMS(build_cases));
 	tcase_add_test(params, params_build_max);
+	tcase_add_test(params, params_build_require_iss);
+	tcase_add_loop_test(params, path_parse, 0, N_ELEMS(path_cases));
+	tcase_add_test(params, redirect_uri_too_long);
+	tcase_add_test(params, bound_to);
 	suite_add_tcase(s, params);
 	tcase_add_loop_test(url, redirect_merge, 0, N_ELEMS(redirect_cases));
 	tcase_add_test(url, redirect_no_params);

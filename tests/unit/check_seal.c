@@ -49,6 +49,8 @@ static void flow_make(struct flow *f, unsigned char id_seed, enum delivery d, co
 	snprintf(f->issuer, sizeof(f->issuer), "%s", issuer);
 	f->has_instance_state = state != NULL;
 	snprintf(f->instance_state, sizeof(f->instance_state), "%s", state ? state : "");
+	for (int i = 0; i < CALLBACK_ID_BYTES; i++)
+		f->binding[i] = (unsigned char)(id_seed * 3 + i);
 }
 
 static size_t token_make(const struct keyring *ring, const struct flow *f, char *token)
@@ -67,6 +69,9 @@ static void flow_assert_eq(const struct flow *got, const struct flow *want)
 	ck_assert_str_eq(got->issuer, want->issuer);
 	ck_assert_int_eq(got->has_instance_state, want->has_instance_state);
 	ck_assert_str_eq(got->instance_state, want->instance_state);
+	ck_assert_int_eq(got->require_iss, want->require_iss);
+	ck_assert_int_eq(got->shared_app, want->shared_app);
+	ck_assert_mem_eq(got->binding, want->binding, CALLBACK_ID_BYTES);
 }
 
 static void assert_invalid(const struct keyring *ring, const char *token, size_t len)
@@ -78,7 +83,8 @@ static void assert_invalid(const struct keyring *ring, const char *token, size_t
 	ck_assert_str_eq(f.return_url, ""); /* nothing of a rejected token is handed out */
 }
 
-/* _i: delivery in bits 0-1, instance_state in bit 2, issuer in bit 3. */
+/* _i: delivery in bits 0-1, instance_state in bit 2, issuer in bit 3, require_iss in bit 4,
+ * shared_app in bit 5. */
 START_TEST(round_trip)
 {
 	struct keyring ring;
@@ -89,6 +95,8 @@ START_TEST(round_trip)
 	ring_make(&ring, 1);
 	flow_make(&in, (unsigned char)_i, (enum delivery)(_i & 3), URL, _i & 8 ? ISSUER : "",
 		  _i & 4 ? "opaque state \x01\x7f\xff" : NULL);
+	in.require_iss = (_i & 16) != 0;
+	in.shared_app = (_i & 32) != 0;
 	len = token_make(&ring, &in, token);
 	ck_assert_uint_eq(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					"0123456789-_"),
@@ -380,14 +388,19 @@ START_TEST(flow_hash)
 }
 END_TEST
 
-/* Keys 0..31 and all 0xff; the token and hashes below were made by the relay before its
- * keys were derived at load time, so a change of derivation cannot pass unnoticed. */
+/* Keys 0..31 and all 0xff; the version-1 token and the hashes below were made by the relay
+ * before its keys were derived at load time, so a change of derivation cannot pass
+ * unnoticed. The version-2 token was made when flows were first bound to their callback. */
 #define FIXED_RING "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n" \
 		   "ffffffff __________________________________________8\n"
 #define FIXED_TOKEN \
 	"Af____8o5LxqB244e4HZ694J1-wvR2XcdcSgQO4_DPsRWCte-HOr4p2gMV1kODEkenRWtyzPaIXEbWuo-g9_" \
 	"4DfcygkgITLIWGIvwpCADBxOu5CEGNazDvoWrzYP4b1wRHkXpGAHudITvhAfF0Vl7Gc5Yo9qyM2eHIPlqzMO" \
 	"droyrfRH3f_RKHW9pw"
+#define FIXED_TOKEN_V2 \
+	"Av____9JFrJIbXxM40RO5dMTCZeK17fKf3sM96wDUQ-bQO86WxYfQzQgyZsdHgDHFGh3zUKqkUtqlGURP-nx8b" \
+	"s1ol2-mUYWpM5LZDWCTtSdEyY9V4JWD6sbQNPnt8A1vFe-kD6etBJWABj8941IcdKDHH-0GJjJ7-SmLNyyXwaX" \
+	"CHyO9UhD1thvOBmfGpEz4c8PENzCnJ3r26g"
 #define FIXED_HASH_FF "7a777584810cfde4264ed644b65bf362a06e9ea3440900cda0be0b1a4681743a"
 #define FIXED_HASH_0123 "7444f502af2d7ab3dbc9e545884c80e85303d03975a790ed033be5c4a820e43b"
 
@@ -409,9 +422,15 @@ START_TEST(fixed_vectors)
 
 	ck_assert_msg(keyring_parse(FIXED_RING, &ring, err, sizeof(err)), "%s", err);
 	flow_make(&want, 0, DELIVERY_FORM_POST, URL, ISSUER, "st");
-	for (int i = 0; i < FLOW_ID_BYTES; i++)
+	want.require_iss = true;
+	for (int i = 0; i < FLOW_ID_BYTES; i++) {
 		want.id[i] = (unsigned char)i;
-	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_OK);
+		want.binding[i] = (unsigned char)(0xb0 + i);
+	}
+	/* Version 1 carried no callback binding: such a token could be answered anywhere. */
+	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_INVALID);
+	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN_V2, strlen(FIXED_TOKEN_V2), T0, &out),
+			 SEAL_OK);
 	flow_assert_eq(&out, &want);
 	ck_assert_str_eq(out.kid, "ffffffff");
 	flow_hash_assert(&ring, &out, FIXED_HASH_FF);
@@ -453,10 +472,11 @@ static size_t put_str(unsigned char *p, size_t len, const char *s)
 	return 2 + len;
 }
 
-/* id | created(4) | ttl(2) | delivery(1) | url | issuer | state, then a mutation. */
+/* id | created(4) | ttl(2) | flags(1) | binding(16) | url | issuer | state, then a
+ * mutation. Version 1 had no binding. */
 struct forged_case {
 	const char *what;
-	unsigned char version, delivery;
+	unsigned char version, flags;
 	size_t url_len; /* of a string of 'u' that starts "https://" */
 	const char *url;
 	int extra;      /* bytes appended (+) or cut (-) */
@@ -464,16 +484,19 @@ struct forged_case {
 };
 
 static const struct forged_case forged_cases[] = {
-	{ "well-formed", 1, 0, 0, "https://q.example/", 0, SEAL_OK },
-	{ "well-formed push with state flag", 1, 0x83, 0, "https://q.example/", 0, SEAL_OK },
-	{ "version 2", 2, 0, 0, "https://q.example/", 0, SEAL_INVALID },
-	{ "delivery 4", 1, 4, 0, "https://q.example/", 0, SEAL_INVALID },
-	{ "delivery 0x7f with the state flag", 1, 0xff, 0, "https://q.example/", 0, SEAL_INVALID },
-	{ "trailing byte", 1, 0, 0, "https://q.example/", 1, SEAL_INVALID },
-	{ "last byte cut", 1, 0, 0, "https://q.example/", -1, SEAL_INVALID },
-	{ "NUL in return_url", 1, 0, 19, "https://q.example/\0", 0, SEAL_INVALID },
-	{ "return_url over URL_MAX", 1, 0, URL_MAX + 1, NULL, 0, SEAL_INVALID },
-	{ "return_url of URL_MAX", 1, 0, URL_MAX, NULL, 0, SEAL_OK },
+	{ "well-formed", 2, 0, 0, "https://q.example/", 0, SEAL_OK },
+	{ "well-formed push with state flag", 2, 0x83, 0, "https://q.example/", 0, SEAL_OK },
+	{ "shared app and require_iss", 2, 0x61, 0, "https://q.example/", 0, SEAL_OK },
+	{ "version 1", 1, 0, 0, "https://q.example/", 0, SEAL_INVALID },
+	{ "version 3", 3, 0, 0, "https://q.example/", 0, SEAL_INVALID },
+	{ "delivery 4", 2, 4, 0, "https://q.example/", 0, SEAL_INVALID },
+	{ "unknown flag 0x10", 2, 0x10, 0, "https://q.example/", 0, SEAL_INVALID },
+	{ "every bit set", 2, 0xff, 0, "https://q.example/", 0, SEAL_INVALID },
+	{ "trailing byte", 2, 0, 0, "https://q.example/", 1, SEAL_INVALID },
+	{ "last byte cut", 2, 0, 0, "https://q.example/", -1, SEAL_INVALID },
+	{ "NUL in return_url", 2, 0, 19, "https://q.example/\0", 0, SEAL_INVALID },
+	{ "return_url over URL_MAX", 2, 0, URL_MAX + 1, NULL, 0, SEAL_INVALID },
+	{ "return_url of URL_MAX", 2, 0, URL_MAX, NULL, 0, SEAL_OK },
 };
 
 START_TEST(forged_plaintext)
@@ -494,7 +517,9 @@ START_TEST(forged_plaintext)
 	p += FLOW_ID_BYTES;
 	memcpy(p, "\x69\x29\xb1\x20\x02\x58", 6); /* created T0 (0x6929b120), ttl 600 */
 	p += 6;
-	*p++ = c->delivery;
+	*p++ = c->flags;
+	memset(p, 0x11, CALLBACK_ID_BYTES);
+	p += CALLBACK_ID_BYTES;
 	p += put_str(p, url_len, url);
 	p += put_str(p, 0, "");
 	p += put_str(p, 2, "st");
@@ -507,8 +532,11 @@ START_TEST(forged_plaintext)
 	if (c->want == SEAL_OK) {
 		ck_assert_int_eq(out.created, T0);
 		ck_assert_int_eq(out.expires, T0 + TTL);
-		ck_assert_int_eq(out.delivery, c->delivery & 0x7f);
-		ck_assert_int_eq(out.has_instance_state, (c->delivery & 0x80) != 0);
+		ck_assert_int_eq(out.delivery, c->flags & 0x0f);
+		ck_assert_int_eq(out.has_instance_state, (c->flags & 0x80) != 0);
+		ck_assert_int_eq(out.require_iss, (c->flags & 0x40) != 0);
+		ck_assert_int_eq(out.shared_app, (c->flags & 0x20) != 0);
+		ck_assert_uint_eq(out.binding[0], 0x11);
 		ck_assert_uint_eq(strlen(out.return_url), url_len);
 	}
 }
@@ -536,7 +564,7 @@ Suite *seal_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, round_trip, 0, 16);
+	tcase_add_loop_test(tc, round_trip, 0, 64);
 	tcase_add_test(tc, round_trip_empty_instance_state);
 	tcase_add_test(tc, round_trip_max_sizes);
 	tcase_add_test(tc, nonce_is_random);

@@ -13,13 +13,15 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The four required keys (with listen at its default): lines 1 to 4 of most test files. */
+/* The four required keys (with listen at its default) and the enrollment token the default
+ * registration = token needs: lines 1 to 5 of most test files. */
 #define REQUIRED                                   \
 	"public_url = https://relay.example\n"     \
 	"key_file = /etc/oauth-relay/keyring\n"    \
 	"tls_cert = /etc/oauth-relay/cert.pem\n"   \
-	"tls_key = /etc/oauth-relay/key.pem\n"
-#define N_REQUIRED 4
+	"tls_key = /etc/oauth-relay/key.pem\n"     \
+	"enrollment_token = enroll-test\n"
+#define N_REQUIRED 5
 
 #define GITHUB                                  \
 	"[app github]\n"                        \
@@ -121,8 +123,8 @@ static const struct pair defaults[] = {
 	{ "listen", "0.0.0.0:8443" },      { "listen_http", "" },
 	{ "admin_listen", "127.0.0.1:9090" }, { "admin_token", "" },
 	{ "database_url", "" },            { "migrate_on_start", "true" },
-	{ "db_query_timeout", "5" },       { "registration", "open" },
-	{ "enrollment_token", "" },        { "flow_ttl_max", "1800" },
+	{ "db_query_timeout", "5" },       { "registration", "token" },
+	{ "flow_ttl_max", "1800" },
 	{ "rate_limit_register", "10" },   { "rate_limit_flows", "120" },
 	{ "trusted_proxies", "" },         { "allow_private_push", "false" },
 	{ "workers", "1" },                { "log_level", "info" },
@@ -149,11 +151,13 @@ START_TEST(defaults_apply)
 	ck_assert_str_eq(s.key_file, "/etc/oauth-relay/keyring");
 	ck_assert_str_eq(s.tls_cert, "/etc/oauth-relay/cert.pem");
 	ck_assert_str_eq(s.tls_key, "/etc/oauth-relay/key.pem");
+	ck_assert_str_eq(s.enrollment_token, "enroll-test");
+	ck_assert_str_eq(settings_find("enrollment_token")->default_value, "");
 	ck_assert_str_eq(s.path, conf_path);
 	ck_assert_int_eq(s.workers, 1);
 	ck_assert(s.migrate_on_start);
 	ck_assert(!s.allow_private_push);
-	ck_assert_int_eq(s.registration, REGISTRATION_OPEN);
+	ck_assert_int_eq(s.registration, REGISTRATION_TOKEN);
 	ck_assert_int_eq(s.log_level, LOG_INFO);
 	ck_assert_int_eq(s.log_format, LOG_FORMAT_TEXT);
 	ck_assert_uint_eq(s.n_apps, 0);
@@ -206,7 +210,7 @@ START_TEST(file_syntax)
 	/* Comments, blank lines, CRLF, no spaces around '=', and a later line winning. */
 	load_ok(&s, "# comment\r\n; comment\r\n\r\npublic_url=https://a.example\r\n"
 		    "key_file = k\r\ntls_cert = c\r\ntls_key = k\r\n"
-		    "workers = 2\r\nworkers = 3\r\n",
+		    "registration = open\r\nworkers = 2\r\nworkers = 3\r\n",
 		NULL);
 	ck_assert_str_eq(s.public_url, "https://a.example");
 	ck_assert_str_eq(s.tls_key, "k");
@@ -243,7 +247,7 @@ START_TEST(long_values)
 	settings_free(&s);
 	/* Line numbers stay right after a long line. */
 	snprintf(text, sizeof(text), REQUIRED "database_url = %s\nnope = 1\n", url);
-	load_fails(text, NULL, "FILE:6: key 'nope': unknown key");
+	load_fails(text, NULL, "FILE:7: key 'nope': unknown key");
 }
 END_TEST
 
@@ -253,35 +257,35 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ REQUIRED "nope = 1\n", "FILE:5: key 'nope': unknown key" },
-	{ "# c\n\n" REQUIRED "Workers = 2\n", "FILE:7: key 'Workers': unknown key" },
-	{ REQUIRED "workers = many\n", "FILE:5: key 'workers': 'many' is not a whole number" },
-	{ REQUIRED "workers = 4x\n", "FILE:5: key 'workers': '4x' is not a whole number" },
-	{ REQUIRED "workers =\n", "FILE:5: key 'workers': '' is not a whole number" },
+	{ REQUIRED "nope = 1\n", "FILE:6: key 'nope': unknown key" },
+	{ "# c\n\n" REQUIRED "Workers = 2\n", "FILE:8: key 'Workers': unknown key" },
+	{ REQUIRED "workers = many\n", "FILE:6: key 'workers': 'many' is not a whole number" },
+	{ REQUIRED "workers = 4x\n", "FILE:6: key 'workers': '4x' is not a whole number" },
+	{ REQUIRED "workers =\n", "FILE:6: key 'workers': '' is not a whole number" },
 	{ REQUIRED "workers = 99999999999999999999\n",
-	  "FILE:5: key 'workers': '99999999999999999999' is not a whole number" },
-	{ REQUIRED "workers = 65\n", "FILE:5: key 'workers': 65 is outside 1..64" },
-	{ REQUIRED "workers = 0\n", "FILE:5: key 'workers': 0 is outside 1..64" },
+	  "FILE:6: key 'workers': '99999999999999999999' is not a whole number" },
+	{ REQUIRED "workers = 65\n", "FILE:6: key 'workers': 65 is outside 1..64" },
+	{ REQUIRED "workers = 0\n", "FILE:6: key 'workers': 0 is outside 1..64" },
 	{ REQUIRED "trusted_proxies = 10.0.0.0/33\n",
 	  "FILE: key 'trusted_proxies': '10.0.0.0/33' is not an address or ADDRESS/PREFIX" },
-	{ REQUIRED "flow_ttl_max = 1801\n", "FILE:5: key 'flow_ttl_max': 1801 is outside 60..1800" },
-	{ REQUIRED "max_headers = 101\n", "FILE:5: key 'max_headers': 101 is outside 8..100" },
+	{ REQUIRED "flow_ttl_max = 1801\n", "FILE:6: key 'flow_ttl_max': 1801 is outside 60..1800" },
+	{ REQUIRED "max_headers = 101\n", "FILE:6: key 'max_headers': 101 is outside 8..100" },
 	{ REQUIRED "migrate_on_start = yes\n",
-	  "FILE:5: key 'migrate_on_start': 'yes' is not one of: false, true" },
+	  "FILE:6: key 'migrate_on_start': 'yes' is not one of: false, true" },
 	{ REQUIRED "allow_private_push = 1\n",
-	  "FILE:5: key 'allow_private_push': '1' is not one of: false, true" },
+	  "FILE:6: key 'allow_private_push': '1' is not one of: false, true" },
 	{ REQUIRED "log_level = verbose\n",
-	  "FILE:5: key 'log_level': 'verbose' is not one of: debug, info, warn, error" },
-	{ REQUIRED "log_format = xml\n", "FILE:5: key 'log_format': 'xml' is not one of: text, json" },
+	  "FILE:6: key 'log_level': 'verbose' is not one of: debug, info, warn, error" },
+	{ REQUIRED "log_format = xml\n", "FILE:6: key 'log_format': 'xml' is not one of: text, json" },
 	{ REQUIRED "registration = maybe\n",
-	  "FILE:5: key 'registration': 'maybe' is not one of: open, token, closed" },
+	  "FILE:6: key 'registration': 'maybe' is not one of: open, token, closed" },
 	{ REQUIRED "[server]\nworkers = 2\n",
-	  "FILE:6: key 'workers': unknown section (only [app NAME] sections exist)" },
+	  "FILE:7: key 'workers': unknown section (only [app NAME] sections exist)" },
 	{ REQUIRED "[app bad!]\nclient_id = x\n",
-	  "FILE:6: key 'client_id': the section's app name must be letters, digits, - or _" },
-	{ REQUIRED "just words\n", "FILE:5: not a 'key = value' line or [section]" },
+	  "FILE:7: key 'client_id': the section's app name must be letters, digits, - or _" },
+	{ REQUIRED "just words\n", "FILE:6: not a 'key = value' line or [section]" },
 	{ "# c\n[unclosed\n" REQUIRED, "FILE:2: not a 'key = value' line or [section]" },
-	{ REQUIRED "workers = 0\nnope = 1\n", "FILE:5: key 'workers': 0 is outside 1..64" },
+	{ REQUIRED "workers = 0\nnope = 1\n", "FILE:6: key 'workers': 0 is outside 1..64" },
 	/* Cross-field rules, checked once everything is read: no line to name. */
 	{ "key_file = k\ntls_cert = c\ntls_key = k\n", "FILE: key 'public_url': is required" },
 	{ "public_url = https://a\ntls_cert = c\ntls_key = k\n", "FILE: key 'key_file': is required" },
@@ -291,7 +295,7 @@ static const struct bad_case bad_cases[] = {
 	  "FILE: key 'tls_key': is required with listen" },
 	{ REQUIRED "listen =\n",
 	  "FILE: key 'listen': listen or listen_http must name at least one address" },
-	{ REQUIRED "registration = token\n",
+	{ REQUIRED "enrollment_token =\n",
 	  "FILE: key 'enrollment_token': is required with registration = token" },
 	{ REQUIRED "admin_listen = 0.0.0.0:9090\n",
 	  "FILE: key 'admin_token': is required when admin_listen is not loopback" },
@@ -324,7 +328,8 @@ START_TEST(bad_public_url)
 	snprintf(text, sizeof(text), "public_url = %s\nkey_file = k\ntls_cert = c\ntls_key = k\n",
 		 bad_urls[_i]);
 	load_fails(text, NULL,
-		   "FILE: key 'public_url': must be an http(s) URL with a host, no query or fragment");
+		   "FILE: key 'public_url': must be an http(s) URL with a host, no query or fragment, "
+		   "at most 512 bytes");
 }
 END_TEST
 
@@ -378,10 +383,12 @@ START_TEST(env_supplies_required)
 {
 	static const char *const env[] = { "OAUTH_RELAY_PUBLIC_URL=https://env.example",
 					   "OAUTH_RELAY_KEY_FILE=/env/keys", "OAUTH_RELAY_LISTEN=",
-					   "OAUTH_RELAY_LISTEN_HTTP=127.0.0.1:8080", NULL };
+					   "OAUTH_RELAY_LISTEN_HTTP=127.0.0.1:8080",
+					   "OAUTH_RELAY_ENROLLMENT_TOKEN=enroll-env", NULL };
 	struct settings s;
 
 	load_ok(&s, NULL, env);
+	ck_assert_str_eq(s.enrollment_token, "enroll-env");
 	ck_assert_ptr_null(s.path);
 	ck_assert_str_eq(s.public_url, "https://env.example");
 	ck_assert_str_eq(s.key_file, "/env/keys");
@@ -455,12 +462,12 @@ static const struct bad_case app_bad_cases[] = {
 	  "FILE: key 'client_secret': is required in [app github]" },
 	{ REQUIRED "[app github]\nclient_id = i\nclient_secret = s\n",
 	  "FILE: key 'token_urls': is required in [app github]" },
-	{ REQUIRED GITHUB "scope = openid\n", "FILE:9: key 'scope': unknown key in [app github]" },
+	{ REQUIRED GITHUB "scope = openid\n", "FILE:10: key 'scope': unknown key in [app github]" },
 	{ REQUIRED GITHUB "auth_method = private_key_jwt\n",
-	  "FILE:9: key 'auth_method': 'private_key_jwt' is not one of: client_secret_basic, "
+	  "FILE:10: key 'auth_method': 'private_key_jwt' is not one of: client_secret_basic, "
 	  "client_secret_post" },
 	{ REQUIRED "[app ]\nclient_id = x\n",
-	  "FILE:6: key 'client_id': the section's app name must be letters, digits, - or _" },
+	  "FILE:7: key 'client_id': the section's app name must be letters, digits, - or _" },
 };
 
 START_TEST(app_bad)
@@ -503,7 +510,7 @@ START_TEST(app_too_many)
 					"[app a%d]\nclient_id = i\nclient_secret = s\n"
 					"token_urls = https://t\n",
 					i);
-	load_fails(text, NULL, "FILE:134: key 'client_id': too many [app] sections");
+	load_fails(text, NULL, "FILE:135: key 'client_id': too many [app] sections");
 }
 END_TEST
 

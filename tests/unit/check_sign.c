@@ -4,6 +4,7 @@
 
 #include "suites.h"
 
+#include "encoding.h"
 #include "sign.h"
 
 #include <stdio.h>
@@ -308,6 +309,47 @@ START_TEST(instance_secret_fixed)
 }
 END_TEST
 
+/* The callback id: HMAC-SHA256 under the key derived with "oauth-relay callback v1",
+ * computed independently (Python's hmac) for this vector. */
+START_TEST(instance_callback_id_fixed)
+{
+	static const char text[] = "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
+	unsigned char got[CALLBACK_ID_BYTES];
+	char b64[CALLBACK_ID_LEN + 1], err[256];
+	struct keyring ring;
+
+	ck_assert_msg(keyring_parse(text, &ring, err, sizeof(err)), "%s", err);
+	ck_assert(instance_callback_id(&ring, "qi_0123abcdAAECAwQFBgcICQoLDA0ODw", got));
+	base64url_encode(got, sizeof(got), b64);
+	ck_assert_str_eq(b64, "kFuObC0HhPsNIx6duXjvNQ");
+	/* No callback id for an id whose key is not in the ring, or a malformed one. */
+	ck_assert(!instance_callback_id(&ring, "qi_ffffffffAAECAwQFBgcICQoLDA0ODw", got));
+	ck_assert(!instance_callback_id(&ring, "qi_0123abcdAAECAwQFBgcICQoLDA0OD", got));
+	keyring_wipe(&ring);
+}
+END_TEST
+
+/* Each instance has its own callback id, the same on every node with the key file. */
+START_TEST(instance_callback_id_per_instance)
+{
+	struct keyring ring, copy;
+	char id[INSTANCE_ID_LEN + 1], id2[INSTANCE_ID_LEN + 1], secret[INSTANCE_SECRET_LEN + 1];
+	unsigned char a[CALLBACK_ID_BYTES], b[CALLBACK_ID_BYTES], again[CALLBACK_ID_BYTES];
+	char text[512], err[256];
+
+	ring_make(&ring, 2);
+	ck_assert(instance_create(&ring, id, secret));
+	ck_assert(instance_create(&ring, id2, secret));
+	ck_assert(instance_callback_id(&ring, id, a));
+	ck_assert(instance_callback_id(&ring, id2, b));
+	ck_assert(memcmp(a, b, sizeof(a)) != 0);
+	ck_assert_uint_gt(keyring_format(&ring, text, sizeof(text)), 0);
+	ck_assert_msg(keyring_parse(text, &copy, err, sizeof(err)), "%s", err);
+	ck_assert(instance_callback_id(&copy, id, again));
+	ck_assert_mem_eq(again, a, sizeof(a));
+}
+END_TEST
+
 /* A request signed with a fresh instance's secret verifies through the header. */
 START_TEST(sign_and_verify)
 {
@@ -365,6 +407,8 @@ Suite *sign_suite(void)
 	tcase_add_test(inst, instance_rotation);
 	tcase_add_test(inst, instance_none_without_keys);
 	tcase_add_test(inst, instance_secret_fixed);
+	tcase_add_test(inst, instance_callback_id_fixed);
+	tcase_add_test(inst, instance_callback_id_per_instance);
 	tcase_add_test(inst, sign_and_verify);
 	suite_add_tcase(s, inst);
 	return s;

@@ -42,7 +42,7 @@ START_TEST(names)
 	ck_assert_str_eq(stats_event_name(STATS_CALLBACK), "callback");
 	static const char *const outcomes[STATS_OUTCOME_COUNT] = {
 		"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-		"refused", "rate_limited", "unavailable",
+		"refused", "rate_limited", "unavailable", "wrong_callback",
 	};
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
 		ck_assert_str_eq(stats_outcome_name((enum stats_outcome)o), outcomes[o]);

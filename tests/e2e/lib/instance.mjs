@@ -39,7 +39,7 @@ export class Instance {
     this.returnUrl = `${this.origin}/oauth2/code?connection=e2e`;
     this.config = await oidc.discovery(new URL(this.as.issuer), this.as.clientId, undefined,
       oidc.ClientSecretBasic(this.as.clientSecret), { [oidc.customFetch]: fetchTrusting(this.ca) });
-    await this.register();
+    if (!this.id) await this.register();
     return this;
   }
 
@@ -50,7 +50,7 @@ export class Instance {
     this.server = null;
   }
 
-  /** POST /v1/instances (open registration). */
+  /** POST /v1/instances (open registration): the credentials and the instance's own callback. */
   async register() {
     const res = await httpsRequest(`${this.relay.origin}/v1/instances`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', ca: this.ca,
@@ -59,6 +59,7 @@ export class Instance {
     const creds = JSON.parse(res.body);
     this.id = creds.instance_id;
     this.secret = creds.instance_secret;
+    this.redirectUri = creds.redirect_uri;
   }
 
   /** A signed request to the relay: { status, headers, json }. */
@@ -82,9 +83,10 @@ export class Instance {
   /**
    * POST /v1/flows naming `issuer` (default: the real one), then the authorization URL at
    * the real authorization server. Returns the relay's answer plus
-   * { authUrl, verifier, expectedState, createdAt }.
+   * { authUrl, verifier, expectedState, createdAt }. redirectUri replaces the relay's
+   * redirect_uri in the authorization URL (what an attacker would do).
    */
-  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer }) {
+  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri }) {
     const body = {
       return_url: this.returnUrl,
       delivery,
@@ -98,7 +100,7 @@ export class Instance {
     const flow = res.json;
     const verifier = oidc.randomPKCECodeVerifier();
     const authUrl = oidc.buildAuthorizationUrl(this.config, {
-      redirect_uri: flow.redirect_uri,
+      redirect_uri: redirectUri ?? flow.redirect_uri,
       scope: 'openid',
       state: flow.state,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),

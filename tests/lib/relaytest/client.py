@@ -37,9 +37,10 @@ def signature_header(instance_id, secret, ts, method, target, body=b""):
 
 
 class Instance:
-    def __init__(self, instance_id, secret):
+    def __init__(self, instance_id, secret, redirect_uri=None):
         self.id = instance_id
         self.secret = secret
+        self.redirect_uri = redirect_uri  # its own callback, from the registration answer
 
     @property
     def kid(self):
@@ -74,10 +75,13 @@ def register(relay, bearer=None):
     resp = register_raw(relay, bearer=bearer)
     assert resp.status == 201, resp
     data = resp.json()
-    return Instance(data["instance_id"], data["instance_secret"])
+    return Instance(data["instance_id"], data["instance_secret"], data["redirect_uri"])
 
 
 _sent = set()
+# The callback path each flow was given (its redirect_uri), by state: the browser comes back
+# to the redirect_uri the instance put in the authorization request.
+_callback_paths = {}
 
 
 def signed_request(relay, instance, method, target, body=b"", ts=None, secret=None,
@@ -102,7 +106,11 @@ def signed_request(relay, instance, method, target, body=b"", ts=None, secret=No
     _sent.add(header)
     hdrs = {"Content-Type": "application/json", "X-OAuth-Signature": header}
     hdrs.update(headers or {})
-    return request(relay, method, target, body=body, headers=hdrs, **kw)
+    resp = request(relay, method, target, body=body, headers=hdrs, **kw)
+    if target == "/v1/flows" and resp.status == 201:
+        flow = resp.json()
+        _callback_paths[flow["state"]] = urllib.parse.urlsplit(flow["redirect_uri"]).path
+    return resp
 
 
 def create_flow_raw(relay, instance, body=None, **fields):
@@ -113,6 +121,12 @@ def create_flow_raw(relay, instance, body=None, **fields):
     return signed_request(relay, instance, "POST", "/v1/flows", body)
 
 
+def callback_path(state):
+    """The path of the redirect_uri the relay gave the flow of this state ("/v1/callback"
+    for a state no flow of this test run was given)."""
+    return _callback_paths.get(state, "/v1/callback")
+
+
 def create_flow(relay, instance, **fields):
     """A new flow's JSON; fails the test unless the relay answers 201."""
     resp = create_flow_raw(relay, instance, **fields)
@@ -120,20 +134,30 @@ def create_flow(relay, instance, **fields):
     return resp.json()
 
 
+def _state_of(query):
+    if isinstance(query, str):
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    else:
+        pairs = list(query.items()) if isinstance(query, dict) else list(query)
+    states = [v for k, v in pairs if k == "state"]
+    return states[0] if len(states) == 1 else None
+
+
 def callback(relay, query, method="GET", content_type="application/x-www-form-urlencoded",
-             headers=None, listener="tls", **kw):
-    """The browser's GET /v1/callback?query (query sent exactly as given, str or list of
-    pairs), or POST with the query as a form body."""
+             headers=None, listener="tls", path=None, **kw):
+    """The browser's GET <callback path>?query (query sent exactly as given, str or list of
+    pairs), or POST with the query as a form body. The path is the redirect_uri the flow of
+    the query's state was given, unless path says otherwise."""
+    if path is None:
+        path = callback_path(_state_of(query))
     if not isinstance(query, str):
         query = urllib.parse.urlencode(query)
     hdrs = dict(headers or {})
     if method == "GET":
-        return request(relay, "GET", "/v1/callback?" + query, headers=hdrs, listener=listener,
-                       **kw)
+        return request(relay, "GET", path + "?" + query, headers=hdrs, listener=listener, **kw)
     if content_type:
         hdrs["Content-Type"] = content_type
-    return request(relay, method, "/v1/callback", body=query, headers=hdrs, listener=listener,
-                   **kw)
+    return request(relay, method, path, body=query, headers=hdrs, listener=listener, **kw)
 
 
 def location_params(resp, return_url):

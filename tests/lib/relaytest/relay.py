@@ -88,6 +88,8 @@ class Relay:
             "tls_key": self.key_path,
             "key_file": keyring,
             "log_level": "info",
+            # Most tests register freely; test_instances covers the token default.
+            "registration": "open",
         }
         self.settings.update(settings or {})
         self.extra = extra
