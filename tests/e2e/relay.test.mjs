@@ -24,6 +24,7 @@ let relay;
 let as;
 let instance;
 let browser;
+let ca; // the test CA, PEM
 let expired; // { flow, session } of the flow that is left to expire
 const sessions = [];
 const secretsSeen = new Set(); // codes, tokens, states, flow ids: never in the relay's log
@@ -104,7 +105,7 @@ describe('oauth-relay end to end', () => {
   before(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'oauth-relay-e2e-'));
     const cert = makeCert(tmp);
-    const ca = readFileSync(cert.cert);
+    ca = readFileSync(cert.cert);
     relay = await new Relay(tmp, cert).start();
     // The instance registers first: its OAuth client at the server gets the instance's own
     // callback as redirect_uri, as an administrator would enter it.
@@ -271,6 +272,33 @@ describe('oauth-relay end to end', () => {
     assert.deepEqual(Object.fromEntries(delivery.params), {
       error: 'invalid_request', error_description: 'issuer mismatch', state: 'qorus-mixup',
     }, 'only the mismatch error reaches the instance, never the code');
+  });
+
+  test('stolen state: another instance\'s flow at this client\'s callback delivers nothing', { timeout: 30000 }, async () => {
+    // The attack of issue 11: a second registered instance creates a flow returning to
+    // itself and sends the person to the victim's OAuth client (the victim's redirect_uri)
+    // with that flow's state. The person consents; the code must not reach the attacker.
+    const attacker = new Instance(relay, as, ca);
+    await attacker.start();
+    try {
+      const flow = await attacker.createFlow({
+        delivery: 'redirect', instanceState: 'attacker-loot', redirectUri: instance.redirectUri,
+      });
+      remember(flow);
+      assert.notEqual(flow.redirect_uri, instance.redirectUri, 'each instance has its own callback');
+      const s = await session();
+      await signIn(s.page, flow.authUrl, 'victim');
+      await consent(s.page, true);
+      await s.page.waitForURL((u) => u.href.startsWith(`${instance.redirectUri}?`) || u.origin === attacker.origin);
+      assert.equal(await s.page.locator('h1').textContent(), 'This sign-in came back to the wrong address');
+      const cb = await theCallback(s, 400);
+      assert.equal(cb.headers.location, undefined, 'no redirect for another instance\'s state');
+      sentByServer(cb, flow);
+      assert.equal(attacker.deliveries.length, 0, 'the attacker receives nothing');
+      assert.equal(instance.deliveriesFor('attacker-loot').length, 0);
+    } finally {
+      await attacker.stop();
+    }
   });
 
   test('expired flow: consent after expires_in lands on the 410 page, nothing delivered', { timeout: 120000 }, async () => {

@@ -1,6 +1,6 @@
 // The authorization server: npm oidc-provider over HTTPS on 127.0.0.1 (issuer
 // https://localhost:<port>; the relay accepts only https issuers), one confidential client
-// (client_secret_basic) whose redirect_uri is the relay's callback, PKCE required, its
+// (client_secret_basic) whose redirect_uri is the instance's callback at the relay, PKCE required, its
 // built-in development login and consent pages, any login accepted.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
