@@ -421,7 +421,7 @@ def sanity(tokens, nginx_tls, relay_tls):
         return r.status, r.getheader("Location") or ""
 
     token = tokens.take(1)[0]
-    path = "/v1/callback?code=bench&state=" + token
+    path = "/v1/callback/AAAAAAAAAAAAAAAAAAAAAA?code=bench&state=" + token
     n = get(nginx_tls, path)
     first = get(relay_tls, path)
     again = get(relay_tls, path)

@@ -4,7 +4,7 @@
  *   idle PORT N [TOKENS START]
  *
  * Opens N TLS connections to 127.0.0.1:PORT, on each one request
- * GET /v1/callback?code=bench&state=TOKEN (TOKEN from line START, START+1, ... of the
+ * GET /v1/callback/AAAAAAAAAAAAAAAAAAAAAA?code=bench&state=TOKEN (TOKEN from line START, START+1, ... of the
  * fixed-length TOKENS file, or "x"), reads the response and keeps the connection open
  * and idle. Then prints one line
  *   ready held=H failed=F seconds=S statuses=CODE:COUNT,... errors=WHAT:COUNT,...
@@ -185,7 +185,8 @@ static bool start(struct conn *c, SSL_CTX *ctx, const struct sockaddr_in *addr, 
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->len = (size_t)snprintf(c->buf, BUF,
-				  "GET /v1/callback?code=bench&state=%s HTTP/1.1\r\nHost: localhost\r\n\r\n",
+				  "GET /v1/callback/AAAAAAAAAAAAAAAAAAAAAA?code=bench&state=%s HTTP/1.1\r\n"
+				  "Host: localhost\r\n\r\n",
 				  token);
 	c->off = 0;
 	c->ssl = SSL_new(ctx);

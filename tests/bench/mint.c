@@ -12,6 +12,8 @@
  * "expires_in": 1800}: a random 16-byte flow id, created = now, expires = now + 1800,
  * redirect delivery, the normalized return_url, no issuer, no instance_state; sealed
  * with the keyring's newest key by seal_flow(). The relay opens them like any other.
+ * Each is bound to the instance callback id of 16 zero bytes, so the bench sends them to
+ * /v1/callback/AAAAAAAAAAAAAAAAAAAAAA (the path the relay checks, like any instance's).
  *
  * Every token has the same length (fixed plaintext layout), so every line has the same
  * length: the wrk script seeks straight to a thread's slice of the file.

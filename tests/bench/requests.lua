@@ -4,7 +4,7 @@
 --
 --   wrk -tT ... -s requests.lua URL -- MODE FILE START COUNT T
 --
--- MODE       callback        GET /v1/callback?code=bench&state=<line>   success: 3xx
+-- MODE       callback        GET /v1/callback/<id>?code=bench&state=<line>   success: 3xx
 --            callback-close  the same with "Connection: close"          success: 3xx
 --            flows           POST /v1/flows, line = "<signature header>\t<body>"
 --                                                                        success: 201
@@ -66,7 +66,7 @@ function request()
          ["X-OAuth-Signature"] = line:sub(1, tab - 1),
       }, line:sub(tab + 1))
    end
-   return wrk.format("GET", "/v1/callback?code=bench&state=" .. line,
+   return wrk.format("GET", "/v1/callback/AAAAAAAAAAAAAAAAAAAAAA?code=bench&state=" .. line,
                      mode == "callback-close" and close or host)
 end
 
