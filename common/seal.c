@@ -17,7 +17,7 @@
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define HEADER_BYTES (1 + KID_BYTES)
-#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
+#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 2 * CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
 /* The flags byte: the delivery in the low bits, then these. */
 #define FLAG_INSTANCE_STATE 0x80
@@ -103,8 +103,12 @@ static size_t flow_encode(const struct flow *f, unsigned char *out)
 	*p++ = (unsigned char)(f->delivery | (f->has_instance_state ? FLAG_INSTANCE_STATE : 0) |
 			       (f->require_iss ? FLAG_REQUIRE_ISS : 0) |
 			       (f->shared_app ? FLAG_SHARED_APP : 0));
-	memcpy(p, f->binding, CALLBACK_ID_BYTES);
+	memcpy(p, f->instance, CALLBACK_ID_BYTES);
 	p += CALLBACK_ID_BYTES;
+	if (f->shared_app) {
+		memcpy(p, f->app, CALLBACK_ID_BYTES);
+		p += CALLBACK_ID_BYTES;
+	}
 	put_str(&p, f->return_url);
 	put_str(&p, f->issuer);
 	put_str(&p, f->instance_state);
@@ -133,8 +137,14 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 	f->require_iss = (flags & FLAG_REQUIRE_ISS) != 0;
 	f->shared_app = (flags & FLAG_SHARED_APP) != 0;
 	f->delivery = (enum delivery)(flags & FLAG_DELIVERY_MASK);
-	memcpy(f->binding, p, CALLBACK_ID_BYTES);
+	memcpy(f->instance, p, CALLBACK_ID_BYTES);
 	p += CALLBACK_ID_BYTES;
+	if (f->shared_app) {
+		if (end - p < CALLBACK_ID_BYTES + 6)
+			return false;
+		memcpy(f->app, p, CALLBACK_ID_BYTES);
+		p += CALLBACK_ID_BYTES;
+	}
 	return get_str(&p, end, f->return_url, sizeof(f->return_url)) &&
 	       get_str(&p, end, f->issuer, sizeof(f->issuer)) &&
 	       get_str(&p, end, f->instance_state, sizeof(f->instance_state)) && p == end;

@@ -7,8 +7,9 @@
  * only inside the token: the relay stores nothing about a flow until it is used.
  *
  * Every flow is bound to the callback path it may arrive at (README "Callback paths"):
- * its instance's callback id, or a shared app's client_id for /v1/callback. Version 1
- * tokens carried no binding and no longer open.
+ * its instance's callback id, or a shared app's client_id for /v1/callback; it always
+ * names its instance's callback id, so that revoking the instance stops its flows too.
+ * Version 1 tokens carried no binding and no longer open.
  */
 #ifndef OAUTH_RELAY_SEAL_H
 #define OAUTH_RELAY_SEAL_H
@@ -40,7 +41,8 @@ struct flow {
 	bool has_instance_state;
 	bool require_iss; /* a callback without iss is an issuer mismatch (RFC 9207) */
 	bool shared_app;  /* bound to a shared app (/v1/callback), else to an instance */
-	unsigned char binding[CALLBACK_ID_BYTES]; /* instance callback id, or seal_app_binding */
+	unsigned char instance[CALLBACK_ID_BYTES]; /* the creating instance's callback id */
+	unsigned char app[CALLBACK_ID_BYTES];      /* shared_app only: seal_app_binding() */
 	char kid[KEYRING_KID_LEN + 1]; /* the key that sealed it (set by seal_open) */
 };
 

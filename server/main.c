@@ -161,7 +161,7 @@ static bool relay_services_start(struct relay *relay)
 	freelist_init(&relay->requests, sizeof(struct request),
 		      offsetof(struct request, head.headers));
 	relay->singleuse = singleuse_new(relay->base);
-	relay->revoked = revocations_new(relay->base, relay->db);
+	relay->revoked = revocations_new(relay->base, relay->db, &relay->keys);
 	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,
 				      relay->settings.stats_retention_days);
 	if (!relay->singleuse || !relay->revoked || !relay->stats ||

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pages.h"
 #include "response.h"
+#include "revocations.h"
 #include "router.h"
 #include "singleuse.h"
 #include "usage.h"
@@ -174,6 +175,12 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 	}
 	if (seal == SEAL_EXPIRED) {
 		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
+		return;
+	}
+	/* A revoked instance's flows in progress end with it (README "Instances"). */
+	if (req->relay->revoked &&
+	    revocations_contains_callback(req->relay->revoked, cb->flow.instance)) {
+		reject(req, cb, PAGE_INVALID, STATS_REFUSED);
 		return;
 	}
 	if (!seal_flow_hash(&req->relay->keys, &cb->flow, hash)) {

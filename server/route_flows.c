@@ -84,8 +84,8 @@ static bool binding_fill(const struct request *req, json_t *body, const char *in
 		return false;
 	}
 	f->shared_app = client_id != NULL;
-	if (client_id ? seal_app_binding(client_id, f->binding)
-		      : instance_callback_id(&req->relay->keys, instance_id, f->binding))
+	if (instance_callback_id(&req->relay->keys, instance_id, f->instance) &&
+	    (!client_id || seal_app_binding(client_id, f->app)))
 		return true;
 	*err = (struct flow_error){ "server_error", "The relay could not bind the flow.", 500 };
 	return false;
@@ -214,7 +214,7 @@ static void flows_create(struct request *req)
 	}
 	json_decref(body);
 	at.shared = f.shared_app;
-	memcpy(at.id, f.binding, sizeof(at.id));
+	memcpy(at.id, f.instance, sizeof(at.id));
 	if (!seal_flow(&req->relay->keys, &f, token, sizeof(token)) ||
 	    !callback_redirect_uri(req->relay->settings.public_url, &at, redirect_uri,
 				   sizeof(redirect_uri))) {

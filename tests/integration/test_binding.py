@@ -6,6 +6,7 @@ instance's OAuth client and collects the victim's code at its own return_url."""
 import json
 import re
 import signal
+import time
 import urllib.parse
 
 import pytest
@@ -205,3 +206,26 @@ def test_relayctl_register_and_flow_print_the_callbacks(relays):
     resp = client.callback(relay, [("code", "c"), ("state", flow["state"])], path="/v1/callback")
     assert ("error_description", "issuer mismatch") in assert_delivered(
         resp, "https://qorus.example/cb")
+
+
+def test_revoked_instance_flows_in_progress_end_with_it(relays, database):
+    """Revocation reaches the callback too: a revoked instance's flows made before it, for
+    its own client or a shared app, deliver nothing; another instance's still do."""
+    relay = relays({"database_url": database.url}, extra=APP)
+    relay.wait_readyz(200, database="ok")
+    bad, good = client.register(relay), client.register(relay)
+    own = client.create_flow(relay, bad)
+    shared = client.create_flow(relay, bad, client_id="3MVG9-shared-app")
+    fine = client.create_flow(relay, good)
+    result = run_relayctl(["revoke", bad.id, "-c", relay.config])
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 30
+    while client.create_flow_raw(relay, bad).status != 401:
+        assert time.monotonic() < deadline, "the revocation never arrived"
+        time.sleep(0.1)
+    mark = relay.log_mark()
+    for flow in (own, shared):
+        resp = client.callback(relay, [("code", "c"), ("state", flow["state"])])
+        assert_page(resp, 400, "not valid")
+    relay.wait_log(r"event=callback outcome=refused", since=mark)
+    assert client.callback(relay, [("code", "c"), ("state", fine["state"])]).status == 303

@@ -216,7 +216,7 @@ START_TEST(bound_to)
 	struct flow f;
 
 	flow_make(&f, "", NULL);
-	memset(f.binding, 7, sizeof(f.binding));
+	memset(f.instance, 7, sizeof(f.instance));
 	memset(mine.id, 7, sizeof(mine.id));
 	memset(theirs.id, 7, sizeof(theirs.id));
 	theirs.id[15] = 8;
@@ -224,12 +224,14 @@ START_TEST(bound_to)
 	ck_assert(!callback_bound_to(&f, &theirs, apps, 2));
 	ck_assert(!callback_bound_to(&f, &shared, apps, 2));
 	f.shared_app = true;
-	ck_assert(seal_app_binding("the-app", f.binding));
+	ck_assert(seal_app_binding("the-app", f.app));
 	ck_assert(callback_bound_to(&f, &shared, apps, 2));
 	ck_assert(!callback_bound_to(&f, &shared, apps, 1)); /* the app left the settings */
-	memcpy(mine.id, f.binding, sizeof(mine.id));
+	memcpy(mine.id, f.app, sizeof(mine.id));
 	ck_assert(!callback_bound_to(&f, &mine, apps, 2));
-	ck_assert(seal_app_binding("The-app", f.binding));
+	memcpy(mine.id, f.instance, sizeof(mine.id));
+	ck_assert(!callback_bound_to(&f, &mine, apps, 2));
+	ck_assert(seal_app_binding("The-app", f.app));
 	ck_assert(!callback_bound_to(&f, &shared, apps, 2));
 }
 END_TEST

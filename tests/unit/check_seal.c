@@ -50,7 +50,7 @@ static void flow_make(struct flow *f, unsigned char id_seed, enum delivery d, co
 	f->has_instance_state = state != NULL;
 	snprintf(f->instance_state, sizeof(f->instance_state), "%s", state ? state : "");
 	for (int i = 0; i < CALLBACK_ID_BYTES; i++)
-		f->binding[i] = (unsigned char)(id_seed * 3 + i);
+		f->instance[i] = (unsigned char)(id_seed * 3 + i);
 }
 
 static size_t token_make(const struct keyring *ring, const struct flow *f, char *token)
@@ -71,7 +71,9 @@ static void flow_assert_eq(const struct flow *got, const struct flow *want)
 	ck_assert_str_eq(got->instance_state, want->instance_state);
 	ck_assert_int_eq(got->require_iss, want->require_iss);
 	ck_assert_int_eq(got->shared_app, want->shared_app);
-	ck_assert_mem_eq(got->binding, want->binding, CALLBACK_ID_BYTES);
+	ck_assert_mem_eq(got->instance, want->instance, CALLBACK_ID_BYTES);
+	if (want->shared_app)
+		ck_assert_mem_eq(got->app, want->app, CALLBACK_ID_BYTES);
 }
 
 static void assert_invalid(const struct keyring *ring, const char *token, size_t len)
@@ -97,6 +99,7 @@ START_TEST(round_trip)
 		  _i & 4 ? "opaque state \x01\x7f\xff" : NULL);
 	in.require_iss = (_i & 16) != 0;
 	in.shared_app = (_i & 32) != 0;
+	memset(in.app, 0xa0 + _i, sizeof(in.app));
 	len = token_make(&ring, &in, token);
 	ck_assert_uint_eq(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					"0123456789-_"),
@@ -425,7 +428,7 @@ START_TEST(fixed_vectors)
 	want.require_iss = true;
 	for (int i = 0; i < FLOW_ID_BYTES; i++) {
 		want.id[i] = (unsigned char)i;
-		want.binding[i] = (unsigned char)(0xb0 + i);
+		want.instance[i] = (unsigned char)(0xb0 + i);
 	}
 	/* Version 1 carried no callback binding: such a token could be answered anywhere. */
 	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_INVALID);
@@ -472,8 +475,8 @@ static size_t put_str(unsigned char *p, size_t len, const char *s)
 	return 2 + len;
 }
 
-/* id | created(4) | ttl(2) | flags(1) | binding(16) | url | issuer | state, then a
- * mutation. Version 1 had no binding. */
+/* id | created(4) | ttl(2) | flags(1) | instance(16) [| app(16) with the shared flag] |
+ * url | issuer | state, then a mutation. Version 1 had no binding. */
 struct forged_case {
 	const char *what;
 	unsigned char version, flags;
@@ -520,6 +523,10 @@ START_TEST(forged_plaintext)
 	*p++ = c->flags;
 	memset(p, 0x11, CALLBACK_ID_BYTES);
 	p += CALLBACK_ID_BYTES;
+	if (c->flags & 0x20) {
+		memset(p, 0x22, CALLBACK_ID_BYTES);
+		p += CALLBACK_ID_BYTES;
+	}
 	p += put_str(p, url_len, url);
 	p += put_str(p, 0, "");
 	p += put_str(p, 2, "st");
@@ -536,7 +543,8 @@ START_TEST(forged_plaintext)
 		ck_assert_int_eq(out.has_instance_state, (c->flags & 0x80) != 0);
 		ck_assert_int_eq(out.require_iss, (c->flags & 0x40) != 0);
 		ck_assert_int_eq(out.shared_app, (c->flags & 0x20) != 0);
-		ck_assert_uint_eq(out.binding[0], 0x11);
+		ck_assert_uint_eq(out.instance[0], 0x11);
+		ck_assert_uint_eq(out.app[0], (c->flags & 0x20) ? 0x22 : 0);
 		ck_assert_uint_eq(strlen(out.return_url), url_len);
 	}
 }
