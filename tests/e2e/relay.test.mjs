@@ -5,11 +5,14 @@
 // browser signs in (stopping at the consent page) before anything else; the other cases
 // run meanwhile and the consent is given only once the flow has expired.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+
+import * as oidc from 'openid-client';
 
 import { consent, launch, newSession, signIn } from './lib/browser.mjs';
 import { Instance } from './lib/instance.mjs';
@@ -38,17 +41,17 @@ async function session() {
 // -- assertions shared by the cases ---------------------------------------------------------
 
 /** The browser's responses from the relay's callback, headers resolved. */
-async function callbackResponses(s) {
+async function callbackResponses(s, callbackUrl = instance.redirectUri) {
   const all = await s.settled();
   for (const r of all) {
     assert.ok(r.status !== 307 && r.status !== 308, `${r.status} from ${r.url}: 307/308 must never be used`);
   }
-  return all.filter((r) => r.url.startsWith(`${instance.redirectUri}?`) || r.url === instance.redirectUri);
+  return all.filter((r) => r.url.startsWith(`${callbackUrl}?`) || r.url === callbackUrl);
 }
 
 /** Exactly one callback response, with the given status and the security headers. */
-async function theCallback(s, status) {
-  const cbs = await callbackResponses(s);
+async function theCallback(s, status, callbackUrl = instance.redirectUri) {
+  const cbs = await callbackResponses(s, callbackUrl);
   assert.equal(cbs.length, 1, `callback responses: ${JSON.stringify(cbs.map((r) => [r.status, r.url]))}`);
   assertSecurityHeaders(cbs[0]);
   assert.equal(cbs[0].status, status, `callback answered ${cbs[0].status}, expected ${status}`);
@@ -84,14 +87,14 @@ function assertPassThrough(sent, delivered, flow) {
   assert.equal(delivered.get('iss'), as.issuer, 'iss is the issuer the flow named');
 }
 
-function assertTokens(tokens, login) {
+function assertTokens(tokens, login, clientId = as.clientId) {
   assert.equal(typeof tokens.access_token, 'string');
   assert.ok(tokens.access_token.length > 0, 'an access token');
   assert.equal(tokens.token_type.toLowerCase(), 'bearer');
   assert.equal(typeof tokens.id_token, 'string', 'an ID token');
   const claims = tokens.claims();
   assert.equal(claims.iss, as.issuer);
-  assert.equal(claims.aud, as.clientId);
+  assert.equal(claims.aud, clientId);
   assert.equal(claims.sub, login);
   secretsSeen.add(tokens.access_token);
   secretsSeen.add(tokens.id_token);
@@ -106,12 +109,14 @@ describe('oauth-relay end to end', () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'oauth-relay-e2e-'));
     const cert = makeCert(tmp);
     ca = readFileSync(cert.cert);
-    relay = await new Relay(tmp, cert).start();
+    const sharedApp = { clientId: 'qorus-shared', clientSecret: randomBytes(24).toString('base64url') };
+    relay = await new Relay(tmp, cert, sharedApp).start();
     // The instance registers first: its OAuth client at the server gets the instance's own
     // callback as redirect_uri, as an administrator would enter it.
     instance = new Instance(relay, null, ca);
     await instance.register();
-    as = await new AuthorizationServer(cert, instance.redirectUri).start();
+    as = await new AuthorizationServer(cert, instance.redirectUri,
+      { ...sharedApp, redirectUri: relay.sharedCallbackUrl }).start();
     instance.as = as;
     await instance.start();
     browser = await launch();
@@ -296,6 +301,48 @@ describe('oauth-relay end to end', () => {
       sentByServer(cb, flow);
       assert.equal(attacker.deliveries.length, 0, 'the attacker receives nothing');
       assert.equal(instance.deliveriesFor('attacker-loot').length, 0);
+    } finally {
+      await attacker.stop();
+    }
+  });
+
+  test('shared app: consent answered at the shared callback, delivered to the instance that started it', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-shared', clientId: 'qorus-shared' });
+    remember(flow);
+    assert.equal(flow.redirect_uri, relay.sharedCallbackUrl);
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'grace');
+    await consent(s.page, true);
+    const delivery = await instance.waitForDelivery('qorus-shared');
+    const cb = await theCallback(s, 303, relay.sharedCallbackUrl);
+    assertPassThrough(sentByServer(cb, flow), delivery.params, flow);
+    assertTokens(await instance.exchange(flow, delivery), 'grace', 'qorus-shared');
+  });
+
+  test('stolen state at the shared callback: an instance\'s own flow is not answered there', { timeout: 30000 }, async () => {
+    // The attacker's flow names no shared app (its answer belongs at its own callback), but
+    // its state is put into an authorization request for the shared app's client.
+    const attacker = new Instance(relay, as, ca);
+    await attacker.start();
+    try {
+      const flow = await attacker.createFlow({ delivery: 'redirect', instanceState: 'attacker-shared' });
+      remember(flow);
+      const stolen = oidc.buildAuthorizationUrl(attacker.sharedConfig, {
+        redirect_uri: relay.sharedCallbackUrl,
+        scope: 'openid',
+        state: flow.state,
+        code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+        code_challenge_method: 'S256',
+      });
+      const s = await session();
+      await signIn(s.page, stolen.href, 'heidi');
+      await consent(s.page, true);
+      await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`) || u.origin === attacker.origin);
+      assert.equal(await s.page.locator('h1').textContent(), 'This sign-in came back to the wrong address');
+      const cb = await theCallback(s, 400, relay.sharedCallbackUrl);
+      assert.equal(cb.headers.location, undefined);
+      sentByServer(cb, flow);
+      assert.equal(attacker.deliveries.length, 0, 'the attacker receives nothing');
     } finally {
       await attacker.stop();
     }

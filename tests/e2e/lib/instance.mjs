@@ -37,10 +37,16 @@ export class Instance {
     this.origin = `http://127.0.0.1:${this.server.address().port}`;
     // A return URL that already has a query: the relay must merge its parameters into it.
     this.returnUrl = `${this.origin}/oauth2/code?connection=e2e`;
-    this.config = await oidc.discovery(new URL(this.as.issuer), this.as.clientId, undefined,
-      oidc.ClientSecretBasic(this.as.clientSecret), { [oidc.customFetch]: fetchTrusting(this.ca) });
+    this.config = await this.discover(this.as.clientId, this.as.clientSecret);
+    // The operator's shared app. Its secret is here only until the token delegate holds it.
+    this.sharedConfig = await this.discover(this.as.shared.clientId, this.as.shared.clientSecret);
     if (!this.id) await this.register();
     return this;
+  }
+
+  discover(clientId, clientSecret) {
+    return oidc.discovery(new URL(this.as.issuer), clientId, undefined,
+      oidc.ClientSecretBasic(clientSecret), { [oidc.customFetch]: fetchTrusting(this.ca) });
   }
 
   async stop() {
@@ -84,13 +90,15 @@ export class Instance {
    * POST /v1/flows naming `issuer` (default: the real one), then the authorization URL at
    * the real authorization server. Returns the relay's answer plus
    * { authUrl, verifier, expectedState, createdAt }. redirectUri replaces the relay's
-   * redirect_uri in the authorization URL (what an attacker would do).
+   * redirect_uri in the authorization URL (what an attacker would do); clientId names the
+   * shared app, whose client the authorization URL is then for.
    */
-  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri }) {
+  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri, clientId }) {
     const body = {
       return_url: this.returnUrl,
       delivery,
       authorization_server: issuer,
+      ...(clientId !== undefined && { client_id: clientId }),
       ...(expiresIn !== undefined && { expires_in: expiresIn }),
       ...(instanceState !== undefined && { instance_state: instanceState }),
     };
@@ -99,7 +107,8 @@ export class Instance {
     if (res.status !== 201) throw new Error(`POST /v1/flows: ${res.status} ${res.text}`);
     const flow = res.json;
     const verifier = oidc.randomPKCECodeVerifier();
-    const authUrl = oidc.buildAuthorizationUrl(this.config, {
+    const config = clientId ? this.sharedConfig : this.config;
+    const authUrl = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri ?? flow.redirect_uri,
       scope: 'openid',
       state: flow.state,
@@ -108,6 +117,7 @@ export class Instance {
     });
     return {
       ...flow,
+      config,
       authUrl: authUrl.href,
       verifier,
       expectedState: instanceState ?? flow.flow_id,
@@ -173,7 +183,7 @@ export class Instance {
   exchange(flow, delivery) {
     const currentUrl = new URL(flow.redirect_uri);
     for (const [k, v] of delivery.params) currentUrl.searchParams.append(k, v);
-    return oidc.authorizationCodeGrant(this.config, currentUrl, {
+    return oidc.authorizationCodeGrant(flow.config, currentUrl, {
       pkceCodeVerifier: flow.verifier,
       expectedState: flow.expectedState,
       idTokenExpected: true,

@@ -1,7 +1,9 @@
 // The authorization server: npm oidc-provider over HTTPS on 127.0.0.1 (issuer
-// https://localhost:<port>; the relay accepts only https issuers), one confidential client
-// (client_secret_basic) whose redirect_uri is the instance's callback at the relay, PKCE required, its
-// built-in development login and consent pages, any login accepted.
+// https://localhost:<port>; the relay accepts only https issuers), two confidential clients
+// (client_secret_basic): the instance's own, whose redirect_uri is the instance's callback
+// at the relay, and the operator's shared app, whose redirect_uri is the relay's shared
+// callback. PKCE required, its built-in development login and consent pages, any login
+// accepted.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -9,11 +11,12 @@ import https from 'node:https';
 import Provider from 'oidc-provider';
 
 export class AuthorizationServer {
-  constructor(cert, redirectUri) {
+  constructor(cert, redirectUri, shared) {
     this.cert = cert;
     this.clientId = 'qorus-e2e';
     this.clientSecret = randomBytes(24).toString('base64url');
     this.redirectUri = redirectUri;
+    this.shared = shared; // { clientId, clientSecret, redirectUri } of the shared app
     this.server = null;
     this.provider = null;
     this.app = null;
@@ -34,14 +37,17 @@ export class AuthorizationServer {
     const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
       .export({ format: 'jwk' });
     this.provider = new Provider(this.issuer, {
-      clients: [{
-        client_id: this.clientId,
-        client_secret: this.clientSecret,
-        redirect_uris: [this.redirectUri],
+      clients: [
+        [this.clientId, this.clientSecret, this.redirectUri],
+        [this.shared.clientId, this.shared.clientSecret, this.shared.redirectUri],
+      ].map(([id, secret, redirectUri]) => ({
+        client_id: id,
+        client_secret: secret,
+        redirect_uris: [redirectUri],
         token_endpoint_auth_method: 'client_secret_basic',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-      }],
+      })),
       // PKCE with S256, for every client (not only public ones).
       pkce: { methods: ['S256'], required: () => true },
       features: { devInteractions: { enabled: true } },
