@@ -3,7 +3,8 @@ relays sharing a database (and a third, 31 minutes ahead, for expiry), with a un
 in every field a caller controls. Then the relays are stopped (final flush), and their
 whole log output, a pg_dump of the database, /metrics, /v1/stats (every group), /stats and
 `oauth-relayctl stats` are searched for every marker, case-insensitively: zero hits.
-Instance ids and secrets, flow ids, state tokens and codes must not appear either."""
+Instance ids, secrets and callback ids, flow ids, state tokens and codes must not appear
+either."""
 import datetime
 import secrets
 

@@ -81,7 +81,9 @@ class Traffic:
             data = resp.json()
             slot = [client.Instance(data["instance_id"], data["instance_secret"]), 0]
             self._instances[relay.name] = slot
-            self.secrets += [data["instance_id"], data["instance_secret"]]
+            # The callback id too: a stable pseudonym of the instance.
+            self.secrets += [data["instance_id"], data["instance_secret"],
+                             data["redirect_uri"].rsplit("/", 1)[1]]
             self.count(relay, "unspecified", "instance_registered", "ok", "none")
         slot[1] += 1
         return slot[0]
