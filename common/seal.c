@@ -17,7 +17,9 @@
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define HEADER_BYTES (1 + KID_BYTES)
-#define PLAIN_MAX (FLOW_ID_BYTES + 4 + 2 + 1 + 2 * CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + INSTANCE_STATE_MAX)
+#define PLAIN_MAX                                                                      \
+	(FLOW_ID_BYTES + 4 + 2 + 1 + 2 * CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + \
+	 INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
 /* The flags byte: the delivery in the low bits, then these. */
 #define FLAG_INSTANCE_STATE 0x80
@@ -118,7 +120,6 @@ static size_t flow_encode(const struct flow *f, unsigned char *out)
 static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 {
 	const unsigned char *p = in, *end = in + len;
-
 	unsigned flags;
 
 	if (len < FLOW_ID_BYTES + 7 + CALLBACK_ID_BYTES + 6)
