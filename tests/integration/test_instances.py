@@ -31,7 +31,10 @@ def test_open_registration(relay):
 
 def test_token_registration(relays):
     relay = relays({"registration": "token", "enrollment_token": "enroll-Secret-42"})
-    for bearer in (None, "wrong", "enroll-Secret-4", "enroll-Secret-42x", ""):
+    # Shorter, longer, same length (the comparison is of digests, whatever the lengths);
+    # fewer than 10 tries, the per-address registration limit.
+    for bearer in (None, "wrong", "enroll-Secret-4", "enroll-Secret-42x", "",
+                   "enroll-Secret-43", "enroll-Secret-42" * 64):
         resp = client.register_raw(relay, bearer=bearer)
         assert resp.status == 401, (bearer, resp)
         assert resp.json()["error"] == "invalid_enrollment_token"
