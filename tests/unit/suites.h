@@ -10,6 +10,7 @@ Suite *encoding_suite(void);
 Suite *freelist_suite(void);
 Suite *http_parse_suite(void);
 Suite *keycache_suite(void);
+Suite *keyfile_suite(void);
 Suite *keyring_suite(void);
 Suite *log_suite(void);
 Suite *metrics_suite(void);
