@@ -18,9 +18,9 @@
 #include "version.h"
 
 #include <curl/curl.h>
+#include <getopt.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,7 @@
 read or that anyone but its owner can write (exit status 2, the setting named, and what to
 do); group read stays allowed (0640 root:ssl-cert, Debian's convention for TLS keys)."""
 import os
+import signal
 
 import pytest
 
@@ -56,3 +57,16 @@ def test_owned_by_another_user_refused(relays, setting):
     result = relay.run("--check-config")
     assert result.returncode == EXIT_INVALID, result
     assert "key '%s': %s is owned by uid 65534" % (setting, path) in result.stderr
+
+
+@pytest.mark.parametrize("setting", ["key_file", "tls_key"])
+def test_reload_keeps_the_previous_state(relays, setting):
+    relay = relays(start=False)
+    path = secret_file(relay, setting, 0o600)
+    relay.start()
+    os.chmod(path, 0o644)
+    mark = relay.log_mark()
+    relay.signal(signal.SIGHUP)
+    relay.wait_log(r"event=reload_failed .*key '%s'.*chmod 600.* kept=previous" % setting,
+                   since=mark)
+    assert relay.get("/healthz").status == 200
