@@ -314,14 +314,17 @@ def test_admin_loopback_decided_by_address(relays):
     host = socket.gethostname()
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     loopback = all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
-    for name, expected in (("localhost", True), (host, loopback)):
-        relay = relays({"admin_listen": "%s:%d" % (name, port)}, start=False)
+    cases = [("localhost:%d" % port, True), ("%s:%d" % (host, port), loopback),
+             ("127.0.0.1:%d, [::1]:%d" % (port, port), True),
+             ("127.0.0.1:%d, [::]:%d" % (port, port), False)]
+    for admin_listen, expected in cases:
+        relay = relays({"admin_listen": admin_listen}, start=False)
         relay.write_config()
         result = relay.run("--check-config")
         if expected:
-            assert result.returncode == 0, (name, result.stderr)
+            assert result.returncode == 0, (admin_listen, result.stderr)
         else:
-            assert result.returncode == 2, (name, result)
+            assert result.returncode == 2, (admin_listen, result)
             assert "key 'admin_token': is required" in result.stderr
 
 
