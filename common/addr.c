@@ -107,25 +107,11 @@ bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size
 	return true;
 }
 
-static bool host_is_loopback(const char *host)
+bool addr_is_loopback(const struct sockaddr *sa)
 {
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return false;
-}
-
-bool addr_list_is_loopback(const struct listen_addr *list, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		if (!host_is_loopback(list[i].host))
-			return false;
-	}
-	return true;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define ADDR_LIST_MAX 8
 
@@ -16,7 +17,8 @@ struct listen_addr {
 bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size_t *count,
 		     char *err, size_t errsize);
 
-/* True when every address of the list is a loopback address or "localhost". */
-bool addr_list_is_loopback(const struct listen_addr *list, size_t count);
+/* True for 127.0.0.0/8 and ::1 (not their IPv4-mapped forms): a resolved address, so a
+ * name is judged by what it resolves to, never by how it is spelled. */
+bool addr_is_loopback(const struct sockaddr *sa);
 
 #endif

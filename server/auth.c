@@ -60,12 +60,16 @@ bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1])
 	return false;
 }
 
+/* Compares digests, not the tokens: their fixed length says nothing about the token's,
+ * where comparing lengths first told an attacker how long the token is. */
 bool auth_bearer_matches(const struct request *req, const char *token)
 {
 	const struct http_slice *v = http_head_get(&req->head, "authorization");
-	size_t n = strlen(token);
+	unsigned char given[SHA256_DIGEST_LENGTH], wanted[SHA256_DIGEST_LENGTH];
 
-	if (!v || n == 0 || v->len != 7 + n || strncasecmp(v->p, "Bearer ", 7) != 0)
+	if (!v || !*token || v->len < 7 || strncasecmp(v->p, "Bearer ", 7) != 0)
 		return false;
-	return CRYPTO_memcmp(v->p + 7, token, n) == 0;
+	SHA256((const unsigned char *)v->p + 7, v->len - 7, given);
+	SHA256((const unsigned char *)token, strlen(token), wanted);
+	return CRYPTO_memcmp(given, wanted, sizeof(given)) == 0;
 }

@@ -4,7 +4,7 @@
 
 #include "conn_io.h"
 #include "log.h"
-#include "ratelimit.h"
+#include "clock.h"
 #include "response.h"
 #include "router.h"
 
@@ -326,7 +326,7 @@ static bool head_take(struct conn *c)
 	c->req->conn = c;
 	c->req->relay = c->relay;
 	c->req->kind = c->kind;
-	c->req->started = ratelimit_now();
+	c->req->started = clock_now();
 	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers, limit,
 				 &c->req->head);
 	if (status == 0 && c->req->head.content_length > s->max_body_size)

@@ -19,6 +19,8 @@
 
 #include <curl/curl.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +155,20 @@ void relay_limits_apply(struct relay *relay)
 	ratelimit_configure(&relay->ratelimit_flows, flows_burst, s->rate_limit_flows);
 }
 
+/* Each limiter hashes under its own random secret, so nobody outside can choose keys
+ * that collide (ratelimit.h). */
+static bool ratelimits_init(struct relay *relay)
+{
+	unsigned char secret[RATELIMIT_SECRET_LEN];
+	bool ok = RAND_bytes(secret, sizeof(secret)) == 1 &&
+		  ratelimit_init(&relay->ratelimit_register, secret, 0, 0) &&
+		  RAND_bytes(secret, sizeof(secret)) == 1 &&
+		  ratelimit_init(&relay->ratelimit_flows, secret, 0, 0);
+
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return ok;
+}
+
 /* What the routes share: single use, revocations, replay and rate limits. */
 static bool relay_services_start(struct relay *relay)
 {
@@ -168,8 +184,8 @@ static bool relay_services_start(struct relay *relay)
 	    !seen_init(&relay->seen_signatures, 1024))
 		return false;
 	singleuse_set_db(relay->singleuse, relay->db);
-	ratelimit_init(&relay->ratelimit_register, 0, 0);
-	ratelimit_init(&relay->ratelimit_flows, 0, 0);
+	if (!ratelimits_init(relay))
+		return false;
 	relay_limits_apply(relay);
 	return cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err,
 			       sizeof(err));
@@ -215,6 +231,8 @@ done:
 	revocations_free(relay->revoked);
 	stats_sink_free(relay->stats);
 	seen_free(&relay->seen_signatures);
+	ratelimit_free(&relay->ratelimit_register);
+	ratelimit_free(&relay->ratelimit_flows);
 	freelist_clear(&relay->requests);
 	freelist_clear(&relay->callbacks);
 	if (relay->drain_timer)

@@ -2,6 +2,7 @@
 
 #include "relay_state.h"
 
+#include "config_check.h"
 #include "tls.h"
 
 #include <stdio.h>
@@ -15,6 +16,11 @@ bool relay_state_build(struct relay_state *out, const char *path, char *const *e
 	memset(out, 0, sizeof(*out));
 	if (!settings_load(&out->settings, path, envp, err, errsize))
 		return false;
+	if (!config_check_admin(&out->settings, err, errsize) ||
+	    !config_check_secret_file("key_file", out->settings.key_file, err, errsize) ||
+	    (*out->settings.listen &&
+	     !config_check_secret_file("tls_key", out->settings.tls_key, err, errsize)))
+		goto failed;
 	if (!keyring_load_file(out->settings.key_file, &out->keys, why, sizeof(why))) {
 		snprintf(err, errsize, "key 'key_file': %s", why);
 		goto failed;

@@ -5,7 +5,7 @@
 #include "callback.h"
 #include "encoding.h"
 #include "log.h"
-#include "ratelimit.h"
+#include "clock.h"
 #include "response.h"
 #include "router.h"
 #include "seal.h"
@@ -195,7 +195,7 @@ static void flows_create(struct request *req)
 	/* The id's random part (after "qi_" and the key id) keys the instance's bucket. */
 	if (!ratelimit_allow_key(&req->relay->ratelimit_flows,
 				 (const unsigned char *)instance_id + 3 + KEYRING_KID_LEN,
-				 ratelimit_now())) {
+				 clock_now())) {
 		log_info("flow_create", LF_LABEL("outcome", "rate_limited"));
 		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_RATE_LIMITED,
 			     STATS_DELIVERY_NONE, -1);

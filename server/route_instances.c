@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "callback.h"
 #include "client_addr.h"
+#include "clock.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "response.h"
@@ -54,7 +55,7 @@ static void instances_create(struct request *req)
 
 	client_addr_get(req, &addr);
 	if (!ratelimit_allow(&req->relay->ratelimit_register, addr.family, addr.bytes,
-			     ratelimit_now())) {
+			     clock_now())) {
 		log_info("instance_register", LF_LABEL("outcome", "rate_limited"));
 		usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_RATE_LIMITED,
 			     STATS_DELIVERY_NONE, -1);

@@ -3,7 +3,7 @@
 #include "usage.h"
 
 #include "metrics.h"
-#include "ratelimit.h"
+#include "clock.h"
 #include "stats_sink.h"
 
 void usage_record(struct request *req, enum provider provider, enum stats_event event,
@@ -12,7 +12,7 @@ void usage_record(struct request *req, enum provider provider, enum stats_event 
 	double handling_ms = -1;
 
 	if (event == STATS_CALLBACK) {
-		handling_ms = (ratelimit_now() - req->started) * 1000.0;
+		handling_ms = (clock_now() - req->started) * 1000.0;
 		metrics_callback(provider, outcome, handling_ms, consent_s);
 	}
 	stats_sink_record(req->relay->stats, provider, event, outcome, delivery, handling_ms,

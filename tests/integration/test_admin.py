@@ -3,6 +3,8 @@ traffic must change; GET /v1/stats matching the database for every group and ran
 ranges, no database; admin_token; admin routes absent from the public listeners."""
 import collections
 import datetime
+import ipaddress
+import socket
 
 import pytest
 
@@ -303,6 +305,27 @@ def test_admin_token_required_off_loopback(relays):
     relay.write_config()
     result = relay.run("--check-config")
     assert result.returncode == 0, result.stderr
+
+
+def test_admin_loopback_decided_by_address(relays):
+    """A name counts for the addresses it resolves to, not for how it is spelled: the
+    host's own name (127.0.0.1 or Debian's 127.0.1.1 in /etc/hosts, or a real address)."""
+    port = net.free_port()
+    host = socket.gethostname()
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    loopback = all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+    cases = [("localhost:%d" % port, True), ("%s:%d" % (host, port), loopback),
+             ("127.0.0.1:%d, [::1]:%d" % (port, port), True),
+             ("127.0.0.1:%d, [::]:%d" % (port, port), False)]
+    for admin_listen, expected in cases:
+        relay = relays({"admin_listen": admin_listen}, start=False)
+        relay.write_config()
+        result = relay.run("--check-config")
+        if expected:
+            assert result.returncode == 0, (admin_listen, result.stderr)
+        else:
+            assert result.returncode == 2, (admin_listen, result)
+            assert "key 'admin_token': is required" in result.stderr
 
 
 def test_admin_routes_only_on_admin_listener(relays, database):

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from relaytest import client
+from relaytest import client, net
 
 ID_RE = re.compile(r"qi_[0-9a-f]{8}[A-Za-z0-9_-]{22}")
 SECRET_RE = re.compile(r"qs_[A-Za-z0-9_-]{43}")
@@ -33,7 +33,10 @@ def test_open_registration(relay):
 
 def test_token_registration(relays):
     relay = relays({"registration": "token", "enrollment_token": "enroll-Secret-42"})
-    for bearer in (None, "wrong", "enroll-Secret-4", "enroll-Secret-42x", ""):
+    # Shorter, longer, same length (the comparison is of digests, whatever the lengths);
+    # fewer than 10 tries, the per-address registration limit.
+    for bearer in (None, "wrong", "enroll-Secret-4", "enroll-Secret-42x", "",
+                   "enroll-Secret-43", "enroll-Secret-42" * 64):
         resp = client.register_raw(relay, bearer=bearer)
         assert resp.status == 401, (bearer, resp)
         assert resp.json()["error"] == "invalid_enrollment_token"
@@ -67,6 +70,57 @@ def test_rate_limit_per_address(relays):
     assert resp.status == 429
     # The plain listener shares the same per-address budget.
     assert client.register_raw(relay, listener="http").status == 429
+
+
+def registrations_accepted(relay, addresses, rounds):
+    """Registers round-robin from each forwarded address; counts the 201s per address."""
+    got = dict.fromkeys(addresses, 0)
+    for _ in range(rounds):
+        for address in addresses:
+            resp = client.register_raw(relay, listener="http",
+                                       headers={"X-Forwarded-For": address})
+            assert resp.status in (201, 429), resp
+            got[address] += resp.status == 201
+    return got
+
+
+def test_rate_limit_alternating_addresses(relays):
+    # These two fell into one slot of the unkeyed table the relay used before, and
+    # alternating them reset that slot to a full burst: 40 of 40 were accepted.
+    relay = relays({"trusted_proxies": "127.0.0.1/32"})
+    colliding = ["198.51.0.70", "198.51.10.0"]
+    assert registrations_accepted(relay, colliding, 20) == dict.fromkeys(colliding, 10)
+
+
+def test_rate_limit_ipv4_mapped_and_ipv6_prefixes(relays):
+    relay = relays({"trusted_proxies": "127.0.0.1/32"})
+    # Mapped addresses used to share one bucket (the all-zero /64): each has its own now.
+    mapped = ["::ffff:203.0.113.%d" % i for i in range(1, 4)]
+    assert registrations_accepted(relay, mapped, 11) == dict.fromkeys(mapped, 10)
+    # ... and it is the IPv4 address's bucket.
+    assert registrations_accepted(relay, ["203.0.113.1"], 1) == {"203.0.113.1": 0}
+    # IPv6 counts per /64: another address in a spent /64 gets nothing, the next /64 its own.
+    assert registrations_accepted(relay, ["2001:db8:7:1::1"], 11) == {"2001:db8:7:1::1": 10}
+    assert registrations_accepted(relay, ["2001:db8:7:1::2:3"], 1) == {"2001:db8:7:1::2:3": 0}
+    assert registrations_accepted(relay, ["2001:db8:7:2::1"], 1) == {"2001:db8:7:2::1": 1}
+
+
+def test_rate_limit_dual_stack_listener(relays):
+    # On a [::] listener IPv4 clients arrive as ::ffff:a.b.c.d: their bucket is their
+    # IPv4 address's, not one shared with ::1 (which the old table keyed by the same /64).
+    relay = relays(start=False)
+    relay.settings["listen_http"] = "[::]:%d" % relay.http_port
+    relay.start()
+
+    def register_from(host):
+        with net.connect(relay.http_port, host=host) as sock:
+            sock.sendall(net.build_request("POST", "/v1/instances",
+                                           [("Content-Type", "application/json"),
+                                            ("Connection", "close")], b"{}"))
+            return net.Reader(sock).response().status
+
+    assert [register_from("127.0.0.1") for _ in range(11)] == [201] * 10 + [429]
+    assert register_from("::1") == 201
 
 
 @pytest.mark.parametrize("body", [b"", b"{}", b" { } "], ids=["empty", "object", "spaces"])

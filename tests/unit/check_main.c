@@ -18,10 +18,12 @@ int main(void)
 	srunner_add_suite(sr, freelist_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, keycache_suite());
+	srunner_add_suite(sr, keyfile_suite());
 	srunner_add_suite(sr, keyring_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, provider_suite());
+	srunner_add_suite(sr, ratelimit_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, seen_suite());
 	srunner_add_suite(sr, settings_suite());
