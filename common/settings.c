@@ -60,7 +60,6 @@ const struct setting_def settings_table[] = {
 	S_INT(stats_flush_seconds, "10", 1, 3600, true, "aggregation flush interval, seconds"),
 	S_INT(stats_retention_days, "400", 1, 36500, true, "how long hourly counters are kept"),
 	S_INT(max_connections, "16384", 1, 1000000, true, "open client connections per process"),
-	S_INT(tls_compact_from, "1000", 0, 1000000, true, "open connections from which new TLS 1.3 connections keep only their keys (0: all)"),
 	S_INT(max_header_size, "8192", 1024, 65536, true, "request line and headers, bytes (431 beyond)"),
 	S_INT(max_headers, "64", 8, 100, true, "header fields per request (431 beyond)"),
 	S_INT(max_body_size, "65536", 1024, 16777216, true, "request body, bytes (413 beyond)"),

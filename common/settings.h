@@ -54,7 +54,6 @@ struct settings {
 	int stats_retention_days;
 	/* limits */
 	int max_connections;
-	int tls_compact_from;
 	int max_header_size;
 	int max_headers;
 	int max_body_size;

@@ -460,6 +460,11 @@ static bool conn_response_done(struct conn *c)
 	}
 	c->state = CONN_IDLE;
 	c->served = true;
+	if (c->in_len == 0) { /* an idle connection holds no input buffer */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
 	timer_arm(c, c->relay->settings.idle_timeout);
 	conn_process(c);
 	return true;
@@ -543,8 +548,7 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 	if (relay->n_conns >= (size_t)relay->settings.max_connections)
 		goto failed;
 	c = calloc(1, sizeof(*c));
-	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL,
-				relay->n_conns >= (size_t)relay->settings.tls_compact_from))
+	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL))
 		goto failed;
 	c->relay = relay;
 	c->kind = kind;

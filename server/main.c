@@ -14,7 +14,6 @@
 #include "singleuse.h"
 #include "stats_sink.h"
 #include "supervisor.h"
-#include "tls13.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -356,7 +355,6 @@ int main(int argc, char **argv)
 	}
 	relay_state_free(&state);
 	conn_io_cleanup();
-	tls13_cleanup();
 	curl_global_cleanup();
 	libevent_global_shutdown();
 	return rc;

@@ -128,7 +128,6 @@ static const struct pair defaults[] = {
 	{ "workers", "1" },                { "log_level", "info" },
 	{ "log_format", "text" },          { "stats_flush_seconds", "10" },
 	{ "stats_retention_days", "400" }, { "max_connections", "16384" },
-	{ "tls_compact_from", "1000" },
 	{ "max_header_size", "8192" },     { "max_headers", "64" },
 	{ "max_body_size", "65536" },      { "request_timeout", "10" },
 	{ "idle_timeout", "60" },          { "drain_seconds", "0" },

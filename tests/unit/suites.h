@@ -21,6 +21,5 @@ Suite *sign_suite(void);
 Suite *singleuse_suite(void);
 Suite *stats_suite(void);
 Suite *stats_range_suite(void);
-Suite *tls13_suite(void);
 Suite *url_suite(void);
 #endif

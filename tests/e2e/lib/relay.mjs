@@ -80,9 +80,6 @@ export class Relay {
       `key_file = ${this.keyring}`,
       'registration = open',
       'log_level = info',
-      // The browser meets the records the relay seals itself (as it would among many
-      // open connections); OpenSSL's, the default for a few, are in tests/integration.
-      'tls_compact_from = 0',
       '',
     ].join('\n'));
     const log = openSync(this.logfile, 'a');
