@@ -243,7 +243,8 @@ static void conn_send(struct conn *c, const char *a, size_t alen, const char *b,
 	} else {
 		n -= alen;
 	}
-	out_append(c, b + n, blen - n);
+	if (blen) /* b may be NULL (100 Continue): no arithmetic on it */
+		out_append(c, b + n, blen - n);
 	if (out_pending(c))
 		conn_flush(c);
 }
