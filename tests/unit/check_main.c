@@ -10,6 +10,7 @@ int main(void)
 	SRunner *sr = srunner_create(addr_suite());
 	int failed;
 
+	srunner_add_suite(sr, addrcount_suite());
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
 	srunner_add_suite(sr, conn_io_suite());

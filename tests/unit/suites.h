@@ -2,6 +2,7 @@
 #define OAUTH_RELAY_TEST_SUITES_H
 #include <check.h>
 Suite *addr_suite(void);
+Suite *addrcount_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
 Suite *conn_io_suite(void);
