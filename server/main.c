@@ -186,6 +186,8 @@ static int relay_run(struct relay *relay)
 	    !lifecycle_signals_install(relay))
 		goto done;
 	nofile_raise();
+	if (!conn_budget_init(&relay->budget))
+		goto done;
 	if (!listeners_open(relay, err, sizeof(err))) {
 		log_error("listen_failed", LF_TEXT("reason", err));
 		goto done;
@@ -209,6 +211,7 @@ done:
 	 * (failing its queued statements), then what those statements reported to. */
 	conn_close_all(relay);
 	listeners_close(relay);
+	conn_budget_free(&relay->budget);
 	db_free(relay->db);
 	singleuse_free(relay->singleuse);
 	revocations_free(relay->revoked);

@@ -161,7 +161,7 @@ def test_idle_tls_connections_hold_little_memory(relays):
     else: OpenSSL gives its record buffers back once they are empty, and the relay frees
     its input buffer (about 14 KiB each in all; a 64 KiB buffer kept per connection would
     be five times that). They still work afterwards."""
-    relay = relays()
+    relay = relays({"max_connections_per_address": "0"})  # all from 127.0.0.1
     count = 600
     visit = _visitor(relay)
     before = _rss_kib(relay.pid)
