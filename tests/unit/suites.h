@@ -5,6 +5,7 @@ Suite *addr_suite(void);
 Suite *addrcount_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
+Suite *conn_budget_suite(void);
 Suite *conn_io_suite(void);
 Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
