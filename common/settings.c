@@ -61,12 +61,13 @@ const struct setting_def settings_table[] = {
 	S_INT(stats_flush_seconds, "10", 1, 3600, true, "aggregation flush interval, seconds"),
 	S_INT(stats_retention_days, "400", 1, 36500, true, "how long hourly counters are kept"),
 	S_INT(max_connections, "16384", 1, 1000000, true, "open client connections per process"),
-	S_INT(tls_compact_from, "1000", 0, 1000000, true, "open connections from which new TLS 1.3 connections keep only their keys (0: all)"),
+	S_INT(max_connections_per_address, "256", 0, 1000000, true, "open client connections per client address, not for trusted_proxies (0: no cap)"),
 	S_INT(max_header_size, "8192", 1024, 65536, true, "request line and headers, bytes (431 beyond)"),
 	S_INT(max_headers, "64", 8, 100, true, "header fields per request (431 beyond)"),
 	S_INT(max_body_size, "65536", 1024, 16777216, true, "request body, bytes (413 beyond)"),
 	S_INT(request_timeout, "10", 1, 3600, true, "seconds for a whole request to arrive (408 beyond)"),
 	S_INT(idle_timeout, "60", 1, 3600, true, "seconds a connection may sit idle"),
+	S_INT(handshake_timeout, "10", 1, 3600, true, "seconds for a new connection's TLS handshake and first byte (at most idle_timeout)"),
 	S_INT(drain_seconds, "0", 0, 600, true, "on SIGTERM, seconds /readyz says 503 before listeners close"),
 	S_INT(shutdown_timeout, "30", 1, 3600, true, "on SIGTERM, seconds in-flight requests get to finish"),
 };
@@ -459,6 +460,10 @@ static bool cross_check(struct load_ctx *ctx)
 		return false;
 	if (!*s->listen && !*s->listen_http) {
 		ctx_fail(ctx, "listen", "listen or listen_http must name at least one address");
+		return false;
+	}
+	if (s->handshake_timeout > s->idle_timeout) {
+		ctx_fail(ctx, "handshake_timeout", "must be at most idle_timeout");
 		return false;
 	}
 	if (s->registration == REGISTRATION_TOKEN &&

@@ -54,12 +54,13 @@ struct settings {
 	int stats_retention_days;
 	/* limits */
 	int max_connections;
-	int tls_compact_from;
+	int max_connections_per_address;
 	int max_header_size;
 	int max_headers;
 	int max_body_size;
 	int request_timeout;
 	int idle_timeout;
+	int handshake_timeout;
 	int drain_seconds;
 	int shutdown_timeout;
 

@@ -2,19 +2,15 @@
 
 #include "conn.h"
 
-#include "conn_io.h"
+#include "conn_private.h"
 #include "log.h"
 #include "clock.h"
 #include "response.h"
 #include "router.h"
 
 #include <event2/event.h>
-#include <event2/event_struct.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* After an error response the peer may still be sending; reading (and discarding) for a
  * moment before closing keeps the kernel from resetting the connection under the
@@ -26,41 +22,6 @@
  * this many at most, about 35 KB each, so ten thousand idle ones cost no more. */
 #define TLS_BUFFERS_KEPT_MAX 128
 #define SCRATCH_SIZE 16384
-
-enum conn_state {
-	CONN_HANDSHAKE, /* TLS handshake under way */
-	CONN_IDLE,      /* waiting for the first byte of a request */
-	CONN_HEAD,      /* reading the request line and headers */
-	CONN_BODY,      /* reading the body */
-	CONN_HANDLING,  /* the router has the request */
-	CONN_WRITING,   /* the response is partly sent, the rest waits for the socket */
-	CONN_SENT,      /* the response is out; finished from the event loop */
-	CONN_LINGER,    /* response sent, discarding input before closing */
-};
-
-/* One event per connection, registered once, edge-triggered for both directions: no
- * epoll_ctl per request. Every event runs everything that can make progress. */
-struct conn {
-	struct relay *relay;
-	struct conn_io io;
-	enum listener_kind kind;
-	enum conn_state state;
-	bool close_after; /* close once the current response is out */
-	bool linger;      /* ... and linger, since input may be left unread */
-	bool peer_closed; /* EOF read: answer what was received, then close */
-	bool failed;      /* the socket failed: close as soon as the request is done */
-	bool served;      /* a response went out: the next request reuses the connection */
-	bool buffers_kept; /* counted in relay->tls_buffers_kept */
-	struct event ev;
-	struct event timer;
-	struct request *req;
-	char *in; /* received, not yet taken by a request; NULL when empty */
-	size_t in_len, in_cap;
-	char *out; /* response bytes the socket did not take yet; NULL when empty */
-	size_t out_len, out_off;
-	struct sockaddr_storage peer;
-	struct conn *prev, *next;
-};
 
 /* The loop is single-threaded: one buffer serves every read and every TLS response. */
 static char scratch[SCRATCH_SIZE];
@@ -77,7 +38,7 @@ static void request_release(struct conn *c)
 	c->req = NULL;
 }
 
-static void conn_free(struct conn *c)
+void conn_free(struct conn *c)
 {
 	struct relay *relay = c->relay;
 
@@ -90,6 +51,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	relay->n_conns--;
+	conn_budget_release(&relay->budget, &c->slot);
 	if (c->buffers_kept)
 		relay->tls_buffers_kept--;
 	request_release(c);
@@ -104,7 +66,7 @@ static void conn_free(struct conn *c)
 
 /* Every connection uses the same few durations: libevent's common timeouts keep them
  * in O(1) queues instead of the heap, re-armed on every request. */
-static void timer_arm(struct conn *c, int seconds)
+void conn_timer_arm(struct conn *c, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
 	const struct timeval *common = event_base_init_common_timeout(c->relay->base, &tv);
@@ -243,7 +205,8 @@ static void conn_send(struct conn *c, const char *a, size_t alen, const char *b,
 	} else {
 		n -= alen;
 	}
-	out_append(c, b + n, blen - n);
+	if (blen) /* b may be NULL (100 Continue): no arithmetic on it */
+		out_append(c, b + n, blen - n);
 	if (out_pending(c))
 		conn_flush(c);
 }
@@ -267,7 +230,7 @@ void conn_respond(struct request *req, const char *head, size_t head_len, const 
 	conn_send(c, head, head_len, body, req->is_head ? 0 : body_len);
 	if (out_pending(c)) {
 		c->state = CONN_WRITING;
-		timer_arm(c, c->relay->settings.idle_timeout);
+		conn_timer_arm(c, c->relay->settings.idle_timeout);
 		return;
 	}
 	/* The handler may still use req after this returns: finish from the loop. */
@@ -370,7 +333,7 @@ static void conn_process(struct conn *c)
 		if (c->in_len == 0)
 			return;
 		c->state = CONN_HEAD;
-		timer_arm(c, c->relay->settings.request_timeout);
+		conn_timer_arm(c, c->relay->settings.request_timeout);
 	}
 	if (c->state == CONN_HEAD && !head_take(c))
 		return;
@@ -436,7 +399,7 @@ static void conn_linger_start(struct conn *c)
 	free(c->in);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
-	timer_arm(c, LINGER_SECONDS);
+	conn_timer_arm(c, LINGER_SECONDS);
 	if (conn_io_discard(&c->io) != IO_AGAIN)
 		conn_free(c);
 }
@@ -460,18 +423,23 @@ static bool conn_response_done(struct conn *c)
 	}
 	c->state = CONN_IDLE;
 	c->served = true;
-	timer_arm(c, c->relay->settings.idle_timeout);
+	if (c->in_len == 0) { /* an idle connection holds no input buffer */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	conn_timer_arm(c, c->relay->settings.idle_timeout);
 	conn_process(c);
 	return true;
 }
 
-/* Returns false while the handshake is not complete (or c is gone). */
+/* Drives the handshake on (c->state says whether it is done). False when c is gone. */
 static bool conn_handshake(struct conn *c)
 {
 	enum io_status st = conn_io_handshake(&c->io);
 
 	if (st == IO_AGAIN)
-		return false;
+		return true;
 	if (st != IO_DONE) {
 		conn_free(c);
 		return false;
@@ -480,7 +448,46 @@ static bool conn_handshake(struct conn *c)
 	return true;
 }
 
-static void on_io(evutil_socket_t fd, short what, void *arg)
+/* Whether closing c loses nothing: it waits for a request's first byte (or, on TLS, for
+ * the handshake's), and nothing of one has been read. */
+static bool conn_reclaimable(const struct conn *c)
+{
+	if (c->state == CONN_HANDSHAKE)
+		return !c->io.received;
+	return c->state == CONN_IDLE && c->in_len == 0;
+}
+
+/* Runs whatever the events allow. False when c is gone. */
+static bool conn_step(struct conn *c, short what)
+{
+	if (c->state == CONN_HANDSHAKE) {
+		if (!conn_handshake(c))
+			return false;
+		if (c->state == CONN_HANDSHAKE)
+			return true;
+		/* The first request often arrives with the client's last handshake flight. */
+		what |= EV_READ;
+	}
+	if (c->state == CONN_LINGER) {
+		if (conn_io_discard(&c->io) == IO_AGAIN)
+			return true;
+		conn_free(c);
+		return false;
+	}
+	if (out_pending(c))
+		conn_flush(c);
+	if (c->state == CONN_WRITING && (!out_pending(c) || c->failed))
+		c->state = CONN_SENT;
+	if (c->state == CONN_SENT && !conn_response_done(c))
+		return false;
+	if (c->failed || c->peer_closed)
+		return true;
+	if ((what & EV_READ) || !c->io.read_drained || c->io.wants_write)
+		return conn_read(c);
+	return true;
+}
+
+void conn_on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
@@ -488,30 +495,11 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 		c->io.peer_fin = true;
 	if (what & EV_READ)
 		c->io.read_drained = false; /* whatever the last read said, there is more */
-	if (c->state == CONN_HANDSHAKE) {
-		if (!conn_handshake(c))
-			return;
-		/* The first request often arrives with the client's last handshake flight. */
-		what |= EV_READ;
-	}
-	if (c->state == CONN_LINGER) {
-		if (conn_io_discard(&c->io) != IO_AGAIN)
-			conn_free(c);
-		return;
-	}
-	if (out_pending(c))
-		conn_flush(c);
-	if (c->state == CONN_WRITING && (!out_pending(c) || c->failed))
-		c->state = CONN_SENT;
-	if (c->state == CONN_SENT && !conn_response_done(c))
-		return;
-	if (c->failed || c->peer_closed)
-		return;
-	if ((what & EV_READ) || !c->io.read_drained || c->io.wants_write)
-		conn_read(c);
+	if (conn_step(c, what))
+		conn_budget_idle(&c->relay->budget, &c->slot, conn_reclaimable(c));
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
@@ -530,66 +518,4 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	case CONN_SENT:
 		return;
 	}
-}
-
-bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
-		 int peer_len, enum listener_kind kind)
-{
-	struct conn *c = NULL;
-	int one = 1;
-
-	/* During drain_seconds the listeners stay open on purpose: new connections are
-	 * served (readyz says 503, every response closes its connection). */
-	if (relay->n_conns >= (size_t)relay->settings.max_connections)
-		goto failed;
-	c = calloc(1, sizeof(*c));
-	if (!c || !conn_io_init(&c->io, fd, kind == LISTENER_TLS ? relay->tls : NULL,
-				relay->n_conns >= (size_t)relay->settings.tls_compact_from))
-		goto failed;
-	c->relay = relay;
-	c->kind = kind;
-	if (peer_len > 0 && (size_t)peer_len <= sizeof(c->peer))
-		memcpy(&c->peer, peer, (size_t)peer_len);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	event_assign(&c->timer, relay->base, -1, 0, on_timer, c);
-	/* EV_CLOSED: a FIN that came with the last data raises no edge of its own. */
-	event_assign(&c->ev, relay->base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET,
-		     on_io, c);
-	if (event_add(&c->ev, NULL) != 0) {
-		conn_io_free(&c->io);
-		free(c);
-		return false;
-	}
-	c->next = relay->conns;
-	if (relay->conns)
-		relay->conns->prev = c;
-	relay->conns = c;
-	relay->n_conns++;
-	c->state = c->io.tls ? CONN_HANDSHAKE : CONN_IDLE;
-	timer_arm(c, relay->settings.idle_timeout);
-	return true;
-failed:
-	free(c);
-	evutil_closesocket(fd);
-	return false;
-}
-
-void conn_drain_all(struct relay *relay)
-{
-	struct conn *c = relay->conns;
-
-	while (c) {
-		struct conn *next = c->next;
-		if ((c->state == CONN_IDLE && c->in_len == 0) || c->state == CONN_HANDSHAKE)
-			conn_free(c);
-		else
-			c->close_after = true;
-		c = next;
-	}
-}
-
-void conn_close_all(struct relay *relay)
-{
-	while (relay->conns)
-		conn_free(relay->conns);
 }

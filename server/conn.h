@@ -32,7 +32,9 @@ struct request {
 	struct http_head head; /* last: its fields array is not cleared for reuse */
 };
 
-/* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up. */
+/* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up
+ * or finds no place in the budgets, not even by closing the longest-idle connection
+ * (conn_budget.h). */
 bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
 		 int peer_len, enum listener_kind kind);
 

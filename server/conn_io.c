@@ -2,8 +2,6 @@
 
 #include "conn_io.h"
 
-#include "conn_records.h"
-
 #include <errno.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -19,75 +17,35 @@ static enum io_status errno_status(void)
 	return IO_FAILED;
 }
 
-/* One recv for as much as in[] has room for. A short read emptied the socket: no
- * further read is needed until the next edge, which saves the read that would only
- * return EAGAIN (one system call in three on a TLS keep-alive request). */
-enum io_status conn_io_fill(struct conn_io *io)
-{
-	size_t unread = io->in_len - io->in_off, room;
-	ssize_t r;
-
-	if (!io->in && !(io->in = malloc(CONN_IO_IN_CAP)))
-		return IO_FAILED;
-	if (io->plain_len == 0 && io->in_off > 0) {
-		memmove(io->in, io->in + io->in_off, unread);
-		io->in_off = 0;
-		io->in_len = unread;
-	}
-	room = CONN_IO_IN_CAP - io->in_len;
-	if (room == 0)
-		return IO_FAILED;
-	do
-		r = recv(io->fd, io->in + io->in_len, room, 0);
-	while (r < 0 && errno == EINTR);
-	if (r > 0) {
-		io->in_len += (size_t)r;
-		io->read_drained = (size_t)r < room && !io->peer_fin;
-		return IO_DONE;
-	}
-	if (r == 0) {
-		io->eof = true;
-		return IO_CLOSED;
-	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		io->read_drained = true;
-	return errno_status();
-}
-
-void conn_io_in_release(struct conn_io *io)
-{
-	if (io->in_off < io->in_len || io->plain_len)
-		return;
-	io->in_off = io->in_len = 0;
-	if (!io->keep_in) {
-		free(io->in);
-		io->in = NULL;
-	}
-}
-
-/* OpenSSL reads through in[] (read-ahead off: a record at a time), so that what follows
- * the handshake is still there, untouched, when the records are taken over. */
+/* One recv per call, straight into OpenSSL's buffer, which asks for as much as it has
+ * room for (read-ahead). A short read emptied the socket: no further read is needed
+ * until the next edge, which saves the read that would only return EAGAIN (one system
+ * call in three on a TLS keep-alive request). */
 static int bio_read(BIO *bio, char *out, size_t len, size_t *got)
 {
 	struct conn_io *io = BIO_get_data(bio);
-	size_t unread = io->in_len - io->in_off;
+	ssize_t r;
 
 	BIO_clear_retry_flags(bio);
-	if (unread == 0) {
-		enum io_status st = conn_io_fill(io);
-		if (st == IO_AGAIN)
-			BIO_set_retry_read(bio);
-		if (st != IO_DONE)
-			return 0;
-		unread = io->in_len - io->in_off;
+	do
+		r = recv(io->fd, out, len, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		*got = (size_t)r;
+		io->received = true;
+		io->read_drained = (size_t)r < len && !io->peer_fin;
+		return 1;
 	}
-	*got = unread < len ? unread : len;
-	memcpy(out, io->in + io->in_off, *got);
-	io->in_off += *got;
-	return 1;
+	if (r == 0) {
+		io->eof = true;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		io->read_drained = true;
+		BIO_set_retry_read(bio);
+	}
+	return 0;
 }
 
-ssize_t conn_io_send(struct conn_io *io, const void *buf, size_t len)
+static ssize_t sock_send(struct conn_io *io, const void *buf, size_t len)
 {
 	ssize_t r;
 
@@ -100,7 +58,7 @@ ssize_t conn_io_send(struct conn_io *io, const void *buf, size_t len)
 static int bio_write(BIO *bio, const char *data, size_t len, size_t *put)
 {
 	struct conn_io *io = BIO_get_data(bio);
-	ssize_t r = conn_io_send(io, data, len);
+	ssize_t r = sock_send(io, data, len);
 
 	BIO_clear_retry_flags(bio);
 	if (r < 0) {
@@ -121,8 +79,6 @@ static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
 		return 1;
 	case BIO_CTRL_EOF:
 		return io->eof;
-	case BIO_CTRL_PENDING:
-		return (long)(io->in_len - io->in_off);
 	default:
 		return 0;
 	}
@@ -157,7 +113,7 @@ void conn_io_cleanup(void)
 	bio_method = NULL;
 }
 
-bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls, bool compact)
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls)
 {
 	BIO *bio;
 
@@ -167,15 +123,12 @@ bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls, bool com
 	io->handshaken = !tls;
 	if (!tls)
 		return true;
-	records_arm(tls, compact);
 	io->ssl = SSL_new(tls);
 	bio = bio_new(io);
 	if (!io->ssl || !bio)
 		goto failed;
 	SSL_set_bio(io->ssl, bio, bio);
 	SSL_set_accept_state(io->ssl);
-	if (compact)
-		records_watch(io);
 	return true;
 failed:
 	BIO_free(bio);
@@ -189,9 +142,6 @@ void conn_io_free(struct conn_io *io)
 {
 	SSL_free(io->ssl);
 	io->ssl = NULL;
-	records_free(io);
-	free(io->in);
-	io->in = NULL;
 	close(io->fd);
 }
 
@@ -218,17 +168,11 @@ static enum io_status tls_status(struct conn_io *io, int rc)
 enum io_status conn_io_handshake(struct conn_io *io)
 {
 	int rc = SSL_do_handshake(io->ssl);
-	enum io_status st;
 
-	if (rc == 1) {
-		io->handshaken = true;
-		records_take_over(io);
-		st = IO_DONE;
-	} else {
-		st = tls_status(io, rc);
-	}
-	conn_io_in_release(io);
-	return st;
+	if (rc != 1)
+		return tls_status(io, rc);
+	io->handshaken = true;
+	return IO_DONE;
 }
 
 static enum io_status plain_read(struct conn_io *io, char *buf, size_t len, size_t *n)
@@ -240,6 +184,7 @@ static enum io_status plain_read(struct conn_io *io, char *buf, size_t len, size
 	while (r < 0 && errno == EINTR);
 	if (r > 0) {
 		*n = (size_t)r;
+		io->received = true;
 		io->read_drained = *n < len && !io->peer_fin;
 		return IO_DONE;
 	}
@@ -257,22 +202,17 @@ static enum io_status tls_read(struct conn_io *io, char *buf, size_t len, size_t
 	io->wants_write = false;
 	rc = SSL_read_ex(io->ssl, buf, len, n);
 	if (rc == 1) {
-		/* Drained only when neither OpenSSL nor in[] holds anything. */
-		io->read_drained = io->read_drained && !SSL_has_pending(io->ssl) &&
-				   io->in_off == io->in_len;
-		conn_io_in_release(io);
+		/* Drained only when OpenSSL holds nothing more either. */
+		io->read_drained = io->read_drained && !SSL_has_pending(io->ssl);
 		return IO_DONE;
 	}
-	conn_io_in_release(io);
 	return tls_status(io, rc);
 }
 
 enum io_status conn_io_read(struct conn_io *io, char *buf, size_t len, size_t *n)
 {
 	*n = 0;
-	if (io->ssl)
-		return tls_read(io, buf, len, n);
-	return io->tls ? records_read(io, buf, len, n) : plain_read(io, buf, len, n);
+	return io->ssl ? tls_read(io, buf, len, n) : plain_read(io, buf, len, n);
 }
 
 enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, size_t *n)
@@ -294,8 +234,6 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 		rc = SSL_write_ex(io->ssl, a, alen, n);
 		return rc == 1 ? IO_DONE : tls_status(io, rc);
 	}
-	if (io->tls)
-		return records_write(io, a, alen, n);
 	do
 		r = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
@@ -307,7 +245,6 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 
 void conn_io_keep_buffers(struct conn_io *io)
 {
-	io->keep_in = io->tls;
 	if (io->ssl)
 		SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
 }
@@ -317,8 +254,6 @@ void conn_io_close_notify(struct conn_io *io)
 	if (io->ssl && io->handshaken) {
 		SSL_shutdown(io->ssl);
 		ERR_clear_error();
-	} else if (io->tls && io->handshaken) {
-		records_close_notify(io);
 	}
 }
 

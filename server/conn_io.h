@@ -21,35 +21,24 @@ enum io_status {
 	IO_FAILED, /* reset, TLS alert, protocol error */
 };
 
-struct tls13;
-
-/* A TLS connection is driven by OpenSSL through its handshake. A compact TLS 1.3 one is
- * then taken over: its records are sealed and opened here (common/tls13.c) and the SSL
- * object, about 15 KB, is freed. The others (TLS 1.2 always) stay with OpenSSL. */
+/* A TLS connection is OpenSSL's from the handshake to the close: it reads and writes the
+ * socket through a BIO that knows when a read emptied it. OpenSSL reads ahead (whole
+ * records, often several, per system call) and gives its buffers back whenever they are
+ * empty (SSL_MODE_RELEASE_BUFFERS), so an idle connection holds its SSL object only. */
 struct conn_io {
 	evutil_socket_t fd;
-	SSL *ssl;           /* NULL for plain HTTP, and once the records are taken over */
-	struct tls13 *rec;  /* the records' keys: gathered in the handshake, used after it */
-	unsigned char *in;  /* TLS: bytes read, not yet taken; NULL when none (unless kept) */
-	size_t in_off, in_len;      /* the bytes not taken are in[in_off, in_len) */
-	size_t plain_off, plain_len; /* records: an opened record's rest, in in[] before in_off */
-	unsigned char *out;          /* records: sealed bytes the socket did not take */
-	size_t out_off, out_len, out_plain; /* ... and how much of the caller's data they are */
-	unsigned char secrets; /* the handshake's traffic secrets known so far (conn_records.c) */
+	SSL *ssl;           /* NULL for plain HTTP */
 	bool tls;
 	bool handshaken;    /* always true for plain */
+	bool received;      /* some byte arrived (for TLS: the handshake has begun) */
 	bool read_drained;  /* the last read emptied the socket: wait for the next edge */
 	bool peer_fin;      /* the peer's FIN is queued: read on to it, no edge will follow */
 	bool eof;           /* TLS: the socket read its end */
-	bool keep_in;       /* TLS: keep in[] allocated while empty (a busy connection) */
 	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
 };
 
-/* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure.
- * compact: take the records over after a TLS 1.3 handshake. It costs OpenSSL about 50 µs
- * more per handshake, for the secrets it hands over as text: worth it for connections
- * that may sit idle among many, not for a few busy ones. */
-bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls, bool compact);
+/* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure. */
+bool conn_io_init(struct conn_io *io, evutil_socket_t fd, SSL_CTX *tls);
 /* Closes the socket and frees the TLS state. */
 void conn_io_free(struct conn_io *io);
 
@@ -60,9 +49,8 @@ enum io_status conn_io_write(struct conn_io *io, const char *buf, size_t len, si
 /* Plain sockets: head and body in one system call. */
 enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, const char *b,
 			      size_t blen, size_t *n);
-/* TLS: keeps the record buffers (about 20 KB, twice as much under OpenSSL) from one
- * read or write to the next, for a connection in steady use; by default they go back
- * whenever empty. */
+/* TLS: keeps OpenSSL's record buffers (about 35 KB) from one read or write to the next,
+ * for a connection in steady use; by default they go back whenever empty. */
 void conn_io_keep_buffers(struct conn_io *io);
 /* TLS: sends close_notify, not waiting for the peer's (before a close). */
 void conn_io_close_notify(struct conn_io *io);

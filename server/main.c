@@ -14,7 +14,6 @@
 #include "singleuse.h"
 #include "stats_sink.h"
 #include "supervisor.h"
-#include "tls13.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -203,6 +202,8 @@ static int relay_run(struct relay *relay)
 	    !lifecycle_signals_install(relay))
 		goto done;
 	nofile_raise();
+	if (!conn_budget_init(&relay->budget))
+		goto done;
 	if (!listeners_open(relay, err, sizeof(err))) {
 		log_error("listen_failed", LF_TEXT("reason", err));
 		goto done;
@@ -226,6 +227,7 @@ done:
 	 * (failing its queued statements), then what those statements reported to. */
 	conn_close_all(relay);
 	listeners_close(relay);
+	conn_budget_free(&relay->budget);
 	db_free(relay->db);
 	singleuse_free(relay->singleuse);
 	revocations_free(relay->revoked);
@@ -374,7 +376,6 @@ int main(int argc, char **argv)
 	}
 	relay_state_free(&state);
 	conn_io_cleanup();
-	tls13_cleanup();
 	curl_global_cleanup();
 	libevent_global_shutdown();
 	return rc;

@@ -5,6 +5,7 @@
 #define OAUTH_RELAY_RELAY_H
 
 #include "cidr.h"
+#include "conn_budget.h"
 #include "freelist.h"
 #include "keyring.h"
 #include "ratelimit.h"
@@ -57,6 +58,7 @@ struct relay {
 
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;
+	struct conn_budget budget; /* who may open one more (conn_budget.h) */
 	size_t tls_buffers_kept; /* connections keeping their TLS buffers (conn.c) */
 
 	bool draining;

@@ -59,10 +59,10 @@ SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *er
 	/* A client that closes without close_notify has still sent whole requests: HTTP
 	 * framing, not TLS, says where they end. */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* No read-ahead: the connection's own buffer already takes whole records per read
-	 * system call, and leaves what follows the handshake untouched for the takeover of
-	 * TLS 1.3 records (conn_io.h). */
-	SSL_CTX_set_read_ahead(ctx, 0);
+	/* Read-ahead: one read system call takes whatever records arrived, where without it
+	 * OpenSSL reads a record's header and then its body. The buffer is released once
+	 * empty like any other. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* One resumption ticket is enough for a browser's one callback request; each
 	 * ticket costs an encryption per handshake. */
 	SSL_CTX_set_num_tickets(ctx, 1);

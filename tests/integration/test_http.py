@@ -184,3 +184,19 @@ def test_start_logs_versions(relay):
     for field in ("version=", "libevent=", "openssl=", "libcurl=", "jansson=", "libpq="):
         assert field in line.group(0)
     relay.wait_log(r"event=ready listeners=3 keys=1 database=0")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_expect_100_continue(relay, tls):
+    """A client that waits for 100 Continue before its body gets it, then the answer.
+    (The interim response once computed a NULL + 0 pointer: run under UBSan too.)"""
+    port = relay.tls_port if tls else relay.http_port
+    with net.connect(port, tls=tls, cafile=relay.cafile) as s:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 10\r\n\r\n")
+        reader = net.Reader(s)
+        assert reader.read_until(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"0123456789")
+        assert reader.response().status == 405
+        s.sendall(net.build_request("GET", "/healthz"))
+        assert reader.response().status == 200

@@ -10,8 +10,10 @@ int main(void)
 	SRunner *sr = srunner_create(addr_suite());
 	int failed;
 
+	srunner_add_suite(sr, addrcount_suite());
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
+	srunner_add_suite(sr, conn_budget_suite());
 	srunner_add_suite(sr, conn_io_suite());
 	srunner_add_suite(sr, dashboard_suite());
 	srunner_add_suite(sr, encoding_suite());
@@ -31,7 +33,6 @@ int main(void)
 	srunner_add_suite(sr, singleuse_suite());
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, stats_range_suite());
-	srunner_add_suite(sr, tls13_suite());
 	srunner_add_suite(sr, url_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

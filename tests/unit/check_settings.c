@@ -130,7 +130,7 @@ static const struct pair defaults[] = {
 	{ "workers", "1" },                { "log_level", "info" },
 	{ "log_format", "text" },          { "stats_flush_seconds", "10" },
 	{ "stats_retention_days", "400" }, { "max_connections", "16384" },
-	{ "tls_compact_from", "1000" },
+	{ "max_connections_per_address", "256" }, { "handshake_timeout", "10" },
 	{ "max_header_size", "8192" },     { "max_headers", "64" },
 	{ "max_body_size", "65536" },      { "request_timeout", "10" },
 	{ "idle_timeout", "60" },          { "drain_seconds", "0" },
@@ -303,6 +303,8 @@ static const struct bad_case bad_cases[] = {
 	  "FILE: key 'listen_http': '*:0' is not HOST:PORT (IPv6 as [ADDR]:PORT, * for all)" },
 	{ REQUIRED "admin_listen = ::1:9090\n",
 	  "FILE: key 'admin_listen': '::1:9090' is not HOST:PORT (IPv6 as [ADDR]:PORT, * for all)" },
+	{ REQUIRED "idle_timeout = 5\n",
+	  "FILE: key 'handshake_timeout': must be at most idle_timeout" },
 };
 
 START_TEST(bad_setting)

@@ -2,8 +2,10 @@
 #define OAUTH_RELAY_TEST_SUITES_H
 #include <check.h>
 Suite *addr_suite(void);
+Suite *addrcount_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
+Suite *conn_budget_suite(void);
 Suite *conn_io_suite(void);
 Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
@@ -23,6 +25,5 @@ Suite *sign_suite(void);
 Suite *singleuse_suite(void);
 Suite *stats_suite(void);
 Suite *stats_range_suite(void);
-Suite *tls13_suite(void);
 Suite *url_suite(void);
 #endif

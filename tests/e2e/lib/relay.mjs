@@ -82,9 +82,6 @@ export class Relay {
       `key_file = ${this.keyring}`,
       'registration = open',
       'log_level = info',
-      // The browser meets the records the relay seals itself (as it would among many
-      // open connections); OpenSSL's, the default for a few, are in tests/integration.
-      'tls_compact_from = 0',
       // The operator's shared app: its flows are answered at the shared /v1/callback.
       // (The token delegate, which will hold its secret, is a later issue.)
       '[app e2e]',
