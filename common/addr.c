@@ -115,3 +115,14 @@ bool addr_is_loopback(const struct sockaddr *sa)
 		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return false;
 }
+
+void addr_client_key(int family, const unsigned char *bytes, unsigned char out[ADDR_CLIENT_KEY_LEN])
+{
+	memset(out, 0, ADDR_CLIENT_KEY_LEN);
+	if (family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, bytes, 4);
+	} else {
+		memcpy(out, bytes, IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bytes) ? 16 : 8);
+	}
+}

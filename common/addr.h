@@ -1,4 +1,5 @@
-/* Listener address lists: "host:port, [v6]:port, *:port". Pure parsing, no resolution. */
+/* Listener address lists: "host:port, [v6]:port, *:port", and what a client address counts
+ * as. Pure: no resolution. */
 #ifndef OAUTH_RELAY_ADDR_H
 #define OAUTH_RELAY_ADDR_H
 
@@ -20,5 +21,13 @@ bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size
 /* True for 127.0.0.0/8 and ::1 (not their IPv4-mapped forms): a resolved address, so a
  * name is judged by what it resolves to, never by how it is spelled. */
 bool addr_is_loopback(const struct sockaddr *sa);
+
+#define ADDR_CLIENT_KEY_LEN 16
+
+/* The key a client address is counted under (connection caps, rate limits): IPv4, and
+ * IPv4-mapped IPv6 (a dual-stack listener's view of an IPv4 client), as the mapped form;
+ * other IPv6 by its /64, the least one subscriber is given. family is AF_INET (4 bytes)
+ * or AF_INET6 (16 bytes). */
+void addr_client_key(int family, const unsigned char *bytes, unsigned char out[ADDR_CLIENT_KEY_LEN]);
 
 #endif

@@ -16,7 +16,8 @@ struct addrcount_entry {
 bool addrcount_init(struct addrcount *t, const unsigned char key[SIPHASH_KEY_LEN])
 {
 	memset(t, 0, sizeof(*t));
-	memcpy(t->key, key, SIPHASH_KEY_LEN);
+	if (!siphash_init(&t->hash, key))
+		return false;
 	t->buckets = calloc(BUCKETS_MIN, sizeof(*t->buckets));
 	t->n_buckets = BUCKETS_MIN;
 	return t->buckets != NULL;
@@ -34,12 +35,13 @@ void addrcount_free(struct addrcount *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	t->n_buckets = t->n_entries = 0;
+	siphash_free(&t->hash);
 }
 
 static struct addrcount_entry **slot_of(const struct addrcount *t,
 					 const unsigned char addr[ADDRCOUNT_KEY_LEN])
 {
-	uint64_t h = siphash24(t->key, addr, ADDRCOUNT_KEY_LEN);
+	uint64_t h = siphash_u64(&t->hash, addr, ADDRCOUNT_KEY_LEN);
 	struct addrcount_entry **slot = &t->buckets[h & (t->n_buckets - 1)];
 
 	while (*slot && memcmp((*slot)->addr, addr, ADDRCOUNT_KEY_LEN) != 0)

@@ -20,10 +20,10 @@ struct addrcount {
 	struct addrcount_entry **buckets;
 	size_t n_buckets; /* a power of two */
 	size_t n_entries;
-	unsigned char key[SIPHASH_KEY_LEN];
+	struct siphash hash; /* of the addresses, under the process's key */
 };
 
-/* key: random, the process's own. False when out of memory. */
+/* key: random, the process's own. False when out of memory or without SipHash. */
 bool addrcount_init(struct addrcount *t, const unsigned char key[SIPHASH_KEY_LEN]);
 void addrcount_free(struct addrcount *t);
 /* Counts one more connection for addr, unless it has cap already (cap 0: no cap).

@@ -20,7 +20,8 @@
 #ifndef OAUTH_RELAY_RATELIMIT_H
 #define OAUTH_RELAY_RATELIMIT_H
 
-#include <openssl/types.h>
+#include "siphash.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +29,7 @@
 #define RATELIMIT_SETS 1024
 #define RATELIMIT_WAYS 4
 #define RATELIMIT_KEY_LEN 16    /* what is limited: an address prefix, an instance */
-#define RATELIMIT_SECRET_LEN 16 /* the SipHash key */
+#define RATELIMIT_SECRET_LEN SIPHASH_KEY_LEN
 
 struct ratelimit_bucket {
 	uint64_t tag;   /* keyed hash of the key; 0 = empty */
@@ -46,8 +47,7 @@ struct ratelimit_set {
 struct ratelimit {
 	double burst;      /* bucket size */
 	double per_second; /* refill rate; 0 = no limit */
-	EVP_MAC_CTX *mac;  /* SipHash-2-4, 64-bit output */
-	unsigned char secret[RATELIMIT_SECRET_LEN];
+	struct siphash hash; /* of the keys, under the secret */
 	struct ratelimit_set sets[RATELIMIT_SETS];
 };
 

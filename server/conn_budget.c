@@ -2,6 +2,7 @@
 
 #include "conn_budget.h"
 
+#include "addr.h"
 #include "cidr.h"
 #include "relay.h"
 
@@ -27,28 +28,22 @@ void conn_budget_free(struct conn_budget *b)
 	addrcount_free(&b->per_address);
 }
 
-/* The address a connection counts under: IPv4 as its IPv4-mapped IPv6 form (so one
- * client is one address on a dual-stack listener too), IPv6 by its /64, the least a
- * site is given. Sets family and bytes for the trusted proxies' check. */
+/* The address a connection counts under (addr_client_key). Sets family and bytes for
+ * the trusted proxies' check. */
 static bool address_fold(const struct sockaddr *peer, int peer_len,
 			 unsigned char out[ADDRCOUNT_KEY_LEN], int *family, unsigned char bytes[16])
 {
-	memset(out, 0, ADDRCOUNT_KEY_LEN);
 	if (peer->sa_family == AF_INET && (size_t)peer_len >= sizeof(struct sockaddr_in)) {
 		*family = AF_INET;
 		memcpy(bytes, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, bytes, 4);
-		return true;
-	}
-	if (peer->sa_family == AF_INET6 && (size_t)peer_len >= sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+	} else if (peer->sa_family == AF_INET6 && (size_t)peer_len >= sizeof(struct sockaddr_in6)) {
 		*family = AF_INET6;
-		memcpy(bytes, a, 16);
-		memcpy(out, a, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
-		return true;
+		memcpy(bytes, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+	} else {
+		return false;
 	}
-	return false;
+	addr_client_key(*family, bytes, out);
+	return true;
 }
 
 bool conn_budget_address_take(struct relay *relay, struct conn_slot *s,

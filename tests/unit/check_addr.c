@@ -184,6 +184,32 @@ START_TEST(loopback_other_family)
 }
 END_TEST
 
+/* An IPv4 client counts the same whether the listener saw it as IPv4 or IPv4-mapped IPv6;
+ * IPv6 clients of one /64 count as one, of two /64s as two. */
+START_TEST(client_key)
+{
+	unsigned char v4[4], mapped[16], a[16], b[16], c[16], k1[16], k2[16];
+
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.7", v4), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:203.0.113.7", mapped), 1);
+	addr_client_key(AF_INET, v4, k1);
+	addr_client_key(AF_INET6, mapped, k2);
+	ck_assert_mem_eq(k1, k2, 16);
+	ck_assert_mem_eq(k1, mapped, 16);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:2::1", a), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:2:ffff:ffff:ffff:ffff", b), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1:3::1", c), 1);
+	addr_client_key(AF_INET6, a, k1);
+	addr_client_key(AF_INET6, b, k2);
+	ck_assert_mem_eq(k1, k2, 16);
+	addr_client_key(AF_INET6, c, k2);
+	ck_assert(memcmp(k1, k2, 16) != 0);
+	/* A /64 is never taken for a mapped IPv4 address: ::ffff:0:0/96 keeps its last bits. */
+	addr_client_key(AF_INET6, mapped, k2);
+	ck_assert(memcmp(k2 + 8, "\0\0\0\0\0\0\0\0", 8) != 0);
+}
+END_TEST
+
 Suite *addr_suite(void)
 {
 	Suite *s = suite_create("addr");
@@ -196,6 +222,7 @@ Suite *addr_suite(void)
 	tcase_add_test(tc, parse_too_long);
 	tcase_add_loop_test(tc, loopback, 0, N_ELEMS(loopback_cases));
 	tcase_add_test(tc, loopback_other_family);
+	tcase_add_test(tc, client_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
