@@ -110,19 +110,22 @@ bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size
 bool addr_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
+		       127;
 	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return false;
 }
 
 void addr_client_key(int family, const unsigned char *bytes, unsigned char out[ADDR_CLIENT_KEY_LEN])
 {
+	static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 	memset(out, 0, ADDR_CLIENT_KEY_LEN);
 	if (family == AF_INET) {
-		out[10] = out[11] = 0xff;
+		memcpy(out, v4_mapped, sizeof(v4_mapped));
 		memcpy(out + 12, bytes, 4);
 	} else {
-		memcpy(out, bytes, IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bytes) ? 16 : 8);
+		memcpy(out, bytes, memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0 ? 16 : 8);
 	}
 }

@@ -126,7 +126,7 @@ static void choices_describe(const char *const *choices, char *buf, size_t size)
 static bool value_set(struct settings *s, const struct setting_def *def, const char *value,
 		      char *why, size_t whysize)
 {
-	char *field = (char *)s + def->offset;
+	void *field = (char *)s + def->offset;
 
 	switch (def->type) {
 	case SETTING_STRING: {
@@ -222,7 +222,7 @@ static void app_value_set(struct load_ctx *ctx, struct app_settings *app, const 
 	for (size_t i = 0; i < sizeof(app_keys) / sizeof(app_keys[0]); i++) {
 		if (strcmp(app_keys[i].name, key) != 0)
 			continue;
-		char *field = (char *)app + app_keys[i].offset;
+		void *field = (char *)app + app_keys[i].offset;
 		if (app_keys[i].is_method) {
 			int idx = choice_index(auth_method_choices, value);
 			if (idx < 0) {
@@ -512,7 +512,7 @@ void settings_free(struct settings *s)
 {
 	for (size_t i = 0; i < settings_table_len; i++) {
 		if (settings_table[i].type == SETTING_STRING) {
-			char **slot = (char **)((char *)s + settings_table[i].offset);
+			char **slot = (void *)((char *)s + settings_table[i].offset);
 			free(*slot);
 			*slot = NULL;
 		}
@@ -533,7 +533,7 @@ void settings_free(struct settings *s)
 void settings_format_value(const struct settings *s, const struct setting_def *def, char *buf,
 			   size_t size)
 {
-	const char *field = (const char *)s + def->offset;
+	const void *field = (const char *)s + def->offset;
 
 	switch (def->type) {
 	case SETTING_STRING: {
@@ -559,8 +559,8 @@ void settings_format_value(const struct settings *s, const struct setting_def *d
 static bool value_equal(const struct settings *a, const struct settings *b,
 			const struct setting_def *def)
 {
-	const char *fa = (const char *)a + def->offset;
-	const char *fb = (const char *)b + def->offset;
+	const void *fa = (const char *)a + def->offset;
+	const void *fb = (const char *)b + def->offset;
 
 	switch (def->type) {
 	case SETTING_STRING:
@@ -587,7 +587,7 @@ const char *settings_keep_fixed(struct settings *fresh, const struct settings *o
 		if (!changed)
 			changed = def->name;
 		if (def->type == SETTING_STRING) {
-			value_set(fresh, def, *(char *const *)((const char *)old + def->offset), why,
+			value_set(fresh, def, *(char *const *)(const void *)((const char *)old + def->offset), why,
 				  sizeof(why));
 		} else {
 			settings_format_value(old, def, text, sizeof(text));

@@ -18,7 +18,7 @@ static bool conn_reclaim(struct relay *relay, enum conn_pool pool)
 
 	if (!slot)
 		return false;
-	c = (struct conn *)((char *)slot - offsetof(struct conn, slot));
+	c = (struct conn *)(void *)((char *)slot - offsetof(struct conn, slot)); /* container */
 	log_debug("connection_reclaimed", LF_INT("admin", pool == POOL_ADMIN));
 	conn_io_close_notify(&c->io);
 	conn_free(c);

@@ -35,10 +35,10 @@ static bool address_fold(const struct sockaddr *peer, int peer_len,
 {
 	if (peer->sa_family == AF_INET && (size_t)peer_len >= sizeof(struct sockaddr_in)) {
 		*family = AF_INET;
-		memcpy(bytes, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		memcpy(bytes, &((const struct sockaddr_in *)(const void *)peer)->sin_addr, 4);
 	} else if (peer->sa_family == AF_INET6 && (size_t)peer_len >= sizeof(struct sockaddr_in6)) {
 		*family = AF_INET6;
-		memcpy(bytes, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+		memcpy(bytes, &((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr, 16);
 	} else {
 		return false;
 	}
