@@ -75,10 +75,11 @@ def test_body_too_large_without_sending_it(relays):
 
 
 def assert_closed_after(sock, seconds):
-    elapsed = net.wait_closed(sock, seconds + 5)
-    assert elapsed is not None, "the relay never closed the idle connection"
+    # Not before the timeout; after it, no bound a busy machine could miss, only that it
+    # closed before any longer timeout (10 s and more) could have been the cause.
+    elapsed = net.wait_closed(sock, 8)
+    assert elapsed is not None, "the relay did not close the idle connection"
     assert elapsed > seconds - 0.15, "closed after %.2f s, before the idle timeout" % elapsed
-    assert elapsed < seconds + 2.5, "closed after %.2f s" % elapsed
 
 
 @LISTENERS
@@ -137,7 +138,7 @@ def test_slowloris_headers_408(relays, tls):
         chunks = [b"GET /healthz HTTP/1.1\r\n"] + [b"X-Slow-%d: v\r\n" % i for i in range(100)]
         elapsed, reader = trickle_until_answer(s, chunks, 0.1, 10)
         assert elapsed is not None, "no answer while headers trickled in"
-        assert 0.85 < elapsed < 4, elapsed
+        assert elapsed > 0.85, elapsed  # the 408 and its reason name the cause
         s.settimeout(10)
         assert_rejected(reader, 408, "request_timeout")
 
@@ -149,7 +150,7 @@ def test_slow_body_408(relays):
         start = time.monotonic()
         reader = net.Reader(s)
         assert_rejected(reader, 408, "request_timeout")
-        assert 0.85 < time.monotonic() - start < 4
+        assert time.monotonic() - start > 0.85
 
 
 def test_max_connections(relays):
@@ -161,8 +162,8 @@ def test_max_connections(relays):
             assert net.Reader(s).response().status == 200
         # One too many: accepted by the kernel, closed by the relay at once.
         with net.connect(relay.http_port) as extra:
-            elapsed = net.wait_closed(extra, 5)
-            assert elapsed is not None and elapsed < 2
+            # Silent, so only the limit (not a timeout: 10 s and more) can close it.
+            assert net.wait_closed(extra, 8) is not None
         # The held connections still work.
         held[0].sendall(net.build_request("GET", "/healthz"))
         assert net.Reader(held[0]).response().status == 200
