@@ -5,6 +5,7 @@ import collections
 import datetime
 import ipaddress
 import socket
+import time
 
 import pytest
 
@@ -89,6 +90,7 @@ def test_metrics(relays, database):
     assert usage.metric(before, "oauth_relay_callback_duration_seconds_count") == 0
 
     traffic = usage.Traffic()
+    started = time.monotonic()
     for delivery in ("redirect", "form_post"):
         traffic.round(relay, relay, "https://login.salesforce.com", delivery)
         traffic.round(relay, relay, "https://acme.my.salesforce.com", delivery)
@@ -96,6 +98,7 @@ def test_metrics(relays, database):
     traffic.invalid(relay, "code=%zz&state=x")
     assert client.request(relay, "GET", "/nowhere").status == 404
     after = metrics(relay)
+    elapsed = time.monotonic() - started
     done = traffic.expected[relay.name]
 
     # Requests by route and status.
@@ -125,15 +128,17 @@ def test_metrics(relays, database):
         got[(labels["provider"], labels["outcome"])] += int(value)
     assert got == want
     # Latency histograms: one handling time per callback, one consent time per finished
-    # sign-in (delivered, denied, issuer mismatch), all of them quick.
+    # sign-in (delivered, denied, issuer mismatch), in seconds: the callbacks came one
+    # after another within the traffic's time, and each flow was created within it (whole
+    # seconds: one more), however slow a busy machine made them.
     callbacks = sum(want.values())
     assert usage.metric(after, "oauth_relay_callback_duration_seconds_count") == callbacks
     assert usage.metric(after, "oauth_relay_callback_duration_seconds_bucket", le="+Inf") == callbacks
-    assert usage.metric(after, "oauth_relay_callback_duration_seconds_bucket", le="1") == callbacks
-    assert 0 < usage.metric(after, "oauth_relay_callback_duration_seconds_sum") < callbacks
+    assert 0 < usage.metric(after, "oauth_relay_callback_duration_seconds_sum") < elapsed
     consents = sum(n for (p, o), n in want.items() if o in ("delivered", "denied", "iss_mismatch"))
     assert usage.metric(after, "oauth_relay_time_to_consent_seconds_count") == consents
-    assert usage.metric(after, "oauth_relay_time_to_consent_seconds_bucket", le="5") == consents
+    assert usage.metric(after, "oauth_relay_time_to_consent_seconds_bucket", le="+Inf") == consents
+    assert usage.metric(after, "oauth_relay_time_to_consent_seconds_sum") <= consents * (elapsed + 1)
     # The stats buffer holds every counter cell (nothing flushed yet), nothing dropped.
     assert usage.metric(after, "oauth_relay_stats_buffer_cells") >= len(done)
     assert usage.metric(before, "oauth_relay_stats_buffer_cells") == 0

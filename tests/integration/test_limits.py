@@ -78,10 +78,11 @@ def test_body_too_large_without_sending_it(relays):
 
 
 def assert_closed_after(sock, seconds):
-    elapsed = net.wait_closed(sock, seconds + 5)
-    assert elapsed is not None, "the relay never closed the idle connection"
+    # Not before the timeout; after it, no bound a busy machine could miss, only that it
+    # closed before any longer timeout (10 s and more) could have been the cause.
+    elapsed = net.wait_closed(sock, 8)
+    assert elapsed is not None, "the relay did not close the idle connection"
     assert elapsed > seconds - 0.15, "closed after %.2f s, before the idle timeout" % elapsed
-    assert elapsed < seconds + 2.5, "closed after %.2f s" % elapsed
 
 
 @LISTENERS
@@ -142,7 +143,7 @@ def test_slowloris_headers_408(relays, tls):
         chunks = [b"GET /healthz HTTP/1.1\r\n"] + [b"X-Slow-%d: v\r\n" % i for i in range(100)]
         elapsed, reader = trickle_until_answer(s, chunks, 0.1, 10)
         assert elapsed is not None, "no answer while headers trickled in"
-        assert 0.85 < elapsed < 4, elapsed
+        assert elapsed > 0.85, elapsed  # the 408 and its reason name the cause
         s.settimeout(10)
         assert_rejected(reader, 408, "request_timeout")
 
@@ -154,7 +155,7 @@ def test_slow_body_408(relays):
         start = time.monotonic()
         reader = net.Reader(s)
         assert_rejected(reader, 408, "request_timeout")
-        assert 0.85 < time.monotonic() - start < 4
+        assert time.monotonic() - start > 0.85
 
 
 def served(relay, listener="http", source="127.0.0.1"):

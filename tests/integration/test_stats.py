@@ -89,11 +89,12 @@ def test_counters_exact_across_two_relays(relays, database, faketime, pg):
     # Time is kept by the hour only.
     assert database.query("SELECT count(*) FROM stats_hourly WHERE hour <> date_trunc('hour', hour)"
                           " OR hour > now() + interval '1 hour'") == [(0,)]
-    # Batched: a handful of upserts for ~200 events, never one per request.
+    # Batched: at most one upsert per relay and flush (every second), however long a busy
+    # machine took, and so fewer than the ~200 events; never one per request.
     elapsed = time.monotonic() - started
     statements = upserts(pg, since)
     assert 1 <= statements <= 3 * (elapsed + 2), (statements, elapsed)
-    assert statements < sum(expected.values()) / 4, statements
+    assert statements < sum(expected.values()), statements
     # The final flush on SIGTERM adds nothing that was already written.
     stop_all(a, b, late)
     assert usage.db_counts(database) == expected, usage.diff(usage.db_counts(database), expected)
@@ -118,7 +119,8 @@ def test_database_outage(relays, database, faketime, pg):
         for r in (a, b):
             r.wait_readyz(503, database="unavailable", timeout=15)
         rounds = 0
-        while time.monotonic() - outage_start < 30:
+        # 30 s and 5 rounds at least, however slow the rounds of a busy machine are.
+        while time.monotonic() - outage_start < 30 or rounds < 5:
             issuer = ISSUERS[rounds % len(ISSUERS)]
             traffic.round(a, b, issuer, ("redirect", "form_post")[rounds % 2], cross=False)
             rounds += 1
