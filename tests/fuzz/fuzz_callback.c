@@ -7,7 +7,8 @@
  * Invariants: decoded values hold no NUL; an accepted query has exactly one state and
  * the delivery carries exactly one, the instance's; the redirect URL starts with the
  * return URL, percent-encodes everything it adds, and parsing what it added gives back
- * the delivered parameters in order.
+ * the delivered parameters in order. The QUERY part is also tried as a callback path:
+ * one that parses names the path of the redirect_uri built from it, which parses the same.
  */
 #include "config.h"
 
@@ -95,6 +96,21 @@ static void redirect_check(const struct flow *flow, const struct delivery_params
 	query_free(&back);
 }
 
+static void path_check(const char *text, size_t len)
+{
+	struct callback_path at, again;
+	char uri[URL_MAX + 64];
+	const char *path;
+
+	if (!callback_path_parse(text, len, &at))
+		return;
+	FUZZ_ASSERT(callback_redirect_uri("https://relay.example/", &at, uri, sizeof(uri)));
+	path = uri + strlen("https://relay.example");
+	FUZZ_ASSERT(callback_path_parse(path, strlen(path), &again));
+	FUZZ_ASSERT(again.shared == at.shared && memcmp(again.id, at.id, sizeof(at.id)) == 0);
+	FUZZ_ASSERT(strlen(path) == len); /* the same length: nothing smuggled in or dropped */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct flow flow;
@@ -110,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = malloc(len ? len : 1); /* exact size: an overread is caught */
 	FUZZ_ASSERT(text);
 	memcpy(text, p, len);
+	path_check(text, len);
 	if (query_parse(text, len, &q) == QUERY_OK) {
 		query_check(&q);
 		if (callback_check_params(&q) == CALLBACK_OK) {

@@ -4,8 +4,9 @@
  *   1: the rest is a plaintext, sealed here under the test key with the token format of
  *      seal.h, so that the flow decoder behind the tag check sees arbitrary bytes;
  *   2: the rest describes a flow ("RETURN_URL\nISSUER\nSTATE", then 3 bytes: where to
- *      tamper and how); it is sealed with seal_flow, must open to the same flow, and
- *      once tampered must not open unless the tampering left the decoded bytes alone.
+ *      tamper and how, whose bits also pick the delivery, require_iss and a shared app);
+ *      it is sealed with seal_flow, must open to the same flow, and once tampered must
+ *      not open unless the tampering left the decoded bytes alone.
  * Invariants: an opened flow's strings fit their fields, its delivery is known, its key
  * is in the ring, and sealing it again opens to the same flow.
  */
@@ -26,6 +27,9 @@ static bool flow_equal(const struct flow *a, const struct flow *b)
 	return memcmp(a->id, b->id, sizeof(a->id)) == 0 && a->created == b->created &&
 	       a->expires == b->expires && a->delivery == b->delivery &&
 	       a->has_instance_state == b->has_instance_state &&
+	       a->require_iss == b->require_iss && a->shared_app == b->shared_app &&
+	       memcmp(a->instance, b->instance, sizeof(a->instance)) == 0 &&
+	       (!a->shared_app || memcmp(a->app, b->app, sizeof(a->app)) == 0) &&
 	       strcmp(a->return_url, b->return_url) == 0 && strcmp(a->issuer, b->issuer) == 0 &&
 	       strcmp(a->instance_state, b->instance_state) == 0;
 }
@@ -64,8 +68,8 @@ static void token_open(const uint8_t *data, size_t size)
 	free(token);
 }
 
-/* Mode 1: version, kid, nonce (zeros), AES-256-GCM(plain) with the first 5 bytes as
- * associated data, tag. */
+/* Mode 1: version (2, seal.h's), kid, nonce (zeros), AES-256-GCM(plain) with the first 5
+ * bytes as associated data, tag. */
 static void plaintext_seal(const uint8_t *plain, size_t size)
 {
 	static const unsigned char kid[4] = { 0x1f, 0x2e, 0x3d, 0x4c };
@@ -78,7 +82,7 @@ static void plaintext_seal(const uint8_t *plain, size_t size)
 
 	if (size > TOKEN_BYTES_MAX - 5 - 12 - 16)
 		return;
-	sealed[0] = 1;
+	sealed[0] = 2;
 	memcpy(sealed + 1, kid, sizeof(kid));
 	memset(sealed + 5, 0, 12);
 	ctx = EVP_CIPHER_CTX_new();
@@ -110,6 +114,10 @@ static void flow_tamper(const uint8_t *data, size_t size)
 	flow.created = NOW;
 	flow.expires = NOW + 600;
 	flow.delivery = (enum delivery)(end[2] & 3);
+	flow.require_iss = (end[2] & 4) != 0;
+	flow.shared_app = (end[2] & 8) != 0;
+	memcpy(flow.instance, "fuzz-instance-16", CALLBACK_ID_BYTES);
+	memcpy(flow.app, "fuzz-shared-app!", CALLBACK_ID_BYTES);
 	fuzz_line_take(&p, end, flow.return_url, sizeof(flow.return_url));
 	fuzz_line_take(&p, end, flow.issuer, sizeof(flow.issuer));
 	fuzz_line_take(&p, end, flow.instance_state, sizeof(flow.instance_state));
