@@ -68,15 +68,12 @@ bool callback_redirect_uri(const char *public_url, const struct callback_path *a
 bool callback_bound_to(const struct flow *flow, const struct callback_path *at,
 		       const struct app_settings *apps, size_t n_apps)
 {
-	unsigned char app[CALLBACK_ID_BYTES];
-
 	if (flow->shared_app != at->shared)
 		return false;
 	if (!at->shared)
 		return CRYPTO_memcmp(flow->instance, at->id, CALLBACK_ID_BYTES) == 0;
 	for (size_t i = 0; i < n_apps; i++) {
-		if (seal_app_binding(apps[i].client_id, app) &&
-		    memcmp(app, flow->app, CALLBACK_ID_BYTES) == 0)
+		if (memcmp(apps[i].binding, flow->app, CALLBACK_ID_BYTES) == 0)
 			return true;
 	}
 	return false;

@@ -6,7 +6,6 @@
 
 #include <openssl/crypto.h>
 #include <string.h>
-#include <sys/socket.h>
 
 bool ratelimit_init(struct ratelimit *rl, const unsigned char secret[RATELIMIT_SECRET_LEN],
 		    double burst, double per_minute)

@@ -4,6 +4,7 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "seal.h"
 #include "url.h"
 
 #include <ctype.h>
@@ -422,12 +423,17 @@ static bool apps_check(struct load_ctx *ctx)
 	char why[SETTINGS_ERROR_MAX];
 
 	for (size_t i = 0; i < ctx->s->n_apps; i++) {
-		const struct app_settings *app = &ctx->s->apps[i];
+		struct app_settings *app = &ctx->s->apps[i];
 		snprintf(why, sizeof(why), "is required in [app %s]", app->name);
 		if (!required(ctx, app->client_id, "client_id", why) ||
 		    !required(ctx, app->client_secret, "client_secret", why) ||
 		    !required(ctx, app->token_urls, "token_urls", why))
 			return false;
+		/* Once here, not per callback: the shared callback compares flows with it. */
+		if (!seal_app_binding(app->client_id, app->binding)) {
+			ctx_fail(ctx, "client_id", "SHA-256 failed");
+			return false;
+		}
 	}
 	return true;
 }

@@ -5,6 +5,8 @@
 #ifndef OAUTH_RELAY_SETTINGS_H
 #define OAUTH_RELAY_SETTINGS_H
 
+#include "sign.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,6 +23,7 @@ struct app_settings {
 	char *token_urls;
 	char *introspect_urls;
 	int auth_method;
+	unsigned char binding[CALLBACK_ID_BYTES]; /* seal_app_binding(client_id), made at load */
 };
 
 struct settings {

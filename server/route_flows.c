@@ -74,18 +74,20 @@ static const struct app_settings *app_find(const struct settings *s, const char 
 static bool binding_fill(const struct request *req, json_t *body, const char *instance_id,
 			 struct flow *f, struct flow_error *err)
 {
+	const struct app_settings *app = NULL;
 	const char *client_id;
 
 	if (!string_field(body, "client_id", &client_id, false) ||
-	    (client_id && !app_find(&req->relay->settings, client_id))) {
+	    (client_id && !(app = app_find(&req->relay->settings, client_id)))) {
 		*err = (struct flow_error){ "unknown_client_id",
 					    "client_id names no shared app of this relay; leave it out "
 					    "for the instance's own OAuth client.", 400 };
 		return false;
 	}
-	f->shared_app = client_id != NULL;
-	if (instance_callback_id(&req->relay->keys, instance_id, f->instance) &&
-	    (!client_id || seal_app_binding(client_id, f->app)))
+	f->shared_app = app != NULL;
+	if (app)
+		memcpy(f->app, app->binding, sizeof(f->app));
+	if (instance_callback_id(&req->relay->keys, instance_id, f->instance))
 		return true;
 	*err = (struct flow_error){ "server_error", "The relay could not bind the flow.", 500 };
 	return false;

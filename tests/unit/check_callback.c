@@ -215,6 +215,8 @@ START_TEST(bound_to)
 			     shared = { .shared = true };
 	struct flow f;
 
+	ck_assert(seal_app_binding(apps[0].client_id, apps[0].binding));
+	ck_assert(seal_app_binding(apps[1].client_id, apps[1].binding));
 	flow_make(&f, "", NULL);
 	memset(f.instance, 7, sizeof(f.instance));
 	memset(mine.id, 7, sizeof(mine.id));

@@ -4,6 +4,7 @@
 #include "suites.h"
 
 #include "log.h"
+#include "seal.h"
 #include "settings.h"
 
 #include <ftw.h>
@@ -431,6 +432,7 @@ END_TEST
 
 START_TEST(app_sections)
 {
+	unsigned char binding[CALLBACK_ID_BYTES];
 	struct settings s;
 
 	load_ok(&s, REQUIRED GITHUB "[app sf-prod_2]\nclient_id = sf\nclient_secret = x\n"
@@ -449,6 +451,9 @@ START_TEST(app_sections)
 	ck_assert_str_eq(s.apps[1].name, "sf-prod_2");
 	ck_assert_str_eq(s.apps[1].introspect_urls, "https://login.salesforce.com/i");
 	ck_assert_int_eq(s.apps[1].auth_method, APP_AUTH_POST);
+	/* Each app's callback binding is made once, at load. */
+	ck_assert(seal_app_binding("sf", binding));
+	ck_assert_mem_eq(s.apps[1].binding, binding, sizeof(binding));
 	settings_free(&s);
 }
 END_TEST
