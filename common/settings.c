@@ -3,8 +3,8 @@
 #include "settings.h"
 
 #include "addr.h"
+#include "apps.h"
 #include "cidr.h"
-#include "seal.h"
 #include "url.h"
 
 #include <ctype.h>
@@ -23,8 +23,6 @@ static const char *const bool_choices[] = { "false", "true", NULL };
 static const char *const registration_choices[] = { "open", "token", "closed", NULL };
 static const char *const log_level_choices[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_format_choices[] = { "text", "json", NULL };
-static const char *const auth_method_choices[] = { "client_secret_basic", "client_secret_post",
-						   NULL };
 
 #define S_STR(n, def, reload, doc) \
 	{ #n, SETTING_STRING, def, 0, 0, NULL, offsetof(struct settings, n), reload, false, doc }
@@ -55,7 +53,10 @@ const struct setting_def settings_table[] = {
 	S_INT(rate_limit_register, "10", 0, 1000000, true, "registrations per minute per client address (0: no limit)"),
 	S_INT(rate_limit_flows, "120", 0, 1000000, true, "flow creations per minute per instance (0: no limit)"),
 	S_STR(trusted_proxies, "", true, "addresses whose X-Forwarded-* headers are believed"),
-	S_BOOL(allow_private_push, "false", true, "let push delivery reach private addresses (tests)"),
+	S_INT(rate_limit_token, "600", 0, 1000000, true, "token delegate requests per minute per instance (0: no limit)"),
+	S_BOOL(allow_private_outbound, "false", true, "let the token delegate and push reach non-public addresses (tests)"),
+	S_STR(outbound_ca_file, "", true, "PEM CA bundle for outbound TLS; empty: the system store"),
+	S_INT(token_timeout, "15", 1, 120, true, "seconds for one upstream token request"),
 	S_INT(workers, "1", 1, 64, false, "processes sharing the listeners"),
 	S_ENUM(log_level, "info", log_level_choices, true, "debug, info, warn or error"),
 	S_ENUM(log_format, "text", log_format_choices, true, "text (logfmt) or json"),
@@ -73,20 +74,6 @@ const struct setting_def settings_table[] = {
 	S_INT(shutdown_timeout, "30", 1, 3600, true, "on SIGTERM, seconds in-flight requests get to finish"),
 };
 const size_t settings_table_len = sizeof(settings_table) / sizeof(settings_table[0]);
-
-struct app_key {
-	const char *name;
-	size_t offset;
-	bool is_method;
-};
-
-static const struct app_key app_keys[] = {
-	{ "client_id", offsetof(struct app_settings, client_id), false },
-	{ "client_secret", offsetof(struct app_settings, client_secret), false },
-	{ "token_urls", offsetof(struct app_settings, token_urls), false },
-	{ "introspect_urls", offsetof(struct app_settings, introspect_urls), false },
-	{ "auth_method", offsetof(struct app_settings, auth_method), true },
-};
 
 struct load_ctx {
 	struct settings *s;
@@ -200,6 +187,7 @@ static struct app_settings *app_get(struct settings *s, const char *name, bool c
 	app->name = strdup(name);
 	if (!app->name)
 		return NULL;
+	app_settings_init(app);
 	s->n_apps++;
 	return app;
 }
@@ -220,29 +208,8 @@ static void app_value_set(struct load_ctx *ctx, struct app_settings *app, const 
 {
 	char why[SETTINGS_ERROR_MAX];
 
-	for (size_t i = 0; i < sizeof(app_keys) / sizeof(app_keys[0]); i++) {
-		if (strcmp(app_keys[i].name, key) != 0)
-			continue;
-		void *field = (char *)app + app_keys[i].offset;
-		if (app_keys[i].is_method) {
-			int idx = choice_index(auth_method_choices, value);
-			if (idx < 0) {
-				char list[160];
-				choices_describe(auth_method_choices, list, sizeof(list));
-				snprintf(why, sizeof(why), "'%s' is not one of: %s", value, list);
-				ctx_fail(ctx, key, why);
-				return;
-			}
-			*(int *)field = idx;
-			return;
-		}
-		char **slot = (char **)field;
-		free(*slot);
-		*slot = strdup(value);
-		return;
-	}
-	snprintf(why, sizeof(why), "unknown key in [app %s]", app->name);
-	ctx_fail(ctx, key, why);
+	if (!app_setting_set(app, key, value, why, sizeof(why)))
+		ctx_fail(ctx, key, why);
 }
 
 static void global_value_set(struct load_ctx *ctx, const char *key, const char *value)
@@ -421,17 +388,11 @@ static bool url_base_valid(const char *url)
 static bool apps_check(struct load_ctx *ctx)
 {
 	char why[SETTINGS_ERROR_MAX];
+	const char *key;
 
 	for (size_t i = 0; i < ctx->s->n_apps; i++) {
-		struct app_settings *app = &ctx->s->apps[i];
-		snprintf(why, sizeof(why), "is required in [app %s]", app->name);
-		if (!required(ctx, app->client_id, "client_id", why) ||
-		    !required(ctx, app->client_secret, "client_secret", why) ||
-		    !required(ctx, app->token_urls, "token_urls", why))
-			return false;
-		/* Once here, not per callback: the shared callback compares flows with it. */
-		if (!seal_app_binding(app->client_id, app->binding)) {
-			ctx_fail(ctx, "client_id", "SHA-256 failed");
+		if (!app_settings_check(&ctx->s->apps[i], &key, why, sizeof(why))) {
+			ctx_fail(ctx, key, why);
 			return false;
 		}
 	}

@@ -23,6 +23,8 @@ struct app_settings {
 	char *token_urls;
 	char *introspect_urls;
 	int auth_method;
+	unsigned grants;   /* APP_GRANT_* bits (apps.h) */
+	bool require_pkce; /* an authorization_code grant needs code_verifier */
 	unsigned char binding[CALLBACK_ID_BYTES]; /* seal_app_binding(client_id), made at load */
 };
 
@@ -49,7 +51,10 @@ struct settings {
 	int rate_limit_register;
 	int rate_limit_flows;
 	char *trusted_proxies;
-	bool allow_private_push;
+	int rate_limit_token;
+	bool allow_private_outbound;
+	char *outbound_ca_file;
+	int token_timeout;
 	/* logging and statistics */
 	int log_level;
 	int log_format;

@@ -127,7 +127,9 @@ static const struct pair defaults[] = {
 	{ "db_query_timeout", "5" },       { "registration", "token" },
 	{ "flow_ttl_max", "1800" },
 	{ "rate_limit_register", "10" },   { "rate_limit_flows", "120" },
-	{ "trusted_proxies", "" },         { "allow_private_push", "false" },
+	{ "trusted_proxies", "" },         { "allow_private_outbound", "false" },
+	{ "rate_limit_token", "600" },     { "outbound_ca_file", "" },
+	{ "token_timeout", "15" },
 	{ "workers", "1" },                { "log_level", "info" },
 	{ "log_format", "text" },          { "stats_flush_seconds", "10" },
 	{ "stats_retention_days", "400" }, { "max_connections", "16384" },
@@ -157,7 +159,7 @@ START_TEST(defaults_apply)
 	ck_assert_str_eq(s.path, conf_path);
 	ck_assert_int_eq(s.workers, 1);
 	ck_assert(s.migrate_on_start);
-	ck_assert(!s.allow_private_push);
+	ck_assert(!s.allow_private_outbound);
 	ck_assert_int_eq(s.registration, REGISTRATION_TOKEN);
 	ck_assert_int_eq(s.log_level, LOG_INFO);
 	ck_assert_int_eq(s.log_format, LOG_FORMAT_TEXT);
@@ -180,7 +182,7 @@ static const struct value_case value_cases[] = {
 	{ "admin_token", "s3cret", "(set)" },
 	{ "migrate_on_start", "false", "false" },
 	{ "migrate_on_start", "FALSE", "false" },
-	{ "allow_private_push", "True", "true" },
+	{ "allow_private_outbound", "True", "true" },
 	{ "workers", "64", "64" },
 	{ "flow_ttl_max", "60", "60" },
 	{ "max_body_size", "16777216", "16777216" },
@@ -273,8 +275,8 @@ static const struct bad_case bad_cases[] = {
 	{ REQUIRED "max_headers = 101\n", "FILE:6: key 'max_headers': 101 is outside 8..100" },
 	{ REQUIRED "migrate_on_start = yes\n",
 	  "FILE:6: key 'migrate_on_start': 'yes' is not one of: false, true" },
-	{ REQUIRED "allow_private_push = 1\n",
-	  "FILE:6: key 'allow_private_push': '1' is not one of: false, true" },
+	{ REQUIRED "allow_private_outbound = 1\n",
+	  "FILE:6: key 'allow_private_outbound': '1' is not one of: false, true" },
 	{ REQUIRED "log_level = verbose\n",
 	  "FILE:6: key 'log_level': 'verbose' is not one of: debug, info, warn, error" },
 	{ REQUIRED "log_format = xml\n", "FILE:6: key 'log_format': 'xml' is not one of: text, json" },
