@@ -13,7 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum stats_event { STATS_INSTANCE_REGISTERED, STATS_FLOW_CREATED, STATS_CALLBACK, STATS_EVENT_COUNT };
+enum stats_event {
+	STATS_INSTANCE_REGISTERED,
+	STATS_FLOW_CREATED,
+	STATS_CALLBACK,
+	STATS_TOKEN, /* a token delegate request (POST /v1/token) */
+	STATS_EVENT_COUNT
+};
 
 enum stats_outcome {
 	STATS_OK,           /* registered, created */
@@ -27,13 +33,15 @@ enum stats_outcome {
 	STATS_RATE_LIMITED,
 	STATS_UNAVAILABLE,
 	STATS_WRONG_CALLBACK, /* the response came to another callback path than its flow's */
+	STATS_UPSTREAM_ERROR, /* token: the upstream answered, with a non-2xx status */
+	STATS_TIMEOUT,        /* token: the upstream did not answer within token_timeout */
 	STATS_OUTCOME_COUNT
 };
 
 #define STATS_DELIVERY_NONE 4 /* after the four delivery modes */
 #define STATS_DELIVERY_COUNT 5
 
-/* Callback handling time, milliseconds (upper bounds; the last is +Inf). */
+/* Callback handling time, milliseconds; for token events, the upstream call's time (upper bounds; the last is +Inf). */
 #define STATS_HANDLING_BUCKETS 12
 /* Time to consent (callback time minus flow creation), seconds. */
 #define STATS_CONSENT_BUCKETS 12

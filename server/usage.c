@@ -18,3 +18,10 @@ void usage_record(struct request *req, enum provider provider, enum stats_event 
 	stats_sink_record(req->relay->stats, provider, event, outcome, delivery, handling_ms,
 			  consent_s);
 }
+
+void usage_record_token(struct request *req, enum provider provider, enum stats_outcome outcome,
+			double upstream_ms)
+{
+	stats_sink_record(req->relay->stats, provider, STATS_TOKEN, outcome, STATS_DELIVERY_NONE,
+			  upstream_ms, -1);
+}

@@ -8,5 +8,8 @@
 
 void usage_record(struct request *req, enum provider provider, enum stats_event event,
 		  enum stats_outcome outcome, int delivery, double consent_s);
+/* One token delegate request; upstream_ms < 0 when no upstream call was made. */
+void usage_record_token(struct request *req, enum provider provider, enum stats_outcome outcome,
+			double upstream_ms);
 
 #endif
