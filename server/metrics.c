@@ -13,7 +13,11 @@ struct metrics metrics;
 
 static const char *const route_names[ROUTE_COUNT] = {
 	"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/v1/callback",
-	"/metrics", "/v1/stats", "/stats",
+	"/metrics", "/v1/stats", "/stats", "/v1/token",
+};
+
+const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15,
 };
 
 const char *metrics_route_name(enum metrics_route r)
@@ -48,6 +52,17 @@ void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms,
 		bucket_add(metrics.consent, stats_consent_bounds, STATS_CONSENT_BUCKETS, consent_s);
 		metrics.consent_sum += consent_s;
 		metrics.consent_count++;
+	}
+}
+
+void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms)
+{
+	metrics.tokens[p][o]++;
+	if (upstream_ms >= 0) {
+		bucket_add(metrics.upstream, metrics_token_bounds, METRICS_TOKEN_BUCKETS,
+			   upstream_ms / 1000.0);
+		metrics.upstream_sum += upstream_ms / 1000.0;
+		metrics.upstream_count++;
 	}
 }
 
@@ -87,16 +102,17 @@ static void requests_render(struct textbuf *t)
 	}
 }
 
-static void callbacks_render(struct textbuf *t)
+/* A counter family over provider kind and outcome; only the pairs that happened. */
+static void by_provider_outcome(struct textbuf *t, const char *name, const char *help,
+				const uint64_t counts[PROVIDER_COUNT][STATS_OUTCOME_COUNT])
 {
-	header(t, "oauth_relay_callbacks_total", "counter",
-	       "Authorization responses handled, by provider kind and outcome.");
+	header(t, name, "counter", help);
 	for (int p = 0; p < PROVIDER_COUNT; p++) {
 		for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
-			if (metrics.callbacks[p][o])
-				textbuf_printf(t, "oauth_relay_callbacks_total{provider=\"%s\",outcome=\"%s\"} %llu\n",
+			if (counts[p][o])
+				textbuf_printf(t, "%s{provider=\"%s\",outcome=\"%s\"} %llu\n", name,
 				    provider_label((enum provider)p), stats_outcome_name((enum stats_outcome)o),
-				    (unsigned long long)metrics.callbacks[p][o]);
+				    (unsigned long long)counts[p][o]);
 		}
 	}
 }
@@ -135,7 +151,9 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
 	textbuf_printf(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
 	    version, libevent, openssl, v.libpq);
 	requests_render(&t);
-	callbacks_render(&t);
+	by_provider_outcome(&t, "oauth_relay_callbacks_total",
+			    "Authorization responses handled, by provider kind and outcome.",
+			    metrics.callbacks);
 	histogram(&t, "oauth_relay_callback_duration_seconds",
 		  "Time the relay spent on a callback, from request to response.", metrics.handling,
 		  stats_handling_bounds, STATS_HANDLING_BUCKETS, 1000.0, metrics.handling_sum,
@@ -143,6 +161,13 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
 	histogram(&t, "oauth_relay_time_to_consent_seconds",
 		  "Callback time minus flow creation time.", metrics.consent, stats_consent_bounds,
 		  STATS_CONSENT_BUCKETS, 1.0, metrics.consent_sum, metrics.consent_count);
+	by_provider_outcome(&t, "oauth_relay_token_requests_total",
+			    "Token delegate requests (POST /v1/token), by provider kind and outcome.",
+			    metrics.tokens);
+	histogram(&t, "oauth_relay_token_upstream_seconds",
+		  "Time of the upstream token call, from sending to the whole answer or failure.",
+		  metrics.upstream, metrics_token_bounds, METRICS_TOKEN_BUCKETS, 1.0,
+		  metrics.upstream_sum, metrics.upstream_count);
 	header(&t, "oauth_relay_database_up", "gauge",
 	       "1 when the database is connected and migrated, 0 when not, -1 when none is configured.");
 	textbuf_printf(&t, "oauth_relay_database_up %d\n", g->database_up);

@@ -20,11 +20,17 @@ enum metrics_route {
 	ROUTE_METRICS,
 	ROUTE_STATS_JSON,
 	ROUTE_DASHBOARD,
+	ROUTE_TOKEN,
 	ROUTE_COUNT
 };
 
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_MAX 599
+
+/* Upstream token call time, seconds: a network round trip to another service, so
+ * wider than the callback's (upper bounds; the last is +Inf, past token_timeout). */
+#define METRICS_TOKEN_BUCKETS 10
+extern const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1];
 
 struct metrics {
 	uint64_t requests[ROUTE_COUNT][METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1];
@@ -35,6 +41,10 @@ struct metrics {
 	uint64_t consent[STATS_CONSENT_BUCKETS];
 	double consent_sum;
 	uint64_t consent_count;
+	uint64_t tokens[PROVIDER_COUNT][STATS_OUTCOME_COUNT];
+	uint64_t upstream[METRICS_TOKEN_BUCKETS];
+	double upstream_sum;
+	uint64_t upstream_count;
 };
 
 extern struct metrics metrics;
@@ -42,6 +52,8 @@ extern struct metrics metrics;
 const char *metrics_route_name(enum metrics_route r);
 void metrics_request(enum metrics_route route, int status);
 void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms, double consent_s);
+/* One token delegate request; upstream_ms < 0 when no upstream call was made. */
+void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms);
 
 struct metrics_gauges {
 	int database_up;     /* 1, 0, or -1 when no database is configured */

@@ -22,6 +22,7 @@ void usage_record(struct request *req, enum provider provider, enum stats_event 
 void usage_record_token(struct request *req, enum provider provider, enum stats_outcome outcome,
 			double upstream_ms)
 {
+	metrics_token(provider, outcome, upstream_ms);
 	stats_sink_record(req->relay->stats, provider, STATS_TOKEN, outcome, STATS_DELIVERY_NONE,
 			  upstream_ms, -1);
 }

@@ -1,5 +1,5 @@
-/* Recording one usage event: the anonymous counters (stats_sink) and, for callbacks,
- * the process metrics. Dimensions are fixed labels only. */
+/* Recording one usage event: the anonymous counters (stats_sink) and, for callbacks
+ * and token requests, the process metrics. Dimensions are fixed labels only. */
 #ifndef OAUTH_RELAY_USAGE_H
 #define OAUTH_RELAY_USAGE_H
 

@@ -269,6 +269,16 @@ static double sample(const char *text, const char *series)
 	return -1;
 }
 
+/* oauth_relay_http_requests_total of one route and status, or -1. */
+static double requests(const char *text, const char *route, int status)
+{
+	char series[160];
+
+	snprintf(series, sizeof(series),
+		 "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"}", route, status);
+	return sample(text, series);
+}
+
 static char *render(const struct metrics_gauges *g, size_t *len)
 {
 	char *text = metrics_render(g, len);
@@ -298,6 +308,10 @@ START_TEST(empty_is_valid)
 			    0);
 	ck_assert_double_eq(sample(text, "oauth_relay_database_up"), -1);
 	ck_assert_double_eq(sample(text, "oauth_relay_stats_dropped_total"), 0);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE oauth_relay_token_requests_total counter\n"));
+	ck_assert_ptr_null(strstr(text, "oauth_relay_token_requests_total{"));
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"), 0);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"), 0);
 	free(text);
 }
 END_TEST
@@ -326,14 +340,10 @@ START_TEST(after_traffic)
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
 
-	ck_assert_double_eq(sample(text, "oauth_relay_http_requests_total{route=\"/v1/callback\","
-					 "status=\"303\"}"), 2);
-	ck_assert_double_eq(sample(text, "oauth_relay_http_requests_total{route=\"/v1/callback\","
-					 "status=\"410\"}"), 1);
-	ck_assert_double_eq(sample(text, "oauth_relay_http_requests_total{route=\"/v1/flows\","
-					 "status=\"201\"}"), 1);
-	ck_assert_double_eq(sample(text, "oauth_relay_http_requests_total{route=\"other\","
-					 "status=\"404\"}"), 1);
+	ck_assert_double_eq(requests(text, "/v1/callback", 303), 2);
+	ck_assert_double_eq(requests(text, "/v1/callback", 410), 1);
+	ck_assert_double_eq(requests(text, "/v1/flows", 201), 1);
+	ck_assert_double_eq(requests(text, "other", 404), 1);
 	ck_assert_ptr_null(strstr(text, "status=\"99\""));
 	ck_assert_ptr_null(strstr(text, "status=\"600\""));
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"salesforce\","
@@ -396,6 +406,10 @@ START_TEST(histogram_bounds)
 		metrics_callback(PROVIDER_GOOGLE, STATS_DENIED, -1, stats_consent_bounds[i]);
 		metrics_callback(PROVIDER_GOOGLE, STATS_DENIED, -1, stats_consent_bounds[i] + 1);
 	}
+	for (int i = 0; i < METRICS_TOKEN_BUCKETS - 1; i++) {
+		metrics_token(PROVIDER_GOOGLE, STATS_OK, metrics_token_bounds[i] * 1000);
+		metrics_token(PROVIDER_GOOGLE, STATS_OK, metrics_token_bounds[i] * 1010);
+	}
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
 	/* A value equal to a bound is in that bucket (le is inclusive). */
@@ -414,6 +428,12 @@ START_TEST(histogram_bounds)
 			    2 * (STATS_CONSENT_BUCKETS - 1));
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"google\","
 					 "outcome=\"delivered\"}"), 2 * (STATS_HANDLING_BUCKETS - 1));
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.1\"}"), 3);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"15\"}"),
+			    2 * (METRICS_TOKEN_BUCKETS - 1) - 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"),
+			    2 * (METRICS_TOKEN_BUCKETS - 1));
 	free(text);
 }
 END_TEST
@@ -433,16 +453,72 @@ START_TEST(all_labels)
 		metrics_request((enum metrics_route)r, 599);
 		metrics_request((enum metrics_route)r, 100);
 	}
-	for (int p = 0; p < PROVIDER_COUNT; p++)
-		for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
+	for (int p = 0; p < PROVIDER_COUNT; p++) {
+		for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 			metrics_callback((enum provider)p, (enum stats_outcome)o, 1, 1);
+			metrics_token((enum provider)p, (enum stats_outcome)o, 1);
+		}
+	}
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
 	ck_assert_str_eq(metrics_route_name(ROUTE_CALLBACK), "/v1/callback");
 	ck_assert_str_eq(metrics_route_name(ROUTE_OTHER), "other");
-	ck_assert_int_eq(e.n, 9);
+	ck_assert_str_eq(metrics_route_name(ROUTE_TOKEN), "/v1/token");
+	ck_assert_int_eq(e.n, 11);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"),
 			    PROVIDER_COUNT * STATS_OUTCOME_COUNT);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"),
+			    PROVIDER_COUNT * STATS_OUTCOME_COUNT);
+	ck_assert_double_eq(requests(text, "/v1/token", 599), 1);
+	free(text);
+}
+END_TEST
+
+/* Token delegate requests: counted by provider and outcome whether or not an upstream
+ * call was made; the upstream histogram (seconds, its own wider bounds) only when one was. */
+START_TEST(token_requests)
+{
+	struct metrics_gauges g = { 1, 0, 0, 0 };
+	struct exposition e;
+	size_t len;
+	char *text;
+
+	reset();
+	metrics_request(ROUTE_TOKEN, 200);
+	metrics_request(ROUTE_TOKEN, 502);
+	/* upstream 40 ms, 300 ms, 2.5 s (on a bound), 15 s timeout; two without a call */
+	metrics_token(PROVIDER_SALESFORCE, STATS_OK, 40);
+	metrics_token(PROVIDER_SALESFORCE, STATS_OK, 300);
+	metrics_token(PROVIDER_SALESFORCE_MYDOMAIN, STATS_UPSTREAM_ERROR, 2500);
+	metrics_token(PROVIDER_MICROSOFT, STATS_TIMEOUT, 15000.5);
+	metrics_token(PROVIDER_OTHER, STATS_REFUSED, -1);
+	metrics_token(PROVIDER_UNSPECIFIED, STATS_INVALID, -1);
+	text = render(&g, &len);
+	exposition_check(text, len, &e);
+	ck_assert_double_eq(requests(text, "/v1/token", 200), 1);
+	ck_assert_double_eq(requests(text, "/v1/token", 502), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"salesforce\","
+					 "outcome=\"ok\"}"), 2);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"salesforce-mydomain\","
+					 "outcome=\"upstream_error\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"microsoft\","
+					 "outcome=\"timeout\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"other\","
+					 "outcome=\"refused\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"unspecified\","
+					 "outcome=\"invalid\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.25\"}"), 1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.5\"}"), 2);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"2.5\"}"), 3);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"15\"}"), 3);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"), 4);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"), 4);
+	ck_assert_double_eq_tol(sample(text, "oauth_relay_token_upstream_seconds_sum"), 17.8405, 1e-6);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE oauth_relay_token_upstream_seconds histogram\n"));
+	/* Token requests are not callbacks. */
+	ck_assert_ptr_null(strstr(text, "oauth_relay_callbacks_total{"));
+	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"), 0);
 	free(text);
 }
 END_TEST
@@ -481,6 +557,7 @@ Suite *metrics_suite(void)
 	tcase_add_test(tc, after_traffic);
 	tcase_add_test(tc, histogram_bounds);
 	tcase_add_test(tc, all_labels);
+	tcase_add_test(tc, token_requests);
 	tcase_add_loop_test(tc, checker_refuses, 0, 10);
 	suite_add_tcase(s, tc);
 	return s;
