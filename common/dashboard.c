@@ -26,6 +26,11 @@ static const char *const consent_labels[STATS_CONSENT_BUCKETS] = {
 	"≤5s", "≤10s", "≤20s", "≤30s", "≤1m", "≤1.5m", "≤2m", "≤5m", "≤10m", "≤15m", "≤30m", ">30m",
 };
 
+static const char *const upstream_labels[STATS_HANDLING_BUCKETS] = {
+	"≤0.5ms", "≤1ms", "≤2ms", "≤5ms", "≤10ms", "≤25ms", "≤50ms", "≤100ms", "≤250ms", "≤500ms",
+	"≤1s", ">1s",
+};
+
 bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
 {
 	int64_t a, b;
@@ -49,6 +54,39 @@ void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *
 	    (size_t)((t - a) / 86400) >= d->days)
 		return;
 	d->flows[(t - a) / 86400][p] += n;
+}
+
+/* A 1-based bucket number from the query's WITH ORDINALITY into h. */
+static void bucket_row(uint64_t *h, int n, const char *index, uint64_t count)
+{
+	char *end;
+	long b = strtol(index, &end, 10) - 1;
+
+	if (*index && !*end && b >= 0 && b < n)
+		h[b] += count;
+}
+
+static void outcome_row(uint64_t *counts, const char *name, uint64_t n)
+{
+	enum stats_outcome o = stats_outcome_from_name(name);
+
+	if (o != STATS_OUTCOME_COUNT)
+		counts[o] += n;
+}
+
+void dashboard_add_row(struct dashboard_data *d, const char *kind, const char *a, const char *b,
+		       uint64_t n)
+{
+	if (strcmp(kind, "flows") == 0)
+		dashboard_add_flows(d, a, b, n);
+	else if (strcmp(kind, "outcome") == 0)
+		outcome_row(d->outcomes, a, n);
+	else if (strcmp(kind, "consent") == 0)
+		bucket_row(d->consent, STATS_CONSENT_BUCKETS, a, n);
+	else if (strcmp(kind, "token") == 0)
+		outcome_row(d->token_outcomes, a, n);
+	else if (strcmp(kind, "token_ms") == 0)
+		bucket_row(d->token_upstream, STATS_HANDLING_BUCKETS, a, n);
 }
 
 /* The top of a y axis: four grid steps of a round whole size (1, 2, 2.5 or 5 times a
@@ -137,77 +175,119 @@ static void flows_chart(struct textbuf *pg, const struct dashboard_data *d)
 	textbuf_printf(pg, "</ul>");
 }
 
-static void outcomes_chart(struct textbuf *pg, const struct dashboard_data *d)
+/* Horizontal bars, one per outcome that happened, with its count and share. */
+static void outcomes_chart(struct textbuf *pg, const char *title, const char *empty,
+			   const uint64_t *counts)
 {
 	uint64_t total = 0, max = 0;
 	int row = 26, label_w = 120, bar_w = CHART_W - label_w - 140, n = 0;
 
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
-		total += d->outcomes[o];
-		if (d->outcomes[o] > max)
-			max = d->outcomes[o];
-		n += d->outcomes[o] > 0;
+		total += counts[o];
+		if (counts[o] > max)
+			max = counts[o];
+		n += counts[o] > 0;
 	}
-	textbuf_printf(pg, "<h2>Callback outcomes</h2>");
+	textbuf_printf(pg, "<h2>%s</h2>", title);
 	if (!total) {
-		textbuf_printf(pg, "<p class=\"empty\">No callbacks in this range.</p>");
+		textbuf_printf(pg, "<p class=\"empty\">%s</p>", empty);
 		return;
 	}
-	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Callback outcomes\">", CHART_W,
-	    n * row + 8);
+	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", CHART_W,
+	    n * row + 8, title);
 	int y = 4;
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
-		if (!d->outcomes[o])
+		if (!counts[o])
 			continue;
-		double w = (double)d->outcomes[o] * bar_w / (double)max;
+		double w = (double)counts[o] * bar_w / (double)max;
 		textbuf_printf(pg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
 			"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" class=\"o-%s\"/>"
 			"<text x=\"%.1f\" y=\"%d\" class=\"lbl\">%llu (%.1f%%)</text>",
 		    label_w - 8, y + 14, stats_outcome_name((enum stats_outcome)o), label_w, y, w,
 		    stats_outcome_name((enum stats_outcome)o), label_w + w + 6, y + 14,
-		    (unsigned long long)d->outcomes[o], 100.0 * (double)d->outcomes[o] / (double)total);
+		    (unsigned long long)counts[o], 100.0 * (double)counts[o] / (double)total);
 		y += row;
 	}
 	textbuf_printf(pg, "</svg>");
 }
 
-static void consent_chart(struct textbuf *pg, const struct dashboard_data *d)
+/* Vertical bars, one per histogram bucket, every bucket labelled; returns the total
+ * (0: nothing drawn, the empty sentence instead). */
+static uint64_t histogram_chart(struct textbuf *pg, const char *title, const char *empty,
+				const char *bar_class, const uint64_t *h, const char *const *labels,
+				int n)
 {
 	uint64_t max = 0, total = 0;
 	int plot_w = CHART_W - PAD_L - 8, plot_h = CHART_H - PAD_T - PAD_B;
-	double slot = (double)plot_w / STATS_CONSENT_BUCKETS;
+	double slot = (double)plot_w / n;
 
-	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++) {
-		total += d->consent[b];
-		if (d->consent[b] > max)
-			max = d->consent[b];
+	for (int b = 0; b < n; b++) {
+		total += h[b];
+		if (h[b] > max)
+			max = h[b];
 	}
-	textbuf_printf(pg, "<h2>Time to consent</h2>");
+	textbuf_printf(pg, "<h2>%s</h2>", title);
 	if (!total) {
-		textbuf_printf(pg, "<p class=\"empty\">No completed sign-ins in this range.</p>");
-		return;
+		textbuf_printf(pg, "<p class=\"empty\">%s</p>", empty);
+		return 0;
 	}
 	max = nice_max(max);
-	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Time to consent\">", CHART_W,
-	    CHART_H);
+	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", CHART_W,
+	    CHART_H, title);
 	axis(pg, max, CHART_W, CHART_H);
-	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++) {
-		double h = (double)d->consent[b] * plot_h / (double)max;
+	for (int b = 0; b < n; b++) {
+		double bar = (double)h[b] * plot_h / (double)max;
 		double x = PAD_L + slot * b;
-		textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"bar\">"
+		textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\">"
 			"<title>%s: %llu</title></rect><text x=\"%.1f\" y=\"%d\" class=\"tick\" "
-			"text-anchor=\"middle\">%s</text>", x + slot * 0.1, PAD_T + plot_h - h,
-		    slot * 0.8, h, consent_labels[b], (unsigned long long)d->consent[b],
-		    x + slot / 2, CHART_H - 8, consent_labels[b]);
+			"text-anchor=\"middle\">%s</text>", x + slot * 0.1, PAD_T + plot_h - bar,
+		    slot * 0.8, bar, bar_class, labels[b], (unsigned long long)h[b],
+		    x + slot / 2, CHART_H - 8, labels[b]);
 	}
-	textbuf_printf(pg, "</svg><p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
-	    (unsigned long long)total);
+	textbuf_printf(pg, "</svg>");
+	return total;
+}
+
+static void consent_chart(struct textbuf *pg, const struct dashboard_data *d)
+{
+	uint64_t total = histogram_chart(pg, "Time to consent", "No completed sign-ins in this range.",
+					 "bar", d->consent, consent_labels, STATS_CONSENT_BUCKETS);
+
+	if (total)
+		textbuf_printf(pg, "<p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
+		    (unsigned long long)total);
+}
+
+/* The token delegate panel: requests by outcome, then how long the upstream token
+ * endpoints took (only requests that reached one have a time). */
+static void token_panel(struct textbuf *pg, const struct dashboard_data *d)
+{
+	static const double quantiles[] = { 0.5, 0.9, 0.99 };
+	uint64_t total = 0;
+
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
+		total += d->token_outcomes[o];
+	outcomes_chart(pg, "Token delegate requests", "No token delegate requests in this range.",
+		       d->token_outcomes);
+	if (!total)
+		return;
+	total = histogram_chart(pg, "Token delegate upstream time",
+				"No token request reached an upstream in this range.", "bar-up",
+				d->token_upstream, upstream_labels, STATS_HANDLING_BUCKETS);
+	if (!total)
+		return;
+	textbuf_printf(pg, "<p class=\"note\">%llu upstream calls;", (unsigned long long)total);
+	for (size_t i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++)
+		textbuf_printf(pg, "%s p%g %s", i ? "," : "", quantiles[i] * 100,
+		    upstream_labels[stats_quantile_bucket(d->token_upstream, STATS_HANDLING_BUCKETS,
+							  quantiles[i])]);
+	textbuf_printf(pg, ".</p>");
 }
 
 static bool has_data(const struct dashboard_data *d)
 {
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
-		if (d->outcomes[o])
+		if (d->outcomes[o] || d->token_outcomes[o])
 			return true;
 	}
 	for (size_t day = 0; day < d->days; day++) {
@@ -229,7 +309,8 @@ static const char style[] =
 	"form{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}label{font-size:.9rem}"
 	".o-delivered{fill:#1a7f37}.o-denied{fill:#9a6700}.o-expired{fill:#bc4c00}"
 	".o-invalid,.o-iss_mismatch,.o-wrong_callback{fill:#cf222e}.o-replayed{fill:#8250df}.o-ok{fill:#0b5cab}"
-	".o-refused,.o-rate_limited,.o-unavailable{fill:#57606a}";
+	".o-refused,.o-rate_limited,.o-unavailable{fill:#57606a}.o-upstream_error{fill:#cf222e}"
+	".o-timeout{fill:#bc4c00}.bar-up{fill:#0a7b83}";
 
 char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t *len)
 {
@@ -249,8 +330,9 @@ char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t
 			 "here a few seconds after the first flows.</p>", d->from, d->to);
 	} else {
 		flows_chart(&pg, d);
-		outcomes_chart(&pg, d);
+		outcomes_chart(&pg, "Callback outcomes", "No callbacks in this range.", d->outcomes);
 		consent_chart(&pg, d);
+		token_panel(&pg, d);
 	}
 	textbuf_printf(&pg, "<p class=\"note\">Anonymous hourly counters only: no addresses, hosts or "
 		 "identifiers are kept.</p></body></html>\n");

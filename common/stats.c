@@ -33,9 +33,34 @@ const char *stats_outcome_name(enum stats_outcome o)
 	return outcome_names[o];
 }
 
+enum stats_outcome stats_outcome_from_name(const char *name)
+{
+	int o = 0;
+
+	while (o < STATS_OUTCOME_COUNT && strcmp(name, outcome_names[o]) != 0)
+		o++;
+	return (enum stats_outcome)o;
+}
+
 const char *stats_delivery_name(int delivery)
 {
 	return delivery >= 0 && delivery < STATS_DELIVERY_COUNT ? delivery_names[delivery] : "none";
+}
+
+int stats_quantile_bucket(const uint64_t *buckets, int n, double q)
+{
+	uint64_t total = 0, below = 0;
+
+	for (int i = 0; i < n; i++)
+		total += buckets[i];
+	if (!total)
+		return -1;
+	for (int i = 0; i < n - 1; i++) {
+		below += buckets[i];
+		if ((double)below >= q * (double)total)
+			return i;
+	}
+	return n - 1;
 }
 
 void stats_init(struct stats *s, size_t max_cells)

@@ -81,8 +81,14 @@ void stats_merge(struct stats *s, const struct stats *from);
 /* Moves all cells out into out (initialised by this call); s is left empty. */
 void stats_take(struct stats *s, struct stats *out);
 
+/* The index of the first bucket under whose upper bound at least the fraction q of a
+ * histogram's observations fall (q = 0.5: the median's bucket); -1 when it is empty. */
+int stats_quantile_bucket(const uint64_t *buckets, int n, double q);
+
 const char *stats_event_name(enum stats_event e);
 const char *stats_outcome_name(enum stats_outcome o);
+/* The outcome of a name, or STATS_OUTCOME_COUNT when it is none. */
+enum stats_outcome stats_outcome_from_name(const char *name);
 const char *stats_delivery_name(int delivery);
 
 #endif

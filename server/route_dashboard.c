@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Three aggregates in one statement: rows of (kind, a, b, n). */
+/* Five aggregates in one statement: rows of (kind, a, b, n). For token events the
+ * handling histogram holds the upstream call's time. */
 #define DASHBOARD_SQL                                                                              \
 	"SELECT 'flows', to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD'), provider, sum(count) "     \
 	"FROM stats_hourly WHERE event = 'flow_created' AND outcome = 'ok' AND " STATS_RANGE_SQL    \
@@ -21,27 +22,12 @@
 	"WHERE event = 'callback' AND " STATS_RANGE_SQL " GROUP BY 2 "                              \
 	"UNION ALL SELECT 'consent', b.i::text, '', sum(b.n) FROM stats_hourly, "                   \
 	"unnest(consent_s_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'callback' AND "        \
-	"outcome IN ('delivered', 'denied') AND " STATS_RANGE_SQL " GROUP BY 2"
-
-static void rows_apply(struct dashboard_data *d, PGresult *res)
-{
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *kind = PQgetvalue(res, i, 0), *a = PQgetvalue(res, i, 1);
-		uint64_t n = strtoull(PQgetvalue(res, i, 3), NULL, 10);
-		if (strcmp(kind, "flows") == 0) {
-			dashboard_add_flows(d, a, PQgetvalue(res, i, 2), n);
-		} else if (strcmp(kind, "outcome") == 0) {
-			for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
-				if (strcmp(a, stats_outcome_name((enum stats_outcome)o)) == 0)
-					d->outcomes[o] += n;
-			}
-		} else {
-			long b = strtol(a, NULL, 10) - 1;
-			if (b >= 0 && b < STATS_CONSENT_BUCKETS)
-				d->consent[b] += n;
-		}
-	}
-}
+	"outcome IN ('delivered', 'denied') AND " STATS_RANGE_SQL " GROUP BY 2 "                    \
+	"UNION ALL SELECT 'token', outcome, '', sum(count) FROM stats_hourly "                      \
+	"WHERE event = 'token' AND " STATS_RANGE_SQL " GROUP BY 2 "                                 \
+	"UNION ALL SELECT 'token_ms', b.i::text, '', sum(b.n) FROM stats_hourly, "                  \
+	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND "         \
+	STATS_RANGE_SQL " GROUP BY 2"
 
 static void answer(struct request *req, PGresult *res, const struct stats_range *range)
 {
@@ -56,7 +42,9 @@ static void answer(struct request *req, PGresult *res, const struct stats_range 
 		response_error_status(req, 500);
 		return;
 	}
-	rows_apply(d, res);
+	for (int i = 0; i < PQntuples(res); i++)
+		dashboard_add_row(d, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+				  strtoull(PQgetvalue(res, i, 3), NULL, 10));
 	RAND_bytes(raw, sizeof(raw));
 	base64url_encode(raw, sizeof(raw), nonce);
 	html = dashboard_render(d, nonce, &len);

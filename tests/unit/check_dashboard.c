@@ -1,5 +1,6 @@
-/* dashboard: the /stats page from aggregated data: range bounds, the data in the charts
- * (per-provider bars, outcome rows, consent bars), the empty state, and a page without
+/* dashboard: the /stats page from aggregated data: range bounds, the query's rows, the
+ * data in the charts (per-provider bars, outcome rows, consent bars, the token delegate
+ * panel), the empty state, and a page without
  * scripts or external references whose style carries the CSP nonce. */
 #include "config.h"
 
@@ -113,6 +114,51 @@ START_TEST(add_flows)
 }
 END_TEST
 
+/* The rows of the dashboard's query land where they belong; anything else is ignored. */
+START_TEST(add_rows)
+{
+	static struct dashboard_data d;
+
+	ck_assert(dashboard_init(&d, "2026-03-09", "2026-03-15"));
+	dashboard_add_row(&d, "flows", "2026-03-10", "google", 2);
+	dashboard_add_row(&d, "outcome", "delivered", "", 5);
+	dashboard_add_row(&d, "outcome", "timeout", "", 1);
+	dashboard_add_row(&d, "consent", "1", "", 4);
+	dashboard_add_row(&d, "consent", "12", "", 1);
+	dashboard_add_row(&d, "token", "ok", "", 7);
+	dashboard_add_row(&d, "token", "upstream_error", "", 2);
+	dashboard_add_row(&d, "token", "ok", "", 1);
+	dashboard_add_row(&d, "token_ms", "9", "", 6);
+	dashboard_add_row(&d, "token_ms", "12", "", 1);
+	/* Unknown kinds, labels and buckets. */
+	dashboard_add_row(&d, "tokens", "ok", "", 100);
+	dashboard_add_row(&d, "token", "OK", "", 100);
+	dashboard_add_row(&d, "token", "", "", 100);
+	dashboard_add_row(&d, "token_ms", "0", "", 100);
+	dashboard_add_row(&d, "token_ms", "13", "", 100);
+	dashboard_add_row(&d, "token_ms", "3x", "", 100);
+	dashboard_add_row(&d, "token_ms", "", "", 100);
+	dashboard_add_row(&d, "consent", "-1", "", 100);
+	ck_assert_uint_eq(d.flows[1][PROVIDER_GOOGLE], 2);
+	ck_assert_uint_eq(d.outcomes[STATS_DELIVERED], 5);
+	ck_assert_uint_eq(d.outcomes[STATS_TIMEOUT], 1);
+	ck_assert_uint_eq(d.consent[0], 4);
+	ck_assert_uint_eq(d.consent[11], 1);
+	ck_assert_uint_eq(d.token_outcomes[STATS_OK], 8);
+	ck_assert_uint_eq(d.token_outcomes[STATS_UPSTREAM_ERROR], 2);
+	ck_assert_uint_eq(d.token_upstream[8], 6);
+	ck_assert_uint_eq(d.token_upstream[11], 1);
+	uint64_t sum = 0;
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
+		sum += d.token_outcomes[o] + d.outcomes[o];
+	for (int b = 0; b < STATS_HANDLING_BUCKETS; b++)
+		sum += d.token_upstream[b];
+	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++)
+		sum += d.consent[b];
+	ck_assert_uint_eq(sum, 8 + 2 + 5 + 1 + 6 + 1 + 4 + 1);
+}
+END_TEST
+
 START_TEST(render_data)
 {
 	static struct dashboard_data d;
@@ -167,9 +213,67 @@ START_TEST(render_data)
 	ck_assert_ptr_nonnull(strstr(html, "aria-label=\"Flows per day by provider\""));
 	ck_assert_ptr_nonnull(strstr(html, "aria-label=\"Callback outcomes\""));
 	ck_assert_ptr_nonnull(strstr(html, "aria-label=\"Time to consent\""));
+	/* No token requests: the panel says so, without a chart. */
+	ck_assert_ptr_nonnull(strstr(html, "<h2>Token delegate requests</h2><p class=\"empty\">"
+					   "No token delegate requests in this range.</p>"));
+	ck_assert_ptr_null(strstr(html, "Token delegate upstream time"));
+	ck_assert_uint_eq(occurrences(html, "<svg viewBox"), 3);
 	/* The range form keeps the current range. */
 	ck_assert_ptr_nonnull(strstr(html, "name=\"from\" value=\"2026-03-09\""));
 	ck_assert_ptr_nonnull(strstr(html, "name=\"to\" value=\"2026-03-15\""));
+	free(html);
+}
+END_TEST
+
+/* The token delegate panel: outcome rows with shares, the upstream time histogram with
+ * every bucket labelled, and the quantiles' buckets; also on a page with nothing else. */
+START_TEST(render_token)
+{
+	static struct dashboard_data d;
+	char *html;
+
+	ck_assert(dashboard_init(&d, "2026-03-09", "2026-03-15"));
+	d.token_outcomes[STATS_OK] = 15;
+	d.token_outcomes[STATS_UPSTREAM_ERROR] = 2;
+	d.token_outcomes[STATS_TIMEOUT] = 1;
+	d.token_outcomes[STATS_REFUSED] = 2;
+	d.token_upstream[6] = 9;  /* <= 50 ms */
+	d.token_upstream[8] = 8;  /* <= 250 ms */
+	d.token_upstream[11] = 1; /* > 1 s: the timeout */
+	html = render(&d);
+	page_rules(html);
+	ck_assert_ptr_null(strstr(html, "Nothing recorded"));
+	ck_assert_ptr_nonnull(strstr(html, "aria-label=\"Token delegate requests\""));
+	ck_assert_ptr_nonnull(strstr(html, ">ok</text>"));
+	ck_assert_ptr_nonnull(strstr(html, ">15 (75.0%)</text>"));
+	ck_assert_ptr_nonnull(strstr(html, ">upstream_error</text>"));
+	ck_assert_ptr_nonnull(strstr(html, ">timeout</text>"));
+	ck_assert_ptr_nonnull(strstr(html, ">1 (5.0%)</text>"));
+	ck_assert_uint_eq(occurrences(html, ">2 (10.0%)</text>"), 2);
+	ck_assert_ptr_nonnull(strstr(html, "class=\"o-upstream_error\""));
+	ck_assert_ptr_nonnull(strstr(html, "class=\"o-timeout\""));
+	ck_assert_ptr_nonnull(strstr(html, ".o-timeout{"));
+	ck_assert_ptr_nonnull(strstr(html, ".o-upstream_error{"));
+	ck_assert_ptr_nonnull(strstr(html, "aria-label=\"Token delegate upstream time\""));
+	ck_assert_ptr_nonnull(strstr(html, "<title>≤50ms: 9</title>"));
+	ck_assert_ptr_nonnull(strstr(html, "<title>≤250ms: 8</title>"));
+	ck_assert_ptr_nonnull(strstr(html, "<title>>1s: 1</title>"));
+	ck_assert_ptr_nonnull(strstr(html, "<title>≤0.5ms: 0</title>"));
+	ck_assert_uint_eq(occurrences(html, "class=\"bar-up\""), STATS_HANDLING_BUCKETS);
+	ck_assert_ptr_nonnull(strstr(html, "18 upstream calls; p50 ≤50ms, p90 ≤250ms, p99 >1s."));
+	/* Callbacks and consent are empty; the flows chart has its axes. */
+	ck_assert_ptr_nonnull(strstr(html, "No callbacks in this range."));
+	ck_assert_ptr_nonnull(strstr(html, "No completed sign-ins in this range."));
+	ck_assert_uint_eq(occurrences(html, "<svg viewBox"), 3);
+	free(html);
+
+	/* Requests that never reached an upstream: outcomes but no time chart. */
+	memset(d.token_upstream, 0, sizeof(d.token_upstream));
+	html = render(&d);
+	page_rules(html);
+	ck_assert_ptr_nonnull(strstr(html, "No token request reached an upstream in this range."));
+	ck_assert_ptr_null(strstr(html, "class=\"bar-up\""));
+	ck_assert_ptr_null(strstr(html, "upstream calls;"));
 	free(html);
 }
 END_TEST
@@ -287,7 +391,9 @@ Suite *dashboard_suite(void)
 
 	tcase_add_test(tc, init_bounds);
 	tcase_add_test(tc, add_flows);
+	tcase_add_test(tc, add_rows);
 	tcase_add_test(tc, render_data);
+	tcase_add_test(tc, render_token);
 	tcase_add_test(tc, render_scale);
 	tcase_add_test(tc, render_empty);
 	tcase_add_test(tc, render_long_range);

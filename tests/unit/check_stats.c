@@ -46,8 +46,12 @@ START_TEST(names)
 		"refused", "rate_limited", "unavailable", "wrong_callback", "upstream_error",
 		"timeout",
 	};
-	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 		ck_assert_str_eq(stats_outcome_name((enum stats_outcome)o), outcomes[o]);
+		ck_assert_int_eq(stats_outcome_from_name(outcomes[o]), o);
+	}
+	ck_assert_int_eq(stats_outcome_from_name("Timeout"), STATS_OUTCOME_COUNT);
+	ck_assert_int_eq(stats_outcome_from_name(""), STATS_OUTCOME_COUNT);
 	ck_assert_str_eq(stats_delivery_name(0), "redirect");
 	ck_assert_str_eq(stats_delivery_name(1), "form_post");
 	ck_assert_str_eq(stats_delivery_name(2), "pickup");
@@ -375,6 +379,23 @@ START_TEST(merge_over_max)
 }
 END_TEST
 
+/* The bucket a quantile falls in: the first whose cumulative share reaches q. */
+START_TEST(quantile_bucket)
+{
+	const uint64_t empty[4] = { 0 };
+	const uint64_t h[4] = { 5, 0, 4, 1 }; /* 10 observations */
+	const uint64_t top[4] = { 0, 0, 0, 3 };
+
+	ck_assert_int_eq(stats_quantile_bucket(empty, 4, 0.5), -1);
+	ck_assert_int_eq(stats_quantile_bucket(h, 4, 0.5), 0);
+	ck_assert_int_eq(stats_quantile_bucket(h, 4, 0.51), 2);
+	ck_assert_int_eq(stats_quantile_bucket(h, 4, 0.9), 2);
+	ck_assert_int_eq(stats_quantile_bucket(h, 4, 0.99), 3);
+	ck_assert_int_eq(stats_quantile_bucket(h, 4, 1.0), 3);
+	ck_assert_int_eq(stats_quantile_bucket(top, 4, 0.5), 3);
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -394,6 +415,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, max_cells);
 	tcase_add_test(tc, many_cells);
 	tcase_add_test(tc, merge_over_max);
+	tcase_add_test(tc, quantile_bucket);
 	suite_add_tcase(s, tc);
 	return s;
 }
