@@ -12,10 +12,11 @@ import pytest
 from relaytest import client, net, usage
 
 KNOWN_ROUTES = {"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/v1/callback",
-                "/metrics", "/v1/stats", "/stats"}
+                "/metrics", "/v1/stats", "/stats", "/v1/token"}
 KNOWN_PROVIDERS = set(usage.ISSUERS.values())
 KNOWN_OUTCOMES = {"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-                  "refused", "rate_limited", "unavailable", "wrong_callback"}
+                  "refused", "rate_limited", "unavailable", "wrong_callback", "upstream_error",
+                  "timeout"}
 FAMILIES = {
     "oauth_relay_build_info": "gauge",
     "oauth_relay_http_requests_total": "counter",
@@ -26,7 +27,11 @@ FAMILIES = {
     "oauth_relay_open_connections": "gauge",
     "oauth_relay_stats_buffer_cells": "gauge",
     "oauth_relay_stats_dropped_total": "counter",
+    "oauth_relay_token_requests_total": "counter",
+    "oauth_relay_token_upstream_seconds": "histogram",
 }
+# The upstream token call histogram (/v1/stats): the handling buckets, in ms.
+TOKEN_MS_BOUNDS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]
 
 
 def metrics(relay):
@@ -88,6 +93,8 @@ def test_metrics(relays, database):
     assert usage.metric(before, "oauth_relay_open_connections") >= 1
     assert usage.metric(before, "oauth_relay_stats_dropped_total") == 0
     assert usage.metric(before, "oauth_relay_callback_duration_seconds_count") == 0
+    assert usage.metric(before, "oauth_relay_token_upstream_seconds_count") == 0
+    assert before["oauth_relay_token_requests_total"]["samples"] == []
 
     traffic = usage.Traffic()
     started = time.monotonic()
@@ -143,6 +150,9 @@ def test_metrics(relays, database):
     assert usage.metric(after, "oauth_relay_stats_buffer_cells") >= len(done)
     assert usage.metric(before, "oauth_relay_stats_buffer_cells") == 0
     assert usage.metric(after, "oauth_relay_stats_dropped_total") == 0
+    # Flows and callbacks are not token requests.
+    assert after["oauth_relay_token_requests_total"]["samples"] == []
+    assert usage.metric(after, "oauth_relay_token_upstream_seconds_count") == 0
     # Only fixed labels, ever.
     for _, labels, _ in after["oauth_relay_http_requests_total"]["samples"]:
         assert labels["route"] in KNOWN_ROUTES and labels["status"].isdigit(), labels
@@ -195,6 +205,15 @@ def test_stats_json_matches_database(relays, database, faketime):
         "INSERT INTO stats_hourly VALUES (date_trunc('hour', now() - interval '1 day'), 'github',"
         " 'flow_created', 'ok', 'redirect', 4, '{0,0,0,0,0,0,0,0,0,0,0,0}', 0, "
         "'{0,0,0,0,0,0,0,0,0,0,0,0}', 0)")
+    # Token requests by hand too: today 3 that reached the upstream (2 within 100 ms, 1
+    # over 1 s) and 1 refused; yesterday 2 more within 100 ms.
+    database.query(
+        "INSERT INTO stats_hourly VALUES (date_trunc('hour', now()), 'salesforce', 'token', 'ok',"
+        " 'none', 3, '{0,0,0,0,0,0,0,2,0,0,0,1}', 1234.5, '{0,0,0,0,0,0,0,0,0,0,0,0}', 0), "
+        "(date_trunc('hour', now()), 'other', 'token', 'refused', 'none', 1, "
+        "'{0,0,0,0,0,0,0,0,0,0,0,0}', 0, '{0,0,0,0,0,0,0,0,0,0,0,0}', 0), "
+        "(date_trunc('hour', now() - interval '1 day'), 'salesforce', 'token', 'upstream_error', "
+        "'none', 2, '{0,0,0,0,0,0,0,2,0,0,0,0}', 150.25, '{0,0,0,0,0,0,0,0,0,0,0,0}', 0)")
     lo, hi = _utc_days(1, 1)
     want = _expected_groups(database, lo, hi)
     for group in ("provider", "day", "hour", "outcome"):
@@ -211,17 +230,27 @@ def test_stats_json_matches_database(relays, database, faketime):
         for (k, e), n in got.items():
             totals[e] += n
         assert body["totals"] == dict(totals)
+        assert totals["token"] == 6
+        # The token delegate's upstream time over the range.
+        assert body["token_upstream_ms"] == {
+            "bounds": TOKEN_MS_BOUNDS, "buckets": [0] * 7 + [4, 0, 0, 0, 1], "count": 5,
+            "sum": 1384.75}, body["token_upstream_ms"]
     # The traffic's own numbers, by provider (the by-hand row is github's).
     _, body = stats_json(b, "group=provider&from=%s&to=%s" % (lo, hi))
     by_provider = collections.Counter()
     for (p, e, o, d), n in traffic.total().items():
         by_provider[(p, e)] += n
     by_provider[("github", "flow_created")] += 4
+    by_provider[("salesforce", "token")] += 5
+    by_provider[("other", "token")] += 1
     assert collections.Counter({(r["provider"], r["event"]): r["count"]
                                 for r in body["rows"]}) == by_provider
-    # Only yesterday: only the by-hand row.
+    # Only yesterday: only the by-hand rows.
     status, body = stats_json(a, "group=day&from=%s&to=%s" % (lo, lo))
-    assert body["rows"] == [{"day": lo, "event": "flow_created", "count": 4}], body
+    assert body["rows"] == [{"day": lo, "event": "flow_created", "count": 4},
+                            {"day": lo, "event": "token", "count": 2}], body
+    assert body["token_upstream_ms"]["buckets"] == [0] * 7 + [2, 0, 0, 0, 0]
+    assert body["token_upstream_ms"]["sum"] == 150.25
     # Defaults: the last 7 days ending today, by provider.
     status, body = stats_json(a)
     today = _utc_days(0, 0)[0]
@@ -230,6 +259,8 @@ def test_stats_json_matches_database(relays, database, faketime):
     # A range without data.
     status, body = stats_json(a, "from=2020-01-01&to=2020-01-31&group=outcome")
     assert status == 200 and body["rows"] == [] and body["totals"] == {}
+    assert body["token_upstream_ms"] == {"bounds": TOKEN_MS_BOUNDS, "buckets": [0] * 12,
+                                         "count": 0, "sum": 0}
 
 
 BAD_RANGES = [
