@@ -403,10 +403,10 @@ describe('oauth-relay end to end', () => {
     assert.notEqual(again.access_token, refreshed.access_token);
 
     // Introspection: the app's introspect_urls, the relay's credentials.
-    const introspect = (token) => instance.token({
-      oauth2_operation: 'introspect', client_id: sharedApp.clientId, client_secret: 'auto', token,
+    let res = await instance.token({
+      oauth2_operation: 'introspect', client_id: sharedApp.clientId, client_secret: 'auto',
+      token: refreshed.access_token,
     });
-    let res = await introspect(refreshed.access_token);
     assert.equal(res.status, 200, `introspection: ${res.status} ${res.text}`);
     assertNoStore(res);
     assert.equal(res.json.active, true, `introspection: ${res.text}`);
@@ -415,14 +415,21 @@ describe('oauth-relay end to end', () => {
     assert.equal(res.json.token_type, 'Bearer');
 
     // A replayed code: the server's own error comes back verbatim, and (RFC 6749 §4.1.2) the
-    // server revokes what that code granted, which introspection then reports.
-    res = await instance.token(redeem);
+    // server revokes what that code granted, which introspection then reports. (A new
+    // request, without oauth2_token_url: resending the same signed bytes within the same
+    // second would be refused by the relay as a reused signature, before any upstream call.)
+    const { oauth2_token_url: _tokenUrl, ...replay } = redeem;
+    res = await instance.token(replay);
     assert.equal(res.status, 400, `replayed code: ${res.status} ${res.text}`);
     assertNoStore(res);
     assert.equal(res.json.error, 'invalid_grant');
-    res = await introspect(refreshed.access_token);
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.json, { active: false });
+    // (token_type_hint, forwarded as it is, makes this a request other than the first.)
+    res = await instance.token({
+      oauth2_operation: 'introspect', client_id: sharedApp.clientId, client_secret: 'auto',
+      token: refreshed.access_token, token_type_hint: 'access_token',
+    });
+    assert.equal(res.status, 200, `introspection after the replay: ${res.status} ${res.text}`);
+    assert.deepEqual(res.json, { active: false }, 'the replay revoked the grant');
   });
 
   test('stolen state at the shared callback: an instance\'s own flow is not answered there', { timeout: 30000 }, async () => {
