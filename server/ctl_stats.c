@@ -3,6 +3,7 @@
 
 #include "ctl.h"
 #include "ctl_db.h"
+#include "stats.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -10,6 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The token delegate's outcomes and upstream time histogram (for token events the
+ * handling histogram holds the upstream call's time), over the same period. */
+#define TOKEN_SQL                                                                                \
+	"SELECT 'outcome', outcome, sum(count)::numeric FROM stats_hourly WHERE event = 'token' "  \
+	"AND hour >= now() - $1::interval GROUP BY 2 "                                            \
+	"UNION ALL SELECT 'ms', b.i::text, sum(b.n)::numeric FROM stats_hourly, "                  \
+	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND "       \
+	"hour >= now() - $1::interval GROUP BY 2"
 
 struct by {
 	const char *name;
@@ -47,6 +57,73 @@ static void table_print(PGresult *res, const char *by)
 	for (int i = 0; i < PQntuples(res); i++)
 		printf("%-*s  %-19s  %10s\n", w, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		       PQgetvalue(res, i, 2));
+}
+
+struct token_summary {
+	uint64_t outcomes[STATS_OUTCOME_COUNT];
+	uint64_t upstream[STATS_HANDLING_BUCKETS];
+	uint64_t requests, calls;
+};
+
+static void token_rows(PGresult *res, struct token_summary *t)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *a = PQgetvalue(res, i, 1);
+		uint64_t n = strtoull(PQgetvalue(res, i, 2), NULL, 10);
+		if (strcmp(PQgetvalue(res, i, 0), "outcome") == 0) {
+			enum stats_outcome o = stats_outcome_from_name(a);
+			if (o != STATS_OUTCOME_COUNT)
+				t->outcomes[o] += n;
+			t->requests += n;
+		} else {
+			long b = strtol(a, NULL, 10) - 1;
+			if (b >= 0 && b < STATS_HANDLING_BUCKETS)
+				t->upstream[b] += n;
+			t->calls += n;
+		}
+	}
+}
+
+/* "p90 <= 250 ms": the bound of the bucket the quantile falls in. */
+static void quantile_print(const uint64_t *upstream, double q)
+{
+	int b = stats_quantile_bucket(upstream, STATS_HANDLING_BUCKETS, q);
+
+	if (b < STATS_HANDLING_BUCKETS - 1)
+		printf(", p%g <= %g ms", q * 100, stats_handling_bounds[b]);
+	else
+		printf(", p%g > %g ms", q * 100, stats_handling_bounds[b - 1]);
+}
+
+/* After the table, when there were token delegate requests: their outcomes and how long
+ * the upstream token endpoints took. */
+static bool token_print(PGconn *pg, const char *const *params)
+{
+	struct token_summary t = { { 0 }, { 0 }, 0, 0 };
+	PGresult *res = PQexecParams(pg, TOKEN_SQL, 1, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (ok)
+		token_rows(res, &t);
+	else
+		fprintf(stderr, "oauth-relayctl: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	if (!t.requests)
+		return ok;
+	printf("\n%-19s  %10s\n", "token outcome", "count");
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+		if (t.outcomes[o])
+			printf("%-19s  %10llu\n", stats_outcome_name((enum stats_outcome)o),
+			       (unsigned long long)t.outcomes[o]);
+	}
+	if (t.calls) {
+		printf("token upstream time: %llu calls", (unsigned long long)t.calls);
+		quantile_print(t.upstream, 0.5);
+		quantile_print(t.upstream, 0.9);
+		quantile_print(t.upstream, 0.99);
+		printf("\n");
+	}
+	return ok;
 }
 
 static void json_print(PGresult *res, const char *by)
@@ -117,7 +194,7 @@ static int stats_run(int argc, char **argv)
 			json_print(res, by->name);
 		else
 			table_print(res, by->name);
-		rc = 0;
+		rc = json || token_print(pg, params) ? 0 : 1;
 	} else {
 		fprintf(stderr, "oauth-relayctl: %s", PQresultErrorMessage(res));
 	}
