@@ -301,3 +301,129 @@ def usage_ctl(relay, *args):
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
     return result.stdout
+
+
+TOKEN_APP = """
+[app obs]
+client_id = obs-client
+client_secret = obs-secret-value-0123
+token_urls = https://127.0.0.1:1/token
+"""
+
+
+def token_traffic(traffic, a, b):
+    """Token delegate requests of every kind that needs no live upstream: a (which may
+    reach private addresses) finds nothing listening at the token URL (unavailable, with
+    an upstream time), b refuses the loopback address (refused); and requests refused or
+    invalid before any upstream call."""
+    code = [("grant_type", "authorization_code"), ("client_id", "obs-client"),
+            ("client_secret", "auto"), ("code", "c-obs"), ("redirect_uri", usage.RETURN),
+            ("code_verifier", "v" * 43), ("oauth2_token_url", "https://127.0.0.1:1/token")]
+    refresh = [("grant_type", "refresh_token"), ("client_id", "obs-client"),
+               ("refresh_token", "r-obs")]
+    for fields in (code, refresh):
+        resp = traffic.token(a, fields, 502, "unavailable", "other")
+        assert resp.json()["error"] == "upstream_unavailable", resp
+        assert resp.headers["cache-control"] == "no-store", resp.headers
+    traffic.token(b, code, 502, "refused", "other")
+    traffic.token(a, code[:-1] + [("oauth2_token_url", "https://elsewhere.example/token")], 400,
+                  "refused")
+    inst = traffic.instance(a)
+    traffic.token(a, code, 401, "refused", instance=client.Instance(inst.id, inst.secret + "x"))
+    traffic.token(a, code[1:], 400, "invalid")
+    traffic.token(a, [("grant_type", "refresh_token"), ("client_id", "nobody"),
+                      ("refresh_token", "r")], 400, "invalid")
+
+
+def test_token_requests_counted(relays, database):
+    """Token delegate requests (issue 12) in every place the operator reads: /metrics,
+    stats_hourly after a flush, /v1/stats, the dashboard, stats_token_daily and
+    `oauth-relayctl stats`."""
+    settings = {"database_url": database.url, "stats_flush_seconds": 1}
+    a = relays(dict(settings, allow_private_outbound="true"), extra=TOKEN_APP)
+    b = relays(settings, extra=TOKEN_APP)
+    for r in (a, b):
+        r.wait_readyz(200, database="ok")
+    traffic = usage.Traffic()
+    token_traffic(traffic, a, b)
+
+    # /metrics, per process: requests by provider and outcome, the upstream time only
+    # for the calls a made.
+    fams = usage.parse_metrics(a.get("/metrics", listener="admin").body.decode())
+    got = collections.Counter()
+    for _, labels, value in fams["oauth_relay_token_requests_total"]["samples"]:
+        got[(labels["provider"], labels["outcome"])] += int(value)
+    assert got == {("other", "unavailable"): 2, ("unspecified", "refused"): 2,
+                   ("unspecified", "invalid"): 2}, got
+    assert usage.metric(fams, "oauth_relay_token_upstream_seconds_count") == 2
+    assert usage.metric(fams, "oauth_relay_token_upstream_seconds_bucket", le="+Inf") == 2
+    assert usage.metric(fams, "oauth_relay_token_upstream_seconds_sum") > 0
+    for status, n in ((502, 2), (400, 3), (401, 1)):
+        assert usage.metric(fams, "oauth_relay_http_requests_total", route="/v1/token",
+                            status=str(status)) == n, status
+    fams = usage.parse_metrics(b.get("/metrics", listener="admin").body.decode())
+    assert usage.metric(fams, "oauth_relay_token_requests_total", provider="other",
+                        outcome="refused") == 1
+
+    # stats_hourly: exactly these, as event token with delivery none; an upstream time
+    # for each call that was made.
+    usage.wait_counts(database, traffic.total())
+    usage.check_histograms(database)
+    rows = database.query("SELECT outcome, provider, handling_ms_buckets FROM stats_hourly "
+                          "WHERE event = 'token'")
+    calls = collections.Counter()
+    for outcome, provider, hb in rows:
+        calls[(provider, outcome)] += sum(hb)
+    assert calls[("other", "unavailable")] == 2
+    assert calls[("unspecified", "refused")] == calls[("unspecified", "invalid")] == 0
+    upstream_calls = sum(calls.values())
+
+    # /v1/stats: the rows, totals and the upstream time histogram.
+    for relay in (a, b):
+        resp = relay.get("/v1/stats?group=outcome", listener="admin")
+        assert resp.status == 200, resp
+        body = resp.json()
+        by_outcome = collections.Counter({r["outcome"]: r["count"] for r in body["rows"]
+                                          if r["event"] == "token"})
+        assert by_outcome == {"unavailable": 2, "refused": 3, "invalid": 2}, body
+        assert body["totals"]["token"] == 7
+        assert body["token_upstream_ms"]["count"] == upstream_calls
+        assert sum(body["token_upstream_ms"]["buckets"]) == upstream_calls
+
+    # The dashboard's token panel.
+    html = a.get("/stats", listener="admin").body.decode()
+    assert 'aria-label="Token delegate requests"' in html
+    for outcome, text in (("unavailable", "2 (28.6%)"), ("refused", "3 (42.9%)"),
+                          ("invalid", "2 (28.6%)")):
+        assert ">%s</text>" % outcome in html and ">%s</text>" % text in html, outcome
+    assert 'aria-label="Token delegate upstream time"' in html
+    assert "%d upstream calls; p50 " % upstream_calls in html
+
+    # stats_token_daily, summed over days.
+    rows = database.query("SELECT provider, requests, unavailable, refused_or_invalid, "
+                          "upstream_calls, p50_ms_at_most FROM stats_token_daily")
+    view = collections.Counter()
+    for provider, requests, unavailable, refused, up, p50 in rows:
+        view[(provider, "requests")] += int(requests)
+        view[(provider, "unavailable")] += int(unavailable)
+        view[(provider, "refused_or_invalid")] += int(refused)
+        view[(provider, "calls")] += int(up)
+        if not up:
+            assert p50 is None, (provider, p50)
+    assert view[("other", "requests")] == 3 and view[("unspecified", "requests")] == 4
+    assert view[("other", "unavailable")] == 2 and view[("unspecified", "refused_or_invalid")] == 4
+    assert view[("other", "calls")] == upstream_calls and view[("unspecified", "calls")] == 0
+
+    # oauth-relayctl stats: the token lines after the table.
+    lines = usage_ctl(a, "--by", "outcome").splitlines()
+    at = lines.index("")
+    assert [line.split() for line in lines[at + 1:at + 5]] == [
+        ["token", "outcome", "count"], ["invalid", "2"], ["refused", "3"], ["unavailable", "2"]]
+    assert lines[at + 5].startswith("token upstream time: %d calls, p50 <= " % upstream_calls)
+    assert ", p90 " in lines[at + 5] and ", p99 " in lines[at + 5]
+    assert len(lines) == at + 6
+    # The JSON keeps its shape: rows, token events among them.
+    rows = json.loads(usage_ctl(a, "--by", "outcome", "--json"))
+    assert {(r["outcome"], r["count"]) for r in rows if r["event"] == "token"} == {
+        ("invalid", 2), ("refused", 3), ("unavailable", 2)}
+    stop_all(a, b)

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.parse
 
 from . import client
 
@@ -162,6 +163,22 @@ class Traffic:
         params = [("code", "m"), ("iss", wrong or "https://mixup.example")]
         return self._callback(receiver, flow, params, "GET", self._ok(flow), "iss_mismatch")
 
+    # token delegate requests ------------------------------------------------------------
+
+    def token(self, relay, fields, status, outcome, provider="unspecified", instance=None,
+              headers=None):
+        """POST /v1/token, form-encoded and signed (by instance, else one of this traffic's),
+        expecting status; counts (provider, token, outcome, none). fields: (name, value)
+        pairs or a ready body."""
+        inst = instance or self.instance(relay)
+        body = fields if isinstance(fields, (str, bytes)) else urllib.parse.urlencode(fields)
+        hdrs = dict(self.headers, **{"Content-Type": "application/x-www-form-urlencoded"})
+        hdrs.update(headers or {})
+        resp = client.signed_request(relay, inst, "POST", "/v1/token", body, headers=hdrs)
+        assert resp.status == status, (outcome, resp)
+        self.count(relay, provider, "token", outcome, "none")
+        return resp
+
     def round(self, a, b, issuer="https://login.salesforce.com", delivery="redirect",
               cross=True):
         """Every callback outcome once (delivered twice: the replay's first use). cross:
@@ -220,9 +237,16 @@ def wait_at_least(database, expected, timeout=20):
         time.sleep(0.1)
 
 
+# Token outcomes that come from an upstream call, and so have its time in the handling
+# histogram; the others were decided before any call.
+UPSTREAM_OUTCOMES = ("ok", "upstream_error", "unavailable", "timeout")
+
+
 def check_histograms(database):
     """Every row's histograms agree with its count: callbacks have a handling time each;
-    a consent time only delivered, denied and iss_mismatch; other events none."""
+    a consent time only delivered, denied and iss_mismatch; token requests an upstream
+    time at most each (exactly one each when the outcome is an upstream's); other events
+    none."""
     rows = database.query(
         "SELECT event, outcome, count, handling_ms_buckets, handling_ms_sum, consent_s_buckets, "
         "consent_s_sum FROM stats_hourly")
@@ -232,6 +256,10 @@ def check_histograms(database):
         if event == "callback":
             assert sum(hb) == count, (event, outcome, count, hb)
             assert hs >= 0
+        elif event == "token":
+            assert sum(hb) <= count and hs >= 0, (event, outcome, count, hb)
+            if outcome in UPSTREAM_OUTCOMES:
+                assert sum(hb) == count, (event, outcome, count, hb)
         else:
             assert sum(hb) == 0 and hs == 0, (event, outcome, hb, hs)
         if event == "callback" and outcome in ("delivered", "denied", "iss_mismatch"):
