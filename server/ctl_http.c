@@ -46,6 +46,10 @@ static struct curl_slist *headers_build(const struct ctl_target *t, const char *
 		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
 		h = curl_slist_append(h, line);
 	}
+	if (t->accept) {
+		snprintf(line, sizeof(line), "Accept: %s", t->accept);
+		h = curl_slist_append(h, line);
+	}
 	if (t->bearer) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", t->bearer);
 		h = curl_slist_append(h, line);

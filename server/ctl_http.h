@@ -11,6 +11,7 @@ struct ctl_target {
 	const char *id;        /* instance credentials for signed requests, or NULL */
 	const char *secret;
 	const char *bearer;    /* Authorization: Bearer, or NULL */
+	const char *accept;    /* Accept, or NULL for curl's */
 };
 
 /* The options every instance command takes, for its getopt_long table; a command numbers

@@ -79,6 +79,8 @@ static bool args_parse(int argc, char **argv, struct token_args *a)
 
 	memset(a, 0, sizeof(*a));
 	ctl_target_init(&a->target);
+	/* The relay passes Accept upstream; a Qore client asks for JSON. */
+	a->target.accept = "application/json";
 	/* Qore's clients send their own placeholder; the relay drops it and adds the app's. */
 	a->field[F_CLIENT_SECRET] = "auto";
 	optind = 1;

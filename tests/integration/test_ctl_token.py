@@ -2,10 +2,11 @@
 form a Qore RestClient sends and prints the relay's answer. The real client against a real
 relay; the upstream is a closed port, so every call the relay accepts ends in its 502."""
 import json
+import os
 
 import pytest
 
-from relaytest import client
+from relaytest import client, paths
 from relaytest.relay import run_relayctl
 
 UPSTREAM = "https://127.0.0.1:1/token"
@@ -147,3 +148,48 @@ def test_credentials_from_the_environment(relay, instance):
            "OAUTH_RELAYCTL_ID": instance.id, "OAUTH_RELAYCTL_SECRET": instance.secret}
     result = run_relayctl(["token", "--cacert", relay.cafile] + code_grant(), env=env)
     assert_answer(result, 400, "invalid_request")
+
+
+def readme_app_section():
+    """The README's [app salesforce] example, as a configuration would hold it."""
+    with open(os.path.join(paths.SRCDIR, "README")) as f:
+        text = f.read()
+    block = text[text.index("    [app salesforce]\n"):]
+    lines = []
+    for line in block.splitlines():
+        if not line.startswith("    "):
+            break
+        lines.append(line[4:].split("  #")[0].rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def example_app_section():
+    """The example configuration's commented-out [app salesforce], uncommented."""
+    with open(os.path.join(paths.SRCDIR, "deploy", "oauth-relay.conf.example")) as f:
+        text = f.read()
+    block = text[text.index("#[app salesforce]\n"):]
+    return "".join(line[1:] + "\n" for line in block.splitlines() if line.startswith("#"))
+
+
+def test_example_config_salesforce_app_loads(relays):
+    relay = relays(start=False, extra=example_app_section())
+    relay.write_config()
+    result = relay.run("--check-config")
+    assert result.returncode == 0, result.stderr
+    assert "replace-with-the-consumer-secret" not in result.stdout + result.stderr
+
+
+def test_readme_salesforce_app_loads_and_refuses_what_it_says(relays):
+    """The README's example passes --check-config without printing its secret, and the
+    hosts the README says its wildcards do not admit are refused before any connection."""
+    relay = relays(extra=readme_app_section())
+    result = relay.run("--check-config")
+    assert result.returncode == 0, result.stderr
+    assert "replace-me" not in result.stdout + result.stderr
+    inst = client.register(relay)
+    for host in ("a.b.my.salesforce.com", "my.salesforce.com",
+                 "my.salesforce.com.evil.example", "acme.test.salesforce.com"):
+        result = token(relay, inst, "--client-id", "3MVG9...consumer-key", "--grant-type",
+                       "refresh_token", "--refresh-token", "r",
+                       "--token-url", "https://%s/services/oauth2/token" % host)
+        assert_answer(result, 400, "invalid_request", "token URL not allowed")
