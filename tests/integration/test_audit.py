@@ -1,6 +1,7 @@
 """The privacy audit (DESIGN §3, issue 4). Every kind of flow and error runs through two
 relays sharing a database (and a third, 31 minutes ahead, for expiry), with a unique marker
-in every field a caller controls. Then the relays are stopped (final flush), and their
+in every field a caller controls, token delegate requests (issue 12) included: markers in
+every token-request field and in the shared app's client id and secret. Then the relays are stopped (final flush), and their
 whole log output, a pg_dump of the database, /metrics, /v1/stats (every group), /stats and
 `oauth-relayctl stats` are searched for every marker, case-insensitively: zero hits.
 Instance ids, secrets and callback ids, flow ids, state tokens and codes must not appear
@@ -27,7 +28,11 @@ M = {name: mark(name) for name in (
     "referer", "hosthdr", "mydomain", "sbxdomain", "site", "sitepath", "okta", "oktapath",
     "tenant", "auth0", "otheriss", "badiss", "badstate", "malformed", "dupstate", "path404",
     "adminpath", "regfield", "bearer", "fakeid", "sig", "js", "unknownfield", "longstate",
-    "httpiss", "pushhost", "admintoken", "group", "from", "healthq")}
+    "httpiss", "pushhost", "admintoken", "group", "from", "healthq",
+    # token delegate requests
+    "tkcode", "tkverifier", "tkredirect", "tkrefresh", "tkscope", "tkextraname", "tkextraval",
+    "tksecret", "tkcid", "tkurlhost", "tkurlpath", "tkassert", "tkintro", "tkbadtype",
+    "tkappcid", "tkappsecret")}
 # Client addresses, believed from the trusted proxy: they must not be recorded either.
 ADDRESSES = ["203.0.113.77", "2001:db8::7e57", "198.51.100.23"]
 PROXIED = "10.0.0.9"  # the hop between the client and the trusted proxy
@@ -67,6 +72,10 @@ class AuditTraffic(usage.Traffic):
 EXTRAS = [("sfdc_community_url", "https://%s.my.site.com/" % M["community"]),
           ("sfdc_community_id", M["communityid"]), (M["extraname"], M["extraval"]),
           ("error_uri", "https://%s.example/help" % M["erruri"])]
+
+
+# A shared app whose client id and secret are markers; its token URL has nothing listening.
+TOKEN_APP = usage.token_app(M["tkappcid"], M["tkappsecret"], "audit")
 
 
 def test_search_finds_a_planted_marker(tmp_path):
@@ -196,6 +205,37 @@ def run_everything(a, b, late, traffic):
             assert M["from"].encode() not in resp.body
 
 
+def run_tokens(a, b, traffic):
+    """Token delegate requests with markers in every field: a may reach private
+    addresses (the upstream is unavailable), b may not (refused); and every refusal
+    before an upstream call."""
+    extra = {M["tkextraname"]: M["tkextraval"]}
+    fields = usage.code_grant(M["tkappcid"], client_secret=M["tksecret"], code=M["tkcode"],
+                              redirect_uri="https://%s.example/cb" % M["tkredirect"],
+                              code_verifier=M["tkverifier"], scope=M["tkscope"],
+                              client_assertion=M["tkassert"], **extra)
+    refresh = [("grant_type", "refresh_token"), ("client_id", M["tkappcid"]),
+               ("refresh_token", M["tkrefresh"]), ("scope", M["tkscope"]),
+               ("oauth2_app", "audit")]
+    traffic.token(a, fields, 502, "unavailable", "other")
+    traffic.token(a, refresh, 502, "unavailable", "other")
+    traffic.token(b, fields, 502, "refused", "other")
+    elsewhere = "https://%s.example/%s" % (M["tkurlhost"], M["tkurlpath"])
+    traffic.token(a, fields[:-1] + [("oauth2_token_url", elsewhere)], 400, "refused")
+    traffic.token(b, [("grant_type", "client_credentials"), ("client_id", M["tkappcid"]),
+                      ("scope", M["tkscope"])], 400, "invalid")
+    traffic.token(a, [(k, M["tkcid"] if k == "client_id" else v) for k, v in fields], 400,
+                  "invalid")
+    traffic.token(b, [f for f in fields if f[0] != "code_verifier"], 400, "invalid")
+    traffic.token(a, [("oauth2_operation", "introspect"), ("client_id", M["tkappcid"]),
+                      ("token", M["tkintro"])], 400, "refused")
+    traffic.token(b, "code=%s&grant_type=authorization_code" % M["tkbadtype"], 415, "invalid",
+                  headers={"Content-Type": "text/plain"})
+    inst = traffic.instance(a)
+    traffic.token(a, fields, 401, "refused",
+                  instance=client.Instance(inst.id, inst.secret + "x"))
+
+
 def admin_outputs(relay):
     """Everything an operator can read from the relay, as text."""
     auth = {"Authorization": "Bearer " + ADMIN_TOKEN}
@@ -230,13 +270,14 @@ def test_privacy_audit(relays, database, pg, faketime):
         pytest.skip("libfaketime is not available (deploy/install-packages faketime)")
     settings = {"database_url": database.url, "stats_flush_seconds": 1, "log_level": "debug",
                 "trusted_proxies": "127.0.0.1/32, ::1/128", "admin_token": ADMIN_TOKEN}
-    a = relays(settings)
-    b = relays(settings)
+    a = relays(dict(settings, allow_private_outbound="true"), extra=TOKEN_APP)
+    b = relays(settings, extra=TOKEN_APP)
     late = relays(settings, env=faketime)
     for r in (a, b, late):
         r.wait_readyz(200, database="ok")
     traffic = AuditTraffic(late=late, headers=headers(), return_url=RETURN_URL, issuers=ISSUERS)
     run_everything(a, b, late, traffic)
+    run_tokens(a, b, traffic)
     # The counters are there to be read (so the outputs searched are not empty).
     usage.wait_at_least(database, traffic.total())
     wide = {}
@@ -258,6 +299,9 @@ def test_privacy_audit(relays, database, pg, faketime):
     assert "COPY public.stats_hourly" in sources["pg_dump"]
     assert "salesforce-sandbox-mydomain" in sources["pg_dump"]
     assert "event=callback outcome=expired" in sources["%s log" % late.name]
+    assert "event=token app=audit grant=refresh_token provider=other outcome=unavailable" in \
+        sources["%s log" % a.name]
+    assert "\ttoken\t" in sources["pg_dump"]
 
     must_not_appear = list(M.values()) + ADDRESSES + [PROXIED, ADMIN_TOKEN]
     hits = usage.find_markers(sources, must_not_appear)

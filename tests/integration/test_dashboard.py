@@ -1,5 +1,5 @@
 """GET /stats, the operator dashboard (issue 4): the HTML carries the test's data (bar
-titles per provider, outcome rows, consent bars), and headless Chromium renders it: a
+titles per provider, outcome rows, consent bars, the token delegate panel), and headless Chromium renders it: a
 screenshot saved as a test artifact with the chart colours in it, and the DOM with its
 <svg> charts. An empty database shows the friendly empty state."""
 import collections
@@ -25,7 +25,9 @@ COLOURS = {
     "okta": (0xb8, 0x86, 0x0b),
     "delivered": (0x1a, 0x7f, 0x37),
     "replayed": (0x82, 0x50, 0xdf),
+    "token upstream time": (0x0a, 0x7b, 0x83),
 }
+WINDOW = (900, 1800)  # tall enough for every chart
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def screenshot(chromium, url, name):
     path = os.path.join(ARTIFACTS, name)
     if os.path.exists(path):
         os.unlink(path)
-    chromium(url, "--window-size=900,1500", "--screenshot=" + path)
+    chromium(url, "--window-size=%d,%d" % WINDOW, "--screenshot=" + path)
     assert os.path.getsize(path) > 0, path
     return path
 
@@ -128,7 +130,8 @@ def near(counts, rgb, tolerance=4):
 
 def dashboard_traffic(relay):
     """3 salesforce, 2 microsoft and 1 okta flow; callbacks: 4 delivered, 1 denied,
-    1 replayed, 1 invalid, 1 issuer mismatch."""
+    1 replayed, 1 invalid, 1 issuer mismatch; token requests: 2 unavailable (nothing
+    listens at the token URL), 1 refused, 1 invalid."""
     t = usage.Traffic()
     sf, ms, okta = ("https://login.salesforce.com",
                     "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
@@ -140,6 +143,10 @@ def dashboard_traffic(relay):
     t.replayed(relay, relay, relay, ms)
     t.invalid(relay)
     t.iss_mismatch(relay, relay, okta)
+    t.token(relay, usage.code_grant(), 502, "unavailable", "other")
+    t.token(relay, usage.code_grant(code="c-2"), 502, "unavailable", "other")
+    t.token(relay, usage.code_grant(url="https://elsewhere.example/token"), 400, "refused")
+    t.token(relay, usage.code_grant()[1:], 400, "invalid")
     return t
 
 
@@ -160,7 +167,8 @@ def get_stats(relay, query=""):
 
 
 def test_dashboard_shows_the_data(relays, database, chromium):
-    relay = relays({"database_url": database.url, "stats_flush_seconds": 1})
+    relay = relays({"database_url": database.url, "stats_flush_seconds": 1,
+                    "allow_private_outbound": "true"}, extra=usage.token_app())
     relay.wait_readyz(200, database="ok")
     traffic = dashboard_traffic(relay)
     usage.wait_counts(database, traffic.total())
@@ -187,17 +195,25 @@ def test_dashboard_shows_the_data(relays, database, chromium):
     assert ">expired</text>" not in html
     # Time to consent: delivered and denied, all within 5 s.
     assert "<title>≤5s: 5</title>" in html and "5 sign-ins completed" in html
-    assert html.count("<svg viewBox") == 3
+    # The token delegate panel: requests by outcome, the upstream time of the 2 calls.
+    assert 'aria-label="Token delegate requests"' in html
+    for outcome, text in (("unavailable", "2 (50.0%)"), ("refused", "1 (25.0%)"),
+                          ("invalid", "1 (25.0%)")):
+        assert ">%s</text>" % outcome in html and ">%s</text>" % text in html, outcome
+    assert 'aria-label="Token delegate upstream time"' in html
+    assert "2 upstream calls; p50 " in html
+    assert html.count("<svg viewBox") == 5
     assert "Nothing recorded" not in html
 
     # Rendered by a real browser: the DOM has the charts, the screenshot their colours.
     url = "http://127.0.0.1:%d/stats" % relay.admin_port
     dom = chromium(url, "--dump-dom")
-    assert dom.count("<svg") >= 3 and "<title>salesforce: " in dom, dom[:2000]
+    assert dom.count("<svg") >= 5 and "<title>salesforce: " in dom, dom[:2000]
     assert "aria-label=\"Callback outcomes\"" in dom
+    assert "aria-label=\"Token delegate upstream time\"" in dom
     path = screenshot(chromium, url, "dashboard.png")
     width, height, counts = png_pixels(path)
-    assert (width, height) == (900, 1500)
+    assert (width, height) == WINDOW
     assert 20000 < os.path.getsize(path) < 5000000
     assert len(counts) > 20, len(counts)                      # not blank
     white = near(counts, (255, 255, 255), 0)
@@ -219,7 +235,7 @@ def test_dashboard_empty_state(relays, database, chromium):
     assert "Nothing recorded" in dom and "<svg" not in dom
     path = screenshot(chromium, url, "dashboard-empty.png")
     width, height, counts = png_pixels(path)
-    assert (width, height) == (900, 1500)
+    assert (width, height) == WINDOW
     assert len(counts) > 2                                    # text on white
     for name, rgb in COLOURS.items():
         assert near(counts, rgb) < 20, (name, near(counts, rgb))

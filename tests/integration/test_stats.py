@@ -303,22 +303,12 @@ def usage_ctl(relay, *args):
     return result.stdout
 
 
-TOKEN_APP = """
-[app obs]
-client_id = obs-client
-client_secret = obs-secret-value-0123
-token_urls = https://127.0.0.1:1/token
-"""
-
-
 def token_traffic(traffic, a, b):
     """Token delegate requests of every kind that needs no live upstream: a (which may
     reach private addresses) finds nothing listening at the token URL (unavailable, with
     an upstream time), b refuses the loopback address (refused); and requests refused or
     invalid before any upstream call."""
-    code = [("grant_type", "authorization_code"), ("client_id", "obs-client"),
-            ("client_secret", "auto"), ("code", "c-obs"), ("redirect_uri", usage.RETURN),
-            ("code_verifier", "v" * 43), ("oauth2_token_url", "https://127.0.0.1:1/token")]
+    code = usage.code_grant()
     refresh = [("grant_type", "refresh_token"), ("client_id", "obs-client"),
                ("refresh_token", "r-obs")]
     for fields in (code, refresh):
@@ -326,8 +316,7 @@ def token_traffic(traffic, a, b):
         assert resp.json()["error"] == "upstream_unavailable", resp
         assert resp.headers["cache-control"] == "no-store", resp.headers
     traffic.token(b, code, 502, "refused", "other")
-    traffic.token(a, code[:-1] + [("oauth2_token_url", "https://elsewhere.example/token")], 400,
-                  "refused")
+    traffic.token(a, usage.code_grant(url="https://elsewhere.example/token"), 400, "refused")
     inst = traffic.instance(a)
     traffic.token(a, code, 401, "refused", instance=client.Instance(inst.id, inst.secret + "x"))
     traffic.token(a, code[1:], 400, "invalid")
@@ -340,8 +329,8 @@ def test_token_requests_counted(relays, database):
     stats_hourly after a flush, /v1/stats, the dashboard, stats_token_daily and
     `oauth-relayctl stats`."""
     settings = {"database_url": database.url, "stats_flush_seconds": 1}
-    a = relays(dict(settings, allow_private_outbound="true"), extra=TOKEN_APP)
-    b = relays(settings, extra=TOKEN_APP)
+    a = relays(dict(settings, allow_private_outbound="true"), extra=usage.token_app())
+    b = relays(settings, extra=usage.token_app())
     for r in (a, b):
         r.wait_readyz(200, database="ok")
     traffic = usage.Traffic()

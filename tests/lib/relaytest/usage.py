@@ -34,6 +34,28 @@ ISSUERS = {
 
 FLOWS_PER_INSTANCE = 40  # well under the per-instance flow burst
 
+# A token URL where nothing listens: the upstream call is unavailable where private
+# addresses are allowed and refused (loopback) where they are not; a time either way.
+UNREACHABLE_TOKEN_URL = "https://127.0.0.1:1/token"
+
+
+def token_app(client_id="obs-client", secret="obs-secret-value-0123", name="obs",
+              url=UNREACHABLE_TOKEN_URL):
+    """An [app] section for a relay's configuration (extra=)."""
+    return "\n[app %s]\nclient_id = %s\nclient_secret = %s\ntoken_urls = %s\n" % (
+        name, client_id, secret, url)
+
+
+def code_grant(client_id="obs-client", url=UNREACHABLE_TOKEN_URL, **fields):
+    """The fields of an authorization_code token request (PKCE) to url; fields override
+    or add (in order)."""
+    out = dict([("grant_type", "authorization_code"), ("client_id", client_id),
+                ("client_secret", "auto"), ("code", "c-obs"), ("redirect_uri", RETURN),
+                ("code_verifier", "v" * 43)])
+    out.update(fields)
+    out["oauth2_token_url"] = url
+    return list(out.items())
+
 
 def key(provider, event, outcome, delivery):
     return (provider, event, outcome, delivery)
