@@ -64,6 +64,8 @@ struct fetch_engine *fetch_engine_new(struct event_base *base, const struct fetc
 bool fetch_engine_configure(struct fetch_engine *e, const struct fetch_options *o);
 /* Ends every call in flight with FETCH_CANCELLED (their done functions run). */
 void fetch_engine_cancel_all(struct fetch_engine *e);
+/* Calls still in flight after this many seconds end with FETCH_CANCELLED (shutdown). */
+bool fetch_engine_deadline(struct fetch_engine *e, int seconds);
 /* Frees the engine; calls still in flight end without their done functions. */
 void fetch_engine_free(struct fetch_engine *e);
 size_t fetch_engine_in_flight(const struct fetch_engine *e);
