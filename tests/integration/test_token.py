@@ -5,7 +5,7 @@ order, no control fields), what comes back (status, type and body byte for byte)
 allow-list and the private-address rule (no connection at all), broken and slow upstreams,
 concurrency, the event loop staying free, the relay's own refusals, statistics and logs."""
 import base64
-import os
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -35,8 +35,7 @@ NOT_ALLOWED = {"error": "invalid_request", "error_description": "token URL not a
 @pytest.fixture(scope="module")
 def upstream_cert(session_dir):
     """(the test CA, the upstream's certificate issued by it)."""
-    d = os.path.join(session_dir, "token-ca")
-    os.makedirs(d)
+    d = tempfile.mkdtemp(prefix="token-ca-", dir=session_dir)
     ca = certs.make_ca(d, "ca")
     return ca, certs.make_signed_cert(d, "upstream", ca)
 
@@ -110,12 +109,13 @@ def assert_relayed(resp, status, body, content_type):
     assert resp.headers["pragma"] == "no-cache", resp.headers
 
 
-def assert_error(resp, status, error, description=None):
+def assert_error(resp, status, error, description=None, keys=("error", "error_description")):
+    """A refusal by the relay itself, RFC 6749 §5.2 shaped."""
     assert resp.status == status, resp
     assert resp.headers["content-type"].startswith("application/json"), resp.headers
     body = resp.json()
     assert body["error"] == error, body
-    assert set(body) <= {"error", "error_description"}, body
+    assert set(body) <= set(keys), body
     if description is not None:
         assert body.get("error_description") == description, body
     return body
@@ -144,6 +144,7 @@ def test_code_exchange_basic_auth(start, upstream):
     # Every field but the caller's secret and the control fields, unchanged and in order.
     assert seen.form() == forwarded(fields)
     assert b"auto" not in seen.body and b"oauth2_" not in seen.body
+    assert seen.header("Accept") == "application/json"  # asked for when the caller did not
     assert upstream.accepted == 1
 
 
@@ -192,8 +193,10 @@ def test_refresh_and_introspect(start, upstream):
     assert resp.status == 200, resp
     assert resp.json() == {"access_token": "at-" + MARK + "-rt-1", "token_type": "Bearer",
                            "expires_in": 7200}
+    accept = "application/x-www-form-urlencoded,application/json"
     resp = client.token(relay, inst, refresh[:2] + [("refresh_token", MARK + "-rt-2"),
-                                                    ("oauth2_token_url", upstream.url(TOKEN2))])
+                                                    ("oauth2_token_url", upstream.url(TOKEN2))],
+                        headers={"Accept": accept})
     assert resp.json()["access_token"] == "at-" + MARK + "-rt-2"
     introspect = [("token", MARK + "-at"), ("client_id", CLIENT_ID),
                   ("oauth2_operation", "introspect")]
@@ -204,6 +207,7 @@ def test_refresh_and_introspect(start, upstream):
         forwarded(refresh), [("grant_type", "refresh_token"), ("client_id", CLIENT_ID),
                              ("refresh_token", MARK + "-rt-2")], forwarded(introspect)]
     assert all(basic_credentials(r) == (CLIENT_ID, SECRET) for r in upstream.seen())
+    assert upstream.seen()[1].header("Accept") == accept  # the caller's, passed on
     # One connection to the upstream, kept alive across the three calls.
     assert upstream.accepted == 1
 
@@ -254,6 +258,16 @@ def test_private_upstream_refused_without_allow_private_outbound(start, upstream
         assert "localhost" not in text and "127.0.0.1" not in text and str(upstream.port) \
             not in text, body
     assert upstream.accepted == 0
+
+
+def test_upstream_certificate_verified(relays, certs, upstream):
+    """An upstream whose certificate the relay's CA file does not vouch for gets no request."""
+    upstream.route(TOKEN, up.json_answer({"access_token": "x"}))
+    relay = relays({"outbound_ca_file": certs.b.cert, "allow_private_outbound": "true"},
+                   extra=apps_config(upstream))
+    inst = client.register(relay)
+    assert_error(client.token(relay, inst, code_fields("c")), 502, "upstream_unavailable")
+    assert upstream.accepted == 1 and upstream.seen() == []
 
 
 def test_redirect_not_followed(start, upstream):
@@ -313,7 +327,8 @@ def keepalive_tokens(relay, inst, codes, barrier, results):
 
 def test_concurrent_requests_get_their_own_answers(start, upstream):
     upstream.route(TOKEN, up.echo("code"))
-    relay = start({"rate_limit_token": 0})
+    # Connections wait at the barrier until all are open: no first-byte deadline then.
+    relay = start({"rate_limit_token": 0, "handshake_timeout": 60})
     inst = client.register(relay)
     clients, rounds = 200, 2
     barrier = threading.Barrier(clients)
@@ -375,13 +390,24 @@ def test_signature_required(start, upstream):
     body = urllib.parse.urlencode(code_fields("c")).encode()
     unsigned = client.request(relay, "POST", "/v1/token", body=body,
                               headers={"Content-Type": FORM})
-    assert_error(unsigned, 401, "invalid_signature")
     wrong = client.Instance(inst.id, inst.secret + "x")
-    assert_error(client.token(relay, wrong, code_fields("c")), 401, "invalid_signature")
+    bad = client.token(relay, wrong, code_fields("c"))
     ts = int(time.time())
     assert client.token(relay, inst, body, ts=ts).status == 200
-    assert_error(client.token(relay, inst, body, ts=ts), 401, "invalid_signature")  # replayed
+    replayed = client.token(relay, inst, body, ts=ts)
+    for resp in (unsigned, bad, replayed):
+        # The signature layer's shared 401 (its text in "message", as for /v1/flows).
+        assert_error(resp, 401, "invalid_signature", keys=("error", "message"))
+        assert resp.headers["www-authenticate"].startswith("OAuth-Signature")
     assert len(upstream.seen()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="relay bug: /v1/token's 401 carries \"message\", not "
+                   "RFC 6749 §5.2 \"error_description\" (the signature layer's shared body)")
+def test_signature_refusal_is_rfc6749_shaped(start):
+    relay = start()
+    inst = client.Instance(client.register(relay).id, "qs_wrong")
+    assert_error(client.token(relay, inst, code_fields("c")), 401, "invalid_signature")
 
 
 def test_form_refusals(start, upstream):
