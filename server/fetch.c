@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +258,14 @@ static bool headers_build(struct fetch *f, const struct fetch_request *r)
 	       header_add(f, "Expect:", "");
 }
 
+/* Connections kept alive to upstreams, and those waiting for an answer, hold no record
+ * buffers while idle. */
+static CURLcode ssl_ctx_setup(CURL *easy, void *ssl_ctx, void *arg)
+{
+	SSL_CTX_set_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	return CURLE_OK;
+}
+
 static bool easy_setup(struct fetch *f, const struct fetch_request *r)
 {
 	struct fetch_engine *e = f->engine;
@@ -269,6 +278,8 @@ static bool easy_setup(struct fetch *f, const struct fetch_request *r)
 	       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
 	       (!e->ca_file || curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file) == CURLE_OK) &&
+	       curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, (long)FETCH_CA_CACHE_SECONDS) == CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS) == CURLE_OK &&

@@ -19,6 +19,9 @@
 
 #define FETCH_BODY_MAX (64 * 1024)
 #define FETCH_CONNECT_TIMEOUT_MS 5000
+/* The CA bundle is parsed once and kept this long: a bundle replaced under the same name
+ * is read within this time, a new outbound_ca_file name at once. */
+#define FETCH_CA_CACHE_SECONDS 300
 
 enum fetch_outcome {
 	FETCH_ANSWERED,    /* an HTTP answer arrived whole: status, content_type, body */
