@@ -255,6 +255,7 @@ def test_private_upstream_refused_without_allow_private_outbound(start, upstream
         body = assert_error(client.token(relay, inst, code_fields("c", url)), 502,
                             "upstream_unavailable")
         text = body.get("error_description", "")
+        assert "public" in text, body  # the class of address, never which
         assert "localhost" not in text and "127.0.0.1" not in text and str(upstream.port) \
             not in text, body
     assert upstream.accepted == 0
