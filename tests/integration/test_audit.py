@@ -1,17 +1,21 @@
 """The privacy audit (DESIGN §3, issue 4). Every kind of flow and error runs through two
 relays sharing a database (and a third, 31 minutes ahead, for expiry), with a unique marker
 in every field a caller controls, token delegate requests (issue 12) included: markers in
-every token-request field and in the shared app's client id and secret. Then the relays are stopped (final flush), and their
+every token-request field, in the shared app's client id, secret and token URLs, and in the
+answers of a real HTTPS token endpoint. Then the relays are stopped (final flush), and their
 whole log output, a pg_dump of the database, /metrics, /v1/stats (every group), /stats and
 `oauth-relayctl stats` are searched for every marker, case-insensitively: zero hits.
 Instance ids, secrets and callback ids, flow ids, state tokens and codes must not appear
 either."""
+import base64
 import datetime
 import secrets
+import tempfile
 
 import pytest
 
-from relaytest import client, net, usage
+from relaytest import certs, client, net, usage
+from relaytest import upstream as up
 from relaytest.relay import run_relayctl
 
 RUN = "qz" + secrets.token_hex(4)  # this run's prefix: the markers exist nowhere else
@@ -32,7 +36,7 @@ M = {name: mark(name) for name in (
     # token delegate requests
     "tkcode", "tkverifier", "tkredirect", "tkrefresh", "tkscope", "tkextraname", "tkextraval",
     "tksecret", "tkcid", "tkurlhost", "tkurlpath", "tkassert", "tkintro", "tkbadtype",
-    "tkappcid", "tkappsecret")}
+    "tkappcid", "tkappsecret", "tkpath", "upat", "uprt", "upid", "upinst", "uperr")}
 # Client addresses, believed from the trusted proxy: they must not be recorded either.
 ADDRESSES = ["203.0.113.77", "2001:db8::7e57", "198.51.100.23"]
 PROXIED = "10.0.0.9"  # the hop between the client and the trusted proxy
@@ -74,8 +78,31 @@ EXTRAS = [("sfdc_community_url", "https://%s.my.site.com/" % M["community"]),
           ("error_uri", "https://%s.example/help" % M["erruri"])]
 
 
-# A shared app whose client id and secret are markers; its token URL has nothing listening.
-TOKEN_APP = usage.token_app(M["tkappcid"], M["tkappsecret"], "audit")
+OK_PATH, ERR_PATH = "/%s/token" % M["tkpath"], "/%s/err" % M["tkpath"]
+
+
+@pytest.fixture
+def upstream(session_dir):
+    """A real HTTPS token endpoint answering with markers; .ca: the CA the relay trusts."""
+    d = tempfile.mkdtemp(prefix="audit-ca-", dir=session_dir)
+    ca = certs.make_ca(d, "ca")
+    u = up.Upstream(certs.make_signed_cert(d, "upstream", ca))
+    u.ca = ca.cert
+    u.route(OK_PATH, up.json_answer({
+        "access_token": M["upat"], "refresh_token": M["uprt"], "token_type": "Bearer",
+        "id": "https://login.salesforce.com/id/%s" % M["upid"],
+        "instance_url": "https://%s.my.salesforce.com" % M["upinst"]}))
+    u.route(ERR_PATH, up.json_answer({"error": "invalid_grant", "error_description": M["uperr"]},
+                                     status=400))
+    yield u
+    u.close()
+
+
+def token_app(u):
+    """A shared app whose client id, secret and token URLs are markers: the upstream's
+    two paths, and an address where nothing listens."""
+    return usage.token_app(M["tkappcid"], M["tkappsecret"], "audit", ", ".join(
+        (u.url(OK_PATH), u.url(ERR_PATH), usage.UNREACHABLE_TOKEN_URL)))
 
 
 def test_search_finds_a_planted_marker(tmp_path):
@@ -205,21 +232,34 @@ def run_everything(a, b, late, traffic):
             assert M["from"].encode() not in resp.body
 
 
-def run_tokens(a, b, traffic):
+def run_tokens(a, b, traffic, u):
     """Token delegate requests with markers in every field: a may reach private
-    addresses (the upstream is unavailable), b may not (refused); and every refusal
-    before an upstream call."""
+    addresses (the upstream answers, or nothing listens), b may not (refused); and every
+    refusal before an upstream call."""
     extra = {M["tkextraname"]: M["tkextraval"]}
-    fields = usage.code_grant(M["tkappcid"], client_secret=M["tksecret"], code=M["tkcode"],
+    fields = usage.code_grant(M["tkappcid"], u.url(OK_PATH), client_secret=M["tksecret"],
+                              code=M["tkcode"],
                               redirect_uri="https://%s.example/cb" % M["tkredirect"],
                               code_verifier=M["tkverifier"], scope=M["tkscope"],
                               client_assertion=M["tkassert"], **extra)
     refresh = [("grant_type", "refresh_token"), ("client_id", M["tkappcid"]),
                ("refresh_token", M["tkrefresh"]), ("scope", M["tkscope"]),
                ("oauth2_app", "audit")]
-    traffic.token(a, fields, 502, "unavailable", "other")
-    traffic.token(a, refresh, 502, "unavailable", "other")
-    traffic.token(b, fields, 502, "refused", "other")
+    resp = traffic.token(a, fields, 200, "ok", "other")
+    assert M["upat"].encode() in resp.body and M["upinst"].encode() in resp.body, resp
+    assert traffic.token(a, refresh, 200, "ok", "other").json()["refresh_token"] == M["uprt"]
+    resp = traffic.token(a, fields[:-1] + [("oauth2_token_url", u.url(ERR_PATH))], 400,
+                         "upstream_error", "other")
+    assert resp.json()["error_description"] == M["uperr"], resp
+    # The markers did reach the upstream (the app's secret instead of the caller's).
+    received = u.wait_requests(3)
+    sent = "\n".join(r.body.decode() for r in received)
+    assert M["tkcode"] in sent and M["tkrefresh"] in sent and M["tkextraval"] in sent, sent
+    basic = base64.b64decode(received[0].header("Authorization").split()[1]).decode()
+    assert M["tkappsecret"] in basic and M["tksecret"] not in sent, (basic, sent)
+    unreachable = fields[:-1] + [("oauth2_token_url", usage.UNREACHABLE_TOKEN_URL)]
+    traffic.token(a, unreachable, 502, "unavailable", "other")
+    traffic.token(b, unreachable, 502, "refused", "other")
     elsewhere = "https://%s.example/%s" % (M["tkurlhost"], M["tkurlpath"])
     traffic.token(a, fields[:-1] + [("oauth2_token_url", elsewhere)], 400, "refused")
     traffic.token(b, [("grant_type", "client_credentials"), ("client_id", M["tkappcid"]),
@@ -265,19 +305,20 @@ def admin_outputs(relay):
     return out
 
 
-def test_privacy_audit(relays, database, pg, faketime):
+def test_privacy_audit(relays, database, pg, faketime, upstream):
     if faketime is None:
         pytest.skip("libfaketime is not available (deploy/install-packages faketime)")
     settings = {"database_url": database.url, "stats_flush_seconds": 1, "log_level": "debug",
                 "trusted_proxies": "127.0.0.1/32, ::1/128", "admin_token": ADMIN_TOKEN}
-    a = relays(dict(settings, allow_private_outbound="true"), extra=TOKEN_APP)
-    b = relays(settings, extra=TOKEN_APP)
+    a = relays(dict(settings, allow_private_outbound="true", outbound_ca_file=upstream.ca),
+               extra=token_app(upstream))
+    b = relays(settings, extra=token_app(upstream))
     late = relays(settings, env=faketime)
     for r in (a, b, late):
         r.wait_readyz(200, database="ok")
     traffic = AuditTraffic(late=late, headers=headers(), return_url=RETURN_URL, issuers=ISSUERS)
     run_everything(a, b, late, traffic)
-    run_tokens(a, b, traffic)
+    run_tokens(a, b, traffic, upstream)
     # The counters are there to be read (so the outputs searched are not empty).
     usage.wait_at_least(database, traffic.total())
     wide = {}
@@ -288,6 +329,10 @@ def test_privacy_audit(relays, database, pg, faketime):
     ctl = run_relayctl(["stats", "-c", a.config, "--json", "--by", "provider"])
     assert ctl.returncode == 0 and "okta" in ctl.stdout, ctl.stderr
     wide["oauth-relayctl stats"] = ctl.stdout + ctl.stderr
+    ctl = run_relayctl(["stats", "-c", a.config, "--by", "outcome"])
+    assert ctl.returncode == 0 and "token upstream time:" in ctl.stdout, ctl.stderr
+    wide["oauth-relayctl stats --by outcome"] = ctl.stdout + ctl.stderr
+    assert any('aria-label="Token delegate upstream time"' in text for text in wide.values())
 
     for r in (a, b, late):
         assert r.stop() == 0, r.log()
@@ -299,11 +344,12 @@ def test_privacy_audit(relays, database, pg, faketime):
     assert "COPY public.stats_hourly" in sources["pg_dump"]
     assert "salesforce-sandbox-mydomain" in sources["pg_dump"]
     assert "event=callback outcome=expired" in sources["%s log" % late.name]
-    assert "event=token app=audit grant=refresh_token provider=other outcome=unavailable" in \
+    assert "event=token app=audit grant=refresh_token provider=other outcome=ok" in \
         sources["%s log" % a.name]
     assert "\ttoken\t" in sources["pg_dump"]
 
-    must_not_appear = list(M.values()) + ADDRESSES + [PROXIED, ADMIN_TOKEN]
+    must_not_appear = list(M.values()) + ADDRESSES + [PROXIED, ADMIN_TOKEN,
+                                                      "localhost:%d" % upstream.port]
     hits = usage.find_markers(sources, must_not_appear)
     assert not hits, "markers recorded:\n" + "\n".join(
         "  %s: %s in ...%r..." % (s, m, ctx) for s, m, ctx in hits[:40])

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import time
-import urllib.parse
 
 from . import client
 
@@ -189,14 +188,10 @@ class Traffic:
 
     def token(self, relay, fields, status, outcome, provider="unspecified", instance=None,
               headers=None):
-        """POST /v1/token, form-encoded and signed (by instance, else one of this traffic's),
-        expecting status; counts (provider, token, outcome, none). fields: (name, value)
-        pairs or a ready body."""
-        inst = instance or self.instance(relay)
-        body = fields if isinstance(fields, (str, bytes)) else urllib.parse.urlencode(fields)
-        hdrs = dict(self.headers, **{"Content-Type": "application/x-www-form-urlencoded"})
-        hdrs.update(headers or {})
-        resp = client.signed_request(relay, inst, "POST", "/v1/token", body, headers=hdrs)
+        """POST /v1/token (client.token) signed by instance, else one of this traffic's,
+        expecting status; counts (provider, token, outcome, none)."""
+        resp = client.token(relay, instance or self.instance(relay), fields,
+                            headers=dict(self.headers, **(headers or {})))
         assert resp.status == status, (outcome, resp)
         self.count(relay, provider, "token", outcome, "none")
         return resp
