@@ -56,13 +56,11 @@ void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *
 	d->flows[(t - a) / 86400][p] += n;
 }
 
-/* A 1-based bucket number from the query's WITH ORDINALITY into h. */
-static void bucket_row(uint64_t *h, int n, const char *index, uint64_t count)
+static void bucket_row(uint64_t *h, int n, const char *ordinal, uint64_t count)
 {
-	char *end;
-	long b = strtol(index, &end, 10) - 1;
+	int b = stats_bucket_from_ordinal(ordinal, n);
 
-	if (*index && !*end && b >= 0 && b < n)
+	if (b >= 0)
 		h[b] += count;
 }
 

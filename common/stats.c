@@ -63,6 +63,14 @@ int stats_quantile_bucket(const uint64_t *buckets, int n, double q)
 	return n - 1;
 }
 
+int stats_bucket_from_ordinal(const char *text, int n)
+{
+	char *end;
+	long b = strtol(text, &end, 10) - 1;
+
+	return *text && !*end && b >= 0 && b < n ? (int)b : -1;
+}
+
 void stats_init(struct stats *s, size_t max_cells)
 {
 	memset(s, 0, sizeof(*s));

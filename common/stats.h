@@ -84,6 +84,9 @@ void stats_take(struct stats *s, struct stats *out);
 /* The index of the first bucket under whose upper bound at least the fraction q of a
  * histogram's observations fall (q = 0.5: the median's bucket); -1 when it is empty. */
 int stats_quantile_bucket(const uint64_t *buckets, int n, double q);
+/* The index of a histogram bucket given by its 1-based number as text (SQL's WITH
+ * ORDINALITY over an n-bucket array); -1 when it is not one. */
+int stats_bucket_from_ordinal(const char *text, int n);
 
 const char *stats_event_name(enum stats_event e);
 const char *stats_outcome_name(enum stats_outcome o);

@@ -76,8 +76,8 @@ static void token_rows(PGresult *res, struct token_summary *t)
 				t->outcomes[o] += n;
 			t->requests += n;
 		} else {
-			long b = strtol(a, NULL, 10) - 1;
-			if (b >= 0 && b < STATS_HANDLING_BUCKETS)
+			int b = stats_bucket_from_ordinal(a, STATS_HANDLING_BUCKETS);
+			if (b >= 0)
 				t->upstream[b] += n;
 			t->calls += n;
 		}

@@ -58,8 +58,9 @@ static void answer(struct request *req, PGresult *res, const struct stats_range 
 		if (strcmp(kind, "token_ms_sum") == 0) {
 			upstream_sum = strtod(value, NULL);
 		} else if (strcmp(kind, "token_ms") == 0) {
-			long b = strtol(PQgetvalue(res, i, 1), NULL, 10) - 1;
-			if (b >= 0 && b < STATS_HANDLING_BUCKETS)
+			int b = stats_bucket_from_ordinal(PQgetvalue(res, i, 1),
+							  STATS_HANDLING_BUCKETS);
+			if (b >= 0)
 				upstream[b] = strtoull(value, NULL, 10);
 		} else {
 			json_int_t n = strtoll(value, NULL, 10);

@@ -396,6 +396,18 @@ START_TEST(quantile_bucket)
 }
 END_TEST
 
+START_TEST(bucket_from_ordinal)
+{
+	ck_assert_int_eq(stats_bucket_from_ordinal("1", 12), 0);
+	ck_assert_int_eq(stats_bucket_from_ordinal("12", 12), 11);
+	ck_assert_int_eq(stats_bucket_from_ordinal("13", 12), -1);
+	ck_assert_int_eq(stats_bucket_from_ordinal("0", 12), -1);
+	ck_assert_int_eq(stats_bucket_from_ordinal("-1", 12), -1);
+	ck_assert_int_eq(stats_bucket_from_ordinal("3x", 12), -1);
+	ck_assert_int_eq(stats_bucket_from_ordinal("", 12), -1);
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -416,6 +428,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, many_cells);
 	tcase_add_test(tc, merge_over_max);
 	tcase_add_test(tc, quantile_bucket);
+	tcase_add_test(tc, bucket_from_ordinal);
 	suite_add_tcase(s, tc);
 	return s;
 }
