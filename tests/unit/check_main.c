@@ -11,6 +11,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, addrcount_suite());
+	srunner_add_suite(sr, apps_suite());
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
 	srunner_add_suite(sr, conn_budget_suite());

@@ -3,6 +3,7 @@
 #include <check.h>
 Suite *addr_suite(void);
 Suite *addrcount_suite(void);
+Suite *apps_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
 Suite *conn_budget_suite(void);
