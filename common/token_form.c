@@ -40,7 +40,8 @@ static bool refuse(struct token_refusal *why, int status, const char *error,
 static bool field_dropped(const char *name)
 {
 	for (size_t i = 0; dropped_fields[i]; i++) {
-		if (strcmp(dropped_fields[i], name) == 0)
+		/* Regardless of case: some servers read form names case-insensitively. */
+		if (strcasecmp(dropped_fields[i], name) == 0)
 			return true;
 	}
 	return false;
@@ -122,7 +123,7 @@ static bool grant_check(const struct token_request *r, struct token_upstream *ou
 	/* A code that leaked from one instance's browser cannot be redeemed through the
 	 * relay by another without the verifier only the flow's instance holds. */
 	if (out->grant == APP_GRANT_AUTHORIZATION_CODE && out->app->require_pkce &&
-	    !r->code_verifier)
+	    (!r->code_verifier || !*r->code_verifier))
 		return refuse(why, 400, "invalid_request",
 			      "code_verifier is required: this app's codes are redeemed with PKCE.");
 	return true;

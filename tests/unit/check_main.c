@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, singleuse_suite());
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, stats_range_suite());
+	srunner_add_suite(sr, token_form_suite());
 	srunner_add_suite(sr, url_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -26,5 +26,6 @@ Suite *sign_suite(void);
 Suite *singleuse_suite(void);
 Suite *stats_suite(void);
 Suite *stats_range_suite(void);
+Suite *token_form_suite(void);
 Suite *url_suite(void);
 #endif
