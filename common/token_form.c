@@ -61,9 +61,19 @@ static bool has_duplicates(const struct query *q)
 static bool request_parse(const char *body, size_t len, struct token_request *r,
 			  struct token_refusal *why)
 {
-	if (query_parse(body, len, &r->q) != QUERY_OK)
+	switch (query_parse(body, len, &r->q)) {
+	case QUERY_OK:
+		break;
+	case QUERY_BAD_ENCODING:
 		return refuse(why, 400, "invalid_request",
 			      "The body must be application/x-www-form-urlencoded.");
+	case QUERY_TOO_MANY:
+		return refuse(why, 400, "invalid_request", "The body has too many fields.");
+	case QUERY_TOO_LONG:
+		return refuse(why, 400, "invalid_request", "A field of the body is too long.");
+	case QUERY_NO_MEMORY:
+		return refuse(why, 500, "server_error", "The relay could not read the request.");
+	}
 	/* RFC 6749 §3.2: request parameters must not be included more than once. */
 	if (has_duplicates(&r->q))
 		return refuse(why, 400, "invalid_request", "A field appears more than once.");

@@ -353,8 +353,35 @@ START_TEST(too_many_fields)
 	token_upstream_free(&u);
 	strcat(body, "&one=more");
 	ck_assert(!token_form_prepare(body, strlen(body), apps, N_ELEMS(apps), &u, &why));
+	ck_assert_int_eq(why.status, 400);
 	ck_assert_str_eq(why.error, "invalid_request");
+	ck_assert_str_eq(why.description, "The body has too many fields.");
 	ck_assert_ptr_null(u.body);
+}
+END_TEST
+
+START_TEST(field_too_long)
+{
+	static const char head[] = "client_id=gh-id&grant_type=refresh_token&refresh_token=";
+	char body[sizeof(head) + QUERY_VALUE_MAX + 1];
+	struct token_upstream u;
+	struct token_refusal why;
+	struct query q;
+
+	/* A value as long as a field may be goes through whole. */
+	memcpy(body, head, sizeof(head) - 1);
+	memset(body + sizeof(head) - 1, 'r', QUERY_VALUE_MAX);
+	body[sizeof(head) - 1 + QUERY_VALUE_MAX] = '\0';
+	ck_assert(token_form_prepare(body, strlen(body), apps, N_ELEMS(apps), &u, &why));
+	ck_assert_int_eq(query_parse(u.body, u.body_len, &q), QUERY_OK);
+	ck_assert_uint_eq(q.params[2].value_len, QUERY_VALUE_MAX);
+	query_free(&q);
+	token_upstream_free(&u);
+	strcat(body, "r");
+	ck_assert(!token_form_prepare(body, strlen(body), apps, N_ELEMS(apps), &u, &why));
+	ck_assert_int_eq(why.status, 400);
+	ck_assert_str_eq(why.error, "invalid_request");
+	ck_assert_str_eq(why.description, "A field of the body is too long.");
 }
 END_TEST
 
@@ -427,6 +454,7 @@ Suite *token_form_suite(void)
 	tcase_add_test(form, post_secret_last);
 	tcase_add_test(form, basic_body_without_secret);
 	tcase_add_test(form, too_many_fields);
+	tcase_add_test(form, field_too_long);
 	tcase_add_test(form, body_not_terminated);
 	suite_add_tcase(s, form);
 	tcase_add_loop_test(type, content_type, 0, N_ELEMS(type_cases));
