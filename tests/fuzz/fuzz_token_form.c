@@ -160,6 +160,7 @@ static void form_check(const char *body, size_t len)
 	} else {
 		FUZZ_ASSERT(!u.body && !u.authorization && why.error && why.description);
 		FUZZ_ASSERT(why.status == 400 || why.status == 500);
+		FUZZ_ASSERT(!why.policy || strcmp(why.description, "token URL not allowed") == 0);
 	}
 	token_upstream_free(&u);
 }

@@ -183,6 +183,8 @@ START_TEST(form_table)
 		ck_assert_int_eq(why.status, 400);
 		ck_assert_str_eq(why.error, c->error);
 		ck_assert_str_eq(why.description, c->description);
+		/* Only the app's URL rule counts as a policy refusal (stats: refused). */
+		ck_assert(why.policy == (strcmp(c->description, "token URL not allowed") == 0));
 		ck_assert_ptr_null(u.body);
 		ck_assert_ptr_null(u.authorization);
 	}
