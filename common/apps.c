@@ -71,32 +71,28 @@ const char *app_grant_label(unsigned grant)
 	return "other";
 }
 
-/* The next comma-separated item of *list, without surrounding blanks; false at the end. */
+/* The next comma-separated item of *list, without surrounding blanks; false at the end.
+ * Empty items (blanks, a doubled or trailing comma) are skipped, the same way by the
+ * check at load and by the matching at request time. */
 static bool item_next(const char **list, const char **item, size_t *len)
 {
-	const char *p = *list, *end;
+	const char *p, *end;
 
-	if (!*p)
-		return false;
-	end = strchr(p, ',');
-	if (!end)
-		end = p + strlen(p);
-	*list = *end ? end + 1 : end;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
+	do {
+		p = *list;
+		if (!*p)
+			return false;
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		*list = *end ? end + 1 : end;
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+	} while (p == end);
 	*item = p;
 	*len = (size_t)(end - p);
-	return true;
-}
-
-static bool list_blank(const char *list)
-{
-	for (; *list; list++) {
-		if (!isspace((unsigned char)*list))
-			return false;
-	}
 	return true;
 }
 
@@ -108,13 +104,20 @@ bool app_grants_parse(const char *value, unsigned *grants, char *why, size_t siz
 	unsigned bits = 0;
 
 	while (item_next(&value, &item, &len)) {
-		snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), item);
-		unsigned bit = len < sizeof(name) ? app_grant_from_name(name) : 0;
+		unsigned bit = 0;
+
+		if (len < sizeof(name)) {
+			memcpy(name, item, len);
+			name[len] = '\0';
+			bit = app_grant_from_name(name);
+		}
+		if (!bit && len == strlen("password") && strncmp(item, "password", len) == 0) {
+			snprintf(why, size, "the password grant is never forwarded");
+			return false;
+		}
 		if (!bit) {
-			snprintf(why, size, strcmp(name, "password") == 0
-					    ? "the password grant is never forwarded"
-					    : "'%s' is not one of: authorization_code, refresh_token, "
-					      "client_credentials", name);
+			snprintf(why, size, "'%.*s' is not one of: authorization_code, refresh_token, "
+				 "client_credentials", (int)(len > 64 ? 64 : len), item);
 			return false;
 		}
 		bits |= bit;
@@ -174,8 +177,6 @@ bool app_urls_check(const char *list, char *why, size_t size)
 	size_t len;
 	bool wildcard;
 
-	if (list_blank(list))
-		return true;
 	while (item_next(&list, &item, &len)) {
 		if (!entry_normalize(item, len, normalized, &wildcard)) {
 			snprintf(why, size, "entry %.*s is not an https URL without user-info, query "
@@ -219,7 +220,10 @@ bool app_url_allowed(const char *list, const char *url)
 	    strncmp(candidate, HTTPS, strlen(HTTPS)) != 0)
 		return false;
 	while (item_next(&list, &item, &len)) {
-		if (!entry_normalize(item, len, entry, &wildcard))
+		/* An entry the load-time check would refuse admits nothing, so that "*.com" can
+		 * never widen the list even where the check was skipped. */
+		if (!entry_normalize(item, len, entry, &wildcard) ||
+		    (wildcard && !wildcard_suffix_valid(entry)))
 			continue;
 		if (wildcard ? wildcard_matches(entry, candidate) : strcmp(entry, candidate) == 0)
 			return true;

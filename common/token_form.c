@@ -40,7 +40,8 @@ static bool refuse(struct token_refusal *why, int status, const char *error,
 static bool field_dropped(const char *name)
 {
 	for (size_t i = 0; dropped_fields[i]; i++) {
-		if (strcmp(dropped_fields[i], name) == 0)
+		/* Regardless of case: some servers read form names case-insensitively. */
+		if (strcasecmp(dropped_fields[i], name) == 0)
 			return true;
 	}
 	return false;
@@ -60,9 +61,19 @@ static bool has_duplicates(const struct query *q)
 static bool request_parse(const char *body, size_t len, struct token_request *r,
 			  struct token_refusal *why)
 {
-	if (query_parse(body, len, &r->q) != QUERY_OK)
+	switch (query_parse(body, len, &r->q)) {
+	case QUERY_OK:
+		break;
+	case QUERY_BAD_ENCODING:
 		return refuse(why, 400, "invalid_request",
 			      "The body must be application/x-www-form-urlencoded.");
+	case QUERY_TOO_MANY:
+		return refuse(why, 400, "invalid_request", "The body has too many fields.");
+	case QUERY_TOO_LONG:
+		return refuse(why, 400, "invalid_request", "A field of the body is too long.");
+	case QUERY_NO_MEMORY:
+		return refuse(why, 500, "server_error", "The relay could not read the request.");
+	}
 	/* RFC 6749 §3.2: request parameters must not be included more than once. */
 	if (has_duplicates(&r->q))
 		return refuse(why, 400, "invalid_request", "A field appears more than once.");
@@ -122,7 +133,7 @@ static bool grant_check(const struct token_request *r, struct token_upstream *ou
 	/* A code that leaked from one instance's browser cannot be redeemed through the
 	 * relay by another without the verifier only the flow's instance holds. */
 	if (out->grant == APP_GRANT_AUTHORIZATION_CODE && out->app->require_pkce &&
-	    !r->code_verifier)
+	    (!r->code_verifier || !*r->code_verifier))
 		return refuse(why, 400, "invalid_request",
 			      "code_verifier is required: this app's codes are redeemed with PKCE.");
 	return true;

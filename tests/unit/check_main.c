@@ -11,6 +11,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, addrcount_suite());
+	srunner_add_suite(sr, apps_suite());
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
 	srunner_add_suite(sr, conn_budget_suite());
@@ -33,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, singleuse_suite());
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, stats_range_suite());
+	srunner_add_suite(sr, token_form_suite());
 	srunner_add_suite(sr, url_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

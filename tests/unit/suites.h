@@ -3,6 +3,7 @@
 #include <check.h>
 Suite *addr_suite(void);
 Suite *addrcount_suite(void);
+Suite *apps_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
 Suite *conn_budget_suite(void);
@@ -25,5 +26,6 @@ Suite *sign_suite(void);
 Suite *singleuse_suite(void);
 Suite *stats_suite(void);
 Suite *stats_range_suite(void);
+Suite *token_form_suite(void);
 Suite *url_suite(void);
 #endif
