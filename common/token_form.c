@@ -47,11 +47,13 @@ static bool field_dropped(const char *name)
 	return false;
 }
 
+/* Regardless of case too: "grant_type=refresh_token&GRANT_TYPE=password" must not pass
+ * the relay's checks on one spelling and reach a lenient server with the other. */
 static bool has_duplicates(const struct query *q)
 {
 	for (size_t i = 0; i < q->count; i++) {
 		for (size_t j = i + 1; j < q->count; j++) {
-			if (strcmp(q->params[i].name, q->params[j].name) == 0)
+			if (strcasecmp(q->params[i].name, q->params[j].name) == 0)
 				return true;
 		}
 	}

@@ -154,6 +154,8 @@ static const struct form_case form_cases[] = {
 	REFUSED("client_id=sf-id&" RT "&scope=a&scope=b", DUPLICATE),
 	REFUSED("client_id=sf-id&" RT "&client_secret=a&client%5Fsecret=b", DUPLICATE),
 	REFUSED("client_id=sf-id&client%5Fid=sf-id&" RT, DUPLICATE),
+	REFUSED("client_id=sf-id&" RT "&GRANT_TYPE=password", DUPLICATE),
+	REFUSED("client_id=sf-id&CLIENT_ID=other&" RT, DUPLICATE),
 	REFUSED("client_id=sf-id&" RT "&scope=%zz", MALFORMED),
 	REFUSED("client_id=sf-id&" RT "&scope=%4", MALFORMED),
 	REFUSED("client_id=sf-id&" RT "&scope=%00", MALFORMED),
