@@ -10,6 +10,11 @@ median is reported:
   S3 callback over plain HTTP (listen_http), keep-alive
   S4 signed POST /v1/flows, keep-alive, relay only
   S5 10,000 idle keep-alive TLS connections: resident memory (VmRSS)
+  S6 signed POST /v1/token, TLS keep-alive, 50 connections, against nginx proxy_pass to
+     the same upstream (an nginx answering a static token JSON over TLS); wrk also calls
+     that upstream directly, for the latency the relay adds
+  S7 1,000 upstream calls in flight at once (tests/bench/slow.py holds them): VmRSS of a
+     relay of its own, before and with them
 Every callback carries a distinct sealed token (tests/bench/mint.c); a non-3xx answer
 (409 for a replay, ...) is an error, as are wrk's socket errors. A row with errors is
 flagged with "!".
@@ -28,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 
 E = os.environ
 WORK = E["BENCH_WORK"]
@@ -37,18 +43,25 @@ LUA = E["BENCH_LUA"]
 DURATION = int(E.get("BENCH_DURATION", "8"))
 ROUNDS = int(E.get("BENCH_ROUNDS", "3"))
 IDLE = int(E.get("BENCH_IDLE", "10000"))
-ONLY = set(E.get("BENCH_ONLY", "S1,S2,S3,S4,S5,W2").upper().replace(" ", "").split(","))
+ONLY = set(E.get("BENCH_ONLY", "S1,S2,S3,S4,S5,S6,S7,W2").upper().replace(" ", "").split(","))
 RELAY_PID = int(E["BENCH_RELAY_PID"])
 NGINX_PID = int(E["BENCH_NGINX_PID"])
 RELAY_LOG = E["BENCH_RELAY_LOG"]
+SLOW_PORT = int(E["BENCH_SLOW_PORT"])
+UPSTREAM_TLS = int(E["BENCH_UPSTREAM_TLS"])
+PROXY_TLS = int(E["BENCH_PROXY_TLS"])
 RETURN_URL = "https://qorus.example/cb"
 RATE_FACTOR = 2.0          # token budget of a relay run: this × the best rate seen × duration
 FLOWS_RATE_GUESS = 25000   # pool of the signed-flows calibration run, requests/s
 FLOWS_ATTEMPTS = 3         # runs of a signed-flows round before one that ran out is kept
+CLIENT_ID = "bench-client"  # tests/bench/run's [app bench]
+S7_CALLS = 1000            # upstream calls in flight in S7
+S7_WARMUP = 20             # calls through the slow upstream before S7's first reading
 
 CALLBACK = "callback"
 CLOSE = "callback-close"
 FLOWS = "flows"
+TOKEN = "token"
 
 
 T0 = time.monotonic()
@@ -180,23 +193,42 @@ assert sign("qs_3q2-7wEXAMPLEsecretVALUE", 1764340000, "POST", "/v1/flows",
     "c6QX9ep0yUSmXluXtd52cuc5t9zg17bztKO0fzSP3W0"
 
 
-FLOW_SERIAL = [0]
+SERIAL = [0]  # of the signed requests' bodies: no two are alike, so no signature repeats
 
 
-def signed_flows(path, count, inst_id, secret):
-    """count signed POST /v1/flows requests of one instance, one per line "HEADER<TAB>BODY"
-    (fixed length), each with a distinct body (instance_state) so no signature repeats;
-    signed now (valid 300 s, single use): generated right before the run."""
+def signed_lines(count, inst, target, body_of):
+    """count signed POST requests to target of one instance (inst_id, secret), as lines
+    "HEADER<TAB>BODY\n" of one length; body_of(n) makes the n-th body. Signed now (valid
+    300 s, single use): generated right before the run."""
+    inst_id, secret = inst
     ts = int(time.time())
     lines = []
     for _ in range(count):
-        FLOW_SERIAL[0] += 1
-        body = ('{"return_url":"%s","delivery":"redirect","instance_state":"b%010d"}' % (
-            RETURN_URL, FLOW_SERIAL[0])).encode()
-        sig = sign(secret, ts, "POST", "/v1/flows", body)
+        SERIAL[0] += 1
+        body = body_of(SERIAL[0])
+        sig = sign(secret, ts, "POST", target, body)
         lines.append(b"v1 id=%s, ts=%d, sig=%s\t%s\n" % (inst_id.encode(), ts, sig.encode(), body))
+    return lines
+
+
+def write_lines(path, lines):
     with open(path, "wb") as f:
         f.writelines(lines)
+
+
+def signed_flows(path, count, inst_id, secret):
+    """POST /v1/flows, each with a distinct instance_state."""
+    write_lines(path, signed_lines(count, (inst_id, secret), "/v1/flows", lambda n: (
+        '{"return_url":"%s","delivery":"redirect","instance_state":"b%010d"}' % (
+            RETURN_URL, n)).encode()))
+
+
+def token_body(token_url):
+    """The n-th body of POST /v1/token: a refresh grant of the bench app, as Qore's
+    RestClient sends it, each with its own refresh token."""
+    quoted = urllib.parse.quote(token_url, safe="")
+    return lambda n: ("grant_type=refresh_token&client_id=%s&refresh_token=r%010d&"
+                      "oauth2_token_url=%s" % (CLIENT_ID, n, quoted)).encode()
 
 
 # --------------------------------------------------------------------------- wrk
@@ -267,6 +299,7 @@ class Scenario:
         self.key, self.title, self.target = key, title, target
         self.nginx = []
         self.relay = []
+        self.direct = []  # S6: wrk straight at the upstream
         self.note = ""
 
     @staticmethod
@@ -357,6 +390,86 @@ def flows_scenario(sc, threads, conns, seconds, port):
     os.unlink(path)
 
 
+# S6 --------------------------------------------------------------------------------
+
+def upstream_url(port):
+    return "https://127.0.0.1:%d/token" % port
+
+
+def https_post(port, target, header, body, ca=None):
+    """One POST over a new TLS connection: (status, body)."""
+    import http.client
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    c.request("POST", target, body=body, headers={
+        "Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
+        "X-OAuth-Signature": header})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+def token_sanity(inst, direct, proxy, relay):
+    """One signed POST /v1/token to the upstream, through nginx and through the relay: the
+    same 200 and body; the same request again at the relay: 401 (a replayed signature)."""
+    header, body = signed_lines(1, inst, "/v1/token", token_body(upstream_url(direct)))[0] \
+        .rstrip(b"\n").split(b"\t")
+    header = header.decode()
+    d = https_post(direct, "/v1/token", header, body)
+    n = https_post(proxy, "/v1/token", header, body)
+    r = https_post(relay, "/v1/token", header, body)
+    again = https_post(relay, "/v1/token", header, body)
+    ok = d[0] == n[0] == r[0] == 200 and d[1] == n[1] == r[1] and again[0] == 401
+    return ok, ("S6 sanity: upstream %d, nginx %d, relay %d (%s), the same signature again: "
+                "relay %d" % (d[0], n[0], r[0], "the upstream's body" if r[1] == d[1] else
+                              "body %r" % r[1][:80], again[0]))
+
+
+def token_scenario(sc, inst, threads, conns, seconds, direct, proxy, relay):
+    """Rounds of: wrk at the upstream directly, at nginx, at the relay, each over freshly
+    signed requests. nginx and the upstream ignore the signature (a line repeated past
+    the end of their pool is harmless); the relay's pool is sized as in flows_scenario."""
+    path = os.path.join(WORK, "token")
+    body_of = token_body(upstream_url(direct))
+
+    def run(port, count, secs):
+        write_lines(path, signed_lines(count, inst, "/v1/token", body_of))
+        return wrk("https://127.0.0.1:%d" % port, threads, conns, secs, TOKEN, path, 0, count)
+
+    calibration = min(2, seconds)
+    rate = run(relay, int(FLOWS_RATE_GUESS * RATE_FACTOR * calibration), calibration).rate
+    log("  %s calibration: relay %.0f/s over %d s" % (sc.key, rate, calibration))
+    for rnd in range(ROUNDS):
+        for name, port in (("direct", direct), ("nginx", proxy)):
+            r = run(port, int(rate * RATE_FACTOR * seconds), seconds)
+            r.exhausted = 0
+            getattr(sc, name).append(r)
+        for attempt in range(FLOWS_ATTEMPTS):
+            r = run(relay, int(rate * RATE_FACTOR * seconds), seconds)
+            rate = max(rate, r.rate)
+            if not r.exhausted:
+                break
+            log("  %s round %d: the relay's pool ran out (%d requests past it)%s" % (
+                sc.key, rnd + 1, r.exhausted,
+                ", again with a larger one" if attempt + 1 < FLOWS_ATTEMPTS else ""))
+        sc.relay.append(r)
+        log("  %s round %d: upstream direct %.0f/s p99 %.2f ms, nginx %.0f/s p99 %.2f ms, "
+            "relay %.0f/s p99 %.2f ms (errors %d / %d / %d)" % (
+                sc.key, rnd + 1, sc.direct[-1].rate, sc.direct[-1].p99, sc.nginx[-1].rate,
+                sc.nginx[-1].p99, r.rate, r.p99, sc.direct[-1].errors, sc.nginx[-1].errors,
+                r.errors))
+        if not relay_alive():
+            raise Crashed("the relay died during %s round %d:\n%s\n--- relay log tail:\n%s" % (
+                sc.key, rnd + 1, r.raw, relay_log_tail()))
+    os.unlink(path)
+
+
+def added_p99(sc):
+    """The relay's p99 over the upstream's, called directly (medians of the runs), ms."""
+    return Scenario._median(sc.relay, "p99") - Scenario._median(sc.direct, "p99")
+
+
 # S5 --------------------------------------------------------------------------------
 
 def rss_kib(pid):
@@ -426,6 +539,111 @@ def idle_scenario(sc, tokens, nginx_port, relay_port, nginx_pid):
         if name == "relay" and not relay_alive():
             raise Crashed("the relay died during S5:\n" + relay_log_tail())
         time.sleep(0.5)
+
+
+# S7 --------------------------------------------------------------------------------
+
+def slow_control(what):
+    """GET /held or /release at tests/bench/slow.py: its answer's numbers."""
+    import http.client
+    c = http.client.HTTPSConnection("127.0.0.1", SLOW_PORT, timeout=30,
+                                    context=ssl.create_default_context(cafile=E["BENCH_CA"]))
+    c.request("GET", "/" + what, headers={"Host": "localhost"})
+    data = c.getresponse().read()
+    c.close()
+    return [int(x) for x in data.split()]
+
+
+async def token_call(port, line, opening):
+    """One signed POST /v1/token on its own TLS connection: (status, body, the refresh token
+    sent), or (None, error, ...). The semaphore opening bounds the connections being
+    opened at once: all at once, on a busy machine some of them took longer than the
+    relay's handshake_timeout to send their request."""
+    import asyncio
+    header, body = line.rstrip(b"\n").split(b"\t")
+    refresh = urllib.parse.parse_qs(body.decode())["refresh_token"][0]
+    try:
+        async with opening:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=ssl._create_unverified_context(),
+                server_hostname="localhost")
+            writer.write(b"POST /v1/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                         b"application/x-www-form-urlencoded\r\nX-OAuth-Signature: %s\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (header, len(body), body))
+            await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))
+        data = await reader.readexactly(length)
+        writer.close()
+        return int(head.split(b" ", 2)[1]), data, refresh
+    except (OSError, ValueError, AttributeError, asyncio.IncompleteReadError) as e:
+        return None, repr(e), refresh
+
+
+async def held_calls(port, lines, on_held):
+    """Sends every line at once and waits until the slow upstream holds them all (or stops
+    getting more for 5 s); calls on_held(count held), releases them, returns the answers."""
+    import asyncio
+    opening = asyncio.Semaphore(100)
+    tasks = [asyncio.create_task(token_call(port, line, opening)) for line in lines]
+    held, last, still = 0, -1, time.monotonic()
+    while held < len(lines) and time.monotonic() - still < 5:
+        await asyncio.sleep(0.2)
+        held = (await asyncio.to_thread(slow_control, "held"))[0]
+        if held != last:
+            last, still = held, time.monotonic()
+        if all(t.done() for t in tasks):
+            break
+    on_held(held)
+    await asyncio.to_thread(slow_control, "release")
+    return await asyncio.gather(*tasks)
+
+
+def own_token(status, body, refresh):
+    """A 200 whose access token is the one slow.py made from this call's refresh token."""
+    try:
+        return status == 200 and json.loads(body).get("access_token") == "a" + refresh
+    except ValueError:
+        return False
+
+
+def inflight_scenario(sc, port, pid, log_path):
+    """S7 on a fresh relay of its own: a few calls through the slow upstream first (the
+    engine's first connections and allocations), then S7_CALLS at once, each on its own
+    client connection; the relay's VmRSS before and while the upstream holds them all."""
+    import asyncio
+    inst = register(port)
+    body_of = token_body(upstream_url(SLOW_PORT))
+    asyncio.run(held_calls(port, signed_lines(S7_WARMUP, inst, "/v1/token", body_of),
+                           lambda n: None))
+    time.sleep(1.0)
+    entry = {"before": rss_kib(pid), "fds_before": open_fds(pid)}
+
+    def reading(held):
+        time.sleep(0.5)
+        entry.update(held=held, rss=rss_kib(pid), fds=open_fds(pid))
+
+    t0 = time.monotonic()
+    answers = asyncio.run(held_calls(port, signed_lines(S7_CALLS, inst, "/v1/token", body_of),
+                                     reading))
+    entry["seconds"] = time.monotonic() - t0
+    entry["per_call"] = (entry["rss"] - entry["before"]) / S7_CALLS
+    failures = {}
+    for status, body, refresh in answers:
+        if not own_token(status, body, refresh):
+            key = status if status is not None else body.split("(")[0]
+            failures[key] = failures.get(key, 0) + 1
+    entry["failures"] = failures
+    time.sleep(1.0)
+    entry["after"] = rss_kib(pid)
+    sc.relay.append(entry)
+    log("  S7: %d calls held by the upstream at once; relay VmRSS %.1f MiB before, %.1f MiB "
+        "with them (%.1f KiB per call), %.1f MiB after; fds %d -> %d; failures %s" % (
+            entry["held"], entry["before"] / 1024, entry["rss"] / 1024, entry["per_call"],
+            entry["after"] / 1024,
+            entry["fds_before"], entry["fds"], failures or "none"))
+    if not relay_alive(pid):
+        raise Crashed("the S7 relay died:\n" + relay_log_tail(path=log_path))
 
 
 # --------------------------------------------------------------------------- sanity
@@ -505,33 +723,60 @@ def fmt_errors(runs):
     return text
 
 
+def idle_row(sc):
+    n, r = (sc.nginx[0] if sc.nginx else None), (sc.relay[0] if sc.relay else None)
+    flag = any(e and (e["failures"] or e["alive"] < IDLE) for e in (n, r))
+    met = "" if not (n and r) else (" met" if r["rss"] <= n["rss"] else " MISSED")
+    return ("%s%s" % ("!" if flag else "", sc.title),
+            "%.1f MiB" % (n["rss"] / 1024) if n else "-",
+            "%.1f MiB" % (r["rss"] / 1024) if r else "-",
+            "%.2f" % (r["rss"] / n["rss"]) if n and r else "-",
+            sc.target + met, "-", "-",
+            "%s | %s" % (sum((n or {}).get("failures", {}).values()),
+                         sum((r or {}).get("failures", {}).values())))
+
+
+def inflight_row(sc):
+    """The relay column: VmRSS with the calls in flight; the ratio column: per call."""
+    r = sc.relay[0] if sc.relay else None
+    if not r:
+        return (sc.title, "-", "-", "-", sc.target, "-", "-", "-")
+    flag = r["failures"] or r["held"] < S7_CALLS
+    return ("%s%s" % ("!" if flag else "", sc.title), "-",
+            "%.1f MiB (%.1f before)" % (r["rss"] / 1024, r["before"] / 1024),
+            "%.1f KiB per call" % r["per_call"], sc.target, "-", "-",
+            "- | %d" % sum(r["failures"].values()))
+
+
+def rate_row(sc, title, nginx, relay, target):
+    nr = Scenario._median(nginx, "rate")
+    rr = Scenario._median(relay, "rate")
+    flag = any(r.errors or r.exhausted for r in nginx + relay)
+    if nr and rr and target.startswith(">= "):
+        target += " met" if rr / nr >= float(target[3:]) else " MISSED"
+    return ("%s%s" % ("!" if flag else "", title), fmt_rate(nr), fmt_rate(rr),
+            "%.2f" % (rr / nr) if nr and rr else "-", target,
+            fmt_lat(relay), fmt_lat(nginx),
+            "%s | %s" % (fmt_errors(nginx), fmt_errors(relay)))
+
+
 def table(scenarios, w2_note, settings_line):
     head = ("scenario", "nginx req/s", "relay req/s", "relay/nginx", "target",
             "relay p50 / p99", "nginx p50 / p99", "errors nginx | relay")
     rows = []
     for sc in scenarios:
         if sc.key == "S5":
-            n, r = (sc.nginx[0] if sc.nginx else None), (sc.relay[0] if sc.relay else None)
-            flag = any(e and (e["failures"] or e["alive"] < IDLE) for e in (n, r))
-            met = "" if not (n and r) else (" met" if r["rss"] <= n["rss"] else " MISSED")
-            rows.append(("%s%s" % ("!" if flag else "", sc.title),
-                         "%.1f MiB" % (n["rss"] / 1024) if n else "-",
-                         "%.1f MiB" % (r["rss"] / 1024) if r else "-",
-                         "%.2f" % (r["rss"] / n["rss"]) if n and r else "-",
-                         sc.target + met, "-", "-",
-                         "%s | %s" % (sum((n or {}).get("failures", {}).values()),
-                                      sum((r or {}).get("failures", {}).values()))))
-            continue
-        nr = Scenario._median(sc.nginx, "rate")
-        rr = Scenario._median(sc.relay, "rate")
-        flag = any(r.errors or r.exhausted for r in sc.nginx + sc.relay)
-        target = sc.target
-        if nr and rr and target.startswith(">= "):
-            target += " met" if rr / nr >= float(target[3:]) else " MISSED"
-        rows.append(("%s%s" % ("!" if flag else "", sc.title), fmt_rate(nr), fmt_rate(rr),
-                     "%.2f" % (rr / nr) if nr and rr else "-", target,
-                     fmt_lat(sc.relay), fmt_lat(sc.nginx),
-                     "%s | %s" % (fmt_errors(sc.nginx), fmt_errors(sc.relay))))
+            rows.append(idle_row(sc))
+        elif sc.key == "S7":
+            rows.append(inflight_row(sc))
+        else:
+            rows.append(rate_row(sc, sc.title, sc.nginx, sc.relay, sc.target))
+        if sc.key == "S6" and sc.direct and sc.relay:
+            added = added_p99(sc)
+            rows.append(rate_row(sc, "S6 the same, the upstream called directly in the nginx "
+                                 "columns", sc.direct, sc.relay,
+                                 "added p99 <= 1 ms: %+.2f ms %s" % (
+                                     added, "met" if added <= 1.0 else "MISSED")))
     if w2_note:
         rows.append(("S2 with workers = 2", "", w2_note, "", "", "", "", ""))
     widths = [max(len(str(row[i])) for row in rows + [head]) for i in range(len(head))]
@@ -569,7 +814,10 @@ def main():
     s4 = Scenario("S4", "S4 POST /v1/flows signed, keep-alive, one instance", "-")
     s5 = Scenario("S5", "S5 %s idle keep-alive TLS connections: VmRSS" % "{:,}".format(IDLE),
                   "relay <= nginx")
-    scenarios = [sc for sc in (s1, s2, s3, s4, s5) if sc.key in ONLY]
+    s6 = Scenario("S6", "S6 POST /v1/token signed, TLS keep-alive, -c50 (nginx: proxy_pass)",
+                  ">= 0.8")
+    s7 = Scenario("S7", "S7 %s upstream calls in flight: VmRSS" % "{:,}".format(S7_CALLS), "-")
+    scenarios = [sc for sc in (s1, s2, s3, s4, s5, s6, s7) if sc.key in ONLY]
     crash = None
     w2_note = "not implemented (workers = 2 started a single process)"
     if "W2" not in ONLY:
@@ -578,6 +826,11 @@ def main():
         if "S5" in ONLY:
             log("S5: %d idle TLS connections each (first, on fresh processes)" % IDLE)
             idle_scenario(s5, tokens, nginx_tls, relay_tls, nginx_worker(NGINX_PID))
+        if "S7" in ONLY:
+            log("S7: %d signed POST /v1/token at once, each held by the upstream (a relay of "
+                "its own, fresh)" % S7_CALLS)
+            inflight_scenario(s7, int(E["BENCH_S7_RELAY_TLS"]), int(E["BENCH_S7_RELAY_PID"]),
+                              E["BENCH_S7_RELAY_LOG"])
         if "S1" in ONLY:
             log("S1: wrk -t2 -c32 -d%ds, Connection: close, TLS" % d)
             callback_scenario(s1, tokens, CLOSE, True, 2, 32, d, nginx_tls, relay_tls)
@@ -591,6 +844,16 @@ def main():
             log("S4: wrk -t2 -c64 -d%ds, signed POST /v1/flows from one instance "
                 "(rate_limit_flows = 0)" % d)
             flows_scenario(s4, 2, 64, d, relay_tls)
+        if "S6" in ONLY:
+            inst = register(relay_tls)
+            ok6, line = token_sanity(inst, UPSTREAM_TLS, PROXY_TLS, relay_tls)
+            log(line)
+            out.append(line)
+            if not ok6:
+                out.append("!! the S6 sanity check failed: its numbers are not comparable")
+            log("S6: wrk -t2 -c50 -d%ds, signed POST /v1/token from one instance "
+                "(rate_limit_token = 0): upstream directly, nginx proxy_pass, relay" % d)
+            token_scenario(s6, inst, 2, 50, d, UPSTREAM_TLS, PROXY_TLS, relay_tls)
         if E.get("BENCH_W2") == "1" and "W2" in ONLY:
             w2 = Scenario("S2w2", "S2 with workers = 2 (nginx: worker_processes 2)", "-")
             scenarios.append(w2)
@@ -603,7 +866,8 @@ def main():
         crash = str(e)
     relay_rss = rss_kib(RELAY_PID) / 1024 if relay_alive() else None
 
-    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, %d s per run, %d rounds, "
+    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, S6 -t2 -c50, "
+                "%d s per run, %d rounds, "
                 "nginx and relay alternately, median; latency = median of the runs' p50 / p99"
                 % (d, ROUNDS))
     out += table(scenarios, w2_note, settings)
@@ -617,7 +881,23 @@ def main():
                    "nginx worker %.1f -> %.1f MiB (%d fds). Measured first, on fresh processes."
                    % (r["before"] / 1024, r["rss"] / 1024, r["alive"], r["fds"],
                       n["before"] / 1024, n["rss"] / 1024, n["fds"]))
-    delivered = sum(r.requests - r.bad for sc in scenarios if sc.key != "S5" and sc.key != "S4"
+    if s6.relay and s6.direct:
+        out.append("S6: the upstream (one nginx worker, a static token JSON over TLS) called "
+                   "directly: %s/s, p50 / p99 %s; the relay adds %+.2f ms at p99 (target: at "
+                   "most 1 ms). rate_limit_token = 0 for the bench (one instance)." % (
+                       fmt_rate(Scenario._median(s6.direct, "rate")), fmt_lat(s6.direct),
+                       added_p99(s6)))
+    if s7.relay:
+        r = s7.relay[0]
+        out.append("S7: %d calls sent at once, each on its own TLS connection; the upstream "
+                   "held %d at the reading; relay VmRSS %.1f MiB before (after %d warm-up "
+                   "calls) -> %.1f MiB with them -> %.1f MiB after; fds %d -> %d; all "
+                   "answered in %.1f s, %s" % (
+                       S7_CALLS, r["held"], r["before"] / 1024, S7_WARMUP, r["rss"] / 1024,
+                       r["after"] / 1024, r["fds_before"], r["fds"], r["seconds"],
+                       "each with its own token" if not r["failures"] else
+                       "!! failures %s" % r["failures"]))
+    delivered = sum(r.requests - r.bad for sc in scenarios if sc.key in ("S1", "S2", "S3", "S2w2")
                     for r in sc.relay)
     out.append("relay callbacks answered with a redirect, as counted by wrk (all runs): %s"
                % "{:,}".format(delivered))
@@ -628,8 +908,8 @@ def main():
                "as POST /v1/flows does) in %.1f s; %s handed to the relay, each once"
                % ("{:,}".format(tokens.lines), tokens.minted_seconds,
                   "{:,}".format(tokens.cursor)))
-    flagged = [sc.key for sc in scenarios if sc.key != "S5" and
-               any(r.errors or r.exhausted for r in sc.nginx + sc.relay)]
+    flagged = [sc.key for sc in scenarios if sc.key not in ("S5", "S7") and
+               any(r.errors or r.exhausted for r in sc.nginx + sc.relay + sc.direct)]
     if flagged:
         out.append("!  rows with errors: %s (details per run above on stderr)" % ", ".join(flagged))
     if crash:
@@ -641,9 +921,9 @@ def main():
         os.path.dirname(os.path.abspath(__file__)))))
     print("\n".join(out), flush=True)
     for sc in scenarios:
-        for name in ("nginx", "relay"):
+        for name in ("direct", "nginx", "relay"):
             runs = getattr(sc, name)
-            if runs and sc.key != "S5":
+            if runs and sc.key not in ("S5", "S7"):
                 log("  %s %s runs: %s" % (sc.key, name, ", ".join(
                     "%.0f/s p99 %.2f ms err %d" % (r.rate, r.p99, r.errors) for r in runs)))
     return 1 if crash else 0
