@@ -117,6 +117,57 @@ bool addr_is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
+struct addr_block {
+	unsigned char prefix[16];
+	unsigned bits;
+};
+
+static bool block_contains(const struct addr_block *b, const unsigned char *addr)
+{
+	unsigned whole = b->bits / 8, rest = b->bits % 8;
+
+	if (memcmp(b->prefix, addr, whole) != 0)
+		return false;
+	return rest == 0 || ((b->prefix[whole] ^ addr[whole]) >> (8 - rest)) == 0;
+}
+
+static bool blocks_contain(const struct addr_block *blocks, size_t n, const unsigned char *addr)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (block_contains(&blocks[i], addr))
+			return true;
+	}
+	return false;
+}
+
+/* RFC 6890 and the IANA special-purpose registries. */
+static const struct addr_block v4_special[] = {
+	{ { 0 }, 8 },              { { 10 }, 8 },            { { 100, 64 }, 10 },
+	{ { 127 }, 8 },            { { 169, 254 }, 16 },     { { 172, 16 }, 12 },
+	{ { 192, 0, 0 }, 24 },     { { 192, 0, 2 }, 24 },    { { 192, 88, 99 }, 24 },
+	{ { 192, 168 }, 16 },      { { 198, 18 }, 15 },      { { 198, 51, 100 }, 24 },
+	{ { 203, 0, 113 }, 24 },   { { 224 }, 4 },           { { 240 }, 4 },
+};
+static const struct addr_block v6_global = { { 0x20 }, 3 };
+static const struct addr_block v6_special[] = {
+	{ { 0x20, 0x01, 0x00, 0x00 }, 23 }, /* IETF protocol assignments, Teredo */
+	{ { 0x20, 0x01, 0x0d, 0xb8 }, 32 }, /* documentation */
+	{ { 0x20, 0x02 }, 16 },             /* 6to4 */
+	{ { 0x3f, 0xff }, 20 },             /* documentation */
+};
+
+bool addr_is_public(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return !blocks_contain(v4_special, sizeof(v4_special) / sizeof(v4_special[0]),
+				       (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const unsigned char *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	return block_contains(&v6_global, a) &&
+	       !blocks_contain(v6_special, sizeof(v6_special) / sizeof(v6_special[0]), a);
+}
+
 void addr_client_key(int family, const unsigned char *bytes, unsigned char out[ADDR_CLIENT_KEY_LEN])
 {
 	static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -22,6 +22,13 @@ bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size
  * name is judged by what it resolves to, never by how it is spelled. */
 bool addr_is_loopback(const struct sockaddr *sa);
 
+/* Whether an outbound connection may go to this resolved address: false for loopback,
+ * private, shared (CGNAT), link-local, documentation, benchmarking, multicast, reserved and
+ * unspecified IPv4; for IPv6, true only inside global unicast 2000::/3, without the blocks
+ * that embed or reach IPv4 (6to4, Teredo and the IETF protocol block, NAT64, IPv4-mapped
+ * and -compatible forms) and the documentation ones. */
+bool addr_is_public(const struct sockaddr *sa);
+
 #define ADDR_CLIENT_KEY_LEN 16
 
 /* The key a client address is counted under (connection caps, rate limits): IPv4, and

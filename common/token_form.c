@@ -33,7 +33,7 @@ struct token_request {
 static bool refuse(struct token_refusal *why, int status, const char *error,
 		   const char *description)
 {
-	*why = (struct token_refusal){ status, error, description };
+	*why = (struct token_refusal){ status, error, description, false };
 	return false;
 }
 
@@ -138,7 +138,11 @@ static bool url_choose(const struct token_request *r, struct token_upstream *out
 							      out->url)
 			       : app_url_first(list, out->url);
 
-	return ok || refuse(why, 400, "invalid_request", "token URL not allowed");
+	if (ok)
+		return true;
+	refuse(why, 400, "invalid_request", "token URL not allowed");
+	why->policy = true;
+	return false;
 }
 
 static bool field_append(char *body, size_t *len, size_t size, const char *name,

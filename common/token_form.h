@@ -20,6 +20,7 @@ struct token_refusal {
 	int status;
 	const char *error;
 	const char *description;
+	bool policy; /* refused by the app's rules (the URL), not for being malformed */
 };
 
 struct token_upstream {

@@ -19,6 +19,9 @@
 
 #define FETCH_BODY_MAX (64 * 1024)
 #define FETCH_CONNECT_TIMEOUT_MS 5000
+/* The CA bundle is parsed once and kept this long: a bundle replaced under the same name
+ * is read within this time, a new outbound_ca_file name at once. */
+#define FETCH_CA_CACHE_SECONDS 300
 
 enum fetch_outcome {
 	FETCH_ANSWERED,    /* an HTTP answer arrived whole: status, content_type, body */
@@ -64,6 +67,8 @@ struct fetch_engine *fetch_engine_new(struct event_base *base, const struct fetc
 bool fetch_engine_configure(struct fetch_engine *e, const struct fetch_options *o);
 /* Ends every call in flight with FETCH_CANCELLED (their done functions run). */
 void fetch_engine_cancel_all(struct fetch_engine *e);
+/* Calls still in flight after this many seconds end with FETCH_CANCELLED (shutdown). */
+bool fetch_engine_deadline(struct fetch_engine *e, int seconds);
 /* Frees the engine; calls still in flight end without their done functions. */
 void fetch_engine_free(struct fetch_engine *e);
 size_t fetch_engine_in_flight(const struct fetch_engine *e);

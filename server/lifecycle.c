@@ -49,6 +49,8 @@ void lifecycle_reload(struct relay *relay)
 	swap_in(relay, &fresh);
 	cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err, sizeof(err));
 	relay_limits_apply(relay);
+	if (!relay_outbound_apply(relay))
+		log_warn("reload_outbound_failed");
 	log_configure(relay->settings.log_level, relay->settings.log_format);
 	if (relay->db) {
 		db_set_query_timeout(relay->db, relay->settings.db_query_timeout);

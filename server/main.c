@@ -4,6 +4,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "db.h"
+#include "fetch.h"
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
@@ -81,6 +82,10 @@ static void listeners_stop(struct relay *relay)
 
 	listeners_close(relay);
 	conn_drain_all(relay);
+	/* Upstream calls still pending a second before the end are answered 503, so the
+	 * instances hear it before the process goes. */
+	if (relay->fetch)
+		fetch_engine_deadline(relay->fetch, relay->settings.shutdown_timeout - 1);
 	if (relay->drain_timer)
 		event_free(relay->drain_timer);
 	relay->drain_timer = evtimer_new(relay->base, on_shutdown_timeout, relay);
@@ -148,10 +153,24 @@ void relay_limits_apply(struct relay *relay)
 {
 	const struct settings *s = &relay->settings;
 	double flows_burst = s->rate_limit_flows / 2 > 10 ? s->rate_limit_flows / 2 : 10;
+	double token_burst = s->rate_limit_token / 2 > 10 ? s->rate_limit_token / 2 : 10;
 
 	ratelimit_configure(&relay->ratelimit_register, s->rate_limit_register,
 			    s->rate_limit_register);
 	ratelimit_configure(&relay->ratelimit_flows, flows_burst, s->rate_limit_flows);
+	ratelimit_configure(&relay->ratelimit_token, token_burst, s->rate_limit_token);
+}
+
+static struct fetch_options outbound_options(const struct settings *s)
+{
+	return (struct fetch_options){ s->outbound_ca_file, s->allow_private_outbound };
+}
+
+bool relay_outbound_apply(struct relay *relay)
+{
+	struct fetch_options o = outbound_options(&relay->settings);
+
+	return fetch_engine_configure(relay->fetch, &o);
 }
 
 /* Each limiter hashes under its own random secret, so nobody outside can choose keys
@@ -162,7 +181,9 @@ static bool ratelimits_init(struct relay *relay)
 	bool ok = RAND_bytes(secret, sizeof(secret)) == 1 &&
 		  ratelimit_init(&relay->ratelimit_register, secret, 0, 0) &&
 		  RAND_bytes(secret, sizeof(secret)) == 1 &&
-		  ratelimit_init(&relay->ratelimit_flows, secret, 0, 0);
+		  ratelimit_init(&relay->ratelimit_flows, secret, 0, 0) &&
+		  RAND_bytes(secret, sizeof(secret)) == 1 &&
+		  ratelimit_init(&relay->ratelimit_token, secret, 0, 0);
 
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return ok;
@@ -179,7 +200,9 @@ static bool relay_services_start(struct relay *relay)
 	relay->revoked = revocations_new(relay->base, relay->db, &relay->keys);
 	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,
 				      relay->settings.stats_retention_days);
-	if (!relay->singleuse || !relay->revoked || !relay->stats ||
+	struct fetch_options outbound = outbound_options(&relay->settings);
+	relay->fetch = fetch_engine_new(relay->base, &outbound);
+	if (!relay->fetch || !relay->singleuse || !relay->revoked || !relay->stats ||
 	    !seen_init(&relay->seen_signatures, 1024))
 		return false;
 	singleuse_set_db(relay->singleuse, relay->db);
@@ -235,6 +258,8 @@ done:
 	seen_free(&relay->seen_signatures);
 	ratelimit_free(&relay->ratelimit_register);
 	ratelimit_free(&relay->ratelimit_flows);
+	ratelimit_free(&relay->ratelimit_token);
+	fetch_engine_free(relay->fetch);
 	freelist_clear(&relay->requests);
 	freelist_clear(&relay->callbacks);
 	if (relay->drain_timer)

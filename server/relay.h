@@ -24,6 +24,7 @@ enum listener_kind { LISTENER_TLS, LISTENER_HTTP, LISTENER_ADMIN };
 
 struct conn;
 struct db;
+struct fetch_engine;
 struct revocations;
 struct singleuse;
 struct stats_sink;
@@ -51,6 +52,8 @@ struct relay {
 	struct seen seen_signatures;       /* replay protection for signed requests */
 	struct ratelimit ratelimit_register; /* per client address */
 	struct ratelimit ratelimit_flows;    /* per instance */
+	struct ratelimit ratelimit_token;    /* per instance */
+	struct fetch_engine *fetch;          /* outbound calls (token delegate) */
 	struct cidr_list trusted_proxies;  /* parsed from settings, rebuilt on reload */
 
 	struct freelist requests;  /* struct request, reused (see freelist.h) */
@@ -73,6 +76,8 @@ struct relay {
 void relay_shutdown_begin(struct relay *relay);
 /* Applies the rate_limit_* settings (at start and on reload). */
 void relay_limits_apply(struct relay *relay);
+/* Applies outbound_ca_file and allow_private_outbound to calls started from now on. */
+bool relay_outbound_apply(struct relay *relay);
 /* Called by conn.c whenever a connection closes. */
 void relay_conn_closed(struct relay *relay);
 

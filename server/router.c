@@ -13,6 +13,7 @@ static const struct route_entry *const routes[] = {
 	&route_readyz,
 	&route_instances,
 	&route_flows,
+	&route_token,
 	&route_callback,
 	&route_callback_instance,
 	&route_metrics,

@@ -27,6 +27,7 @@ extern const struct route_entry route_healthz;
 extern const struct route_entry route_readyz;
 extern const struct route_entry route_instances;
 extern const struct route_entry route_flows;
+extern const struct route_entry route_token;
 extern const struct route_entry route_callback;
 extern const struct route_entry route_callback_instance;
 extern const struct route_entry route_metrics;

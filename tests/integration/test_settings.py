@@ -43,6 +43,26 @@ CASES = {
     "app_without_secret": ({}, "[app sf]\nclient_id = x\n"
                            "token_urls = https://login.salesforce.com/services/oauth2/token\n",
                            "client_secret", None),
+    "app_token_url_http": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                           "token_urls = http://login.salesforce.com/services/oauth2/token\n",
+                           "token_urls", None),
+    "app_wildcard_two_labels": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                                "token_urls = https://*.com/token\n", "token_urls", None),
+    "app_wildcard_inside": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                            "token_urls = https://a.*.salesforce.com/token\n", "token_urls",
+                            None),
+    "app_introspect_query": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                             "token_urls = https://login.salesforce.com/services/oauth2/token\n"
+                             "introspect_urls = https://login.salesforce.com/i?x=1\n",
+                             "introspect_urls", None),
+    "app_password_grant": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                           "token_urls = https://login.salesforce.com/services/oauth2/token\n"
+                           "grants = refresh_token, password\n", "grants",
+                           "grants = refresh_token, password"),
+    "app_bad_require_pkce": ({}, "[app sf]\nclient_id = x\nclient_secret = s3cr3t-never-printed\n"
+                             "token_urls = https://login.salesforce.com/services/oauth2/token\n"
+                             "require_pkce = sometimes\n", "require_pkce",
+                             "require_pkce = sometimes"),
     "key_file_missing": ({"key_file": "{dir}/no-such.keys"}, "", "key_file", None),
     "broken_certificate": ({"tls_cert": "{broken}"}, "", "tls_cert", None),
     "key_not_matching_certificate": ({"tls_key": "{other_key}"}, "", "tls_key", None),
@@ -77,6 +97,7 @@ def test_bad_setting(relays, certs, case):
             assert "%s:%d: key '%s'" % (relay.config, line_of(text, line), key) in message
         assert message.startswith("oauth-relayd: ") and message.count("\n") == 1, message
         assert "event=ready" not in message + result.stdout
+        assert "s3cr3t-never-printed" not in message + result.stdout
 
 
 def test_malformed_line(relays):

@@ -153,24 +153,61 @@ static const struct loopback_case loopback_cases[] = {
 	{ "::127.0.0.1", false },
 };
 
+/* A resolved address in the form sockets give it. */
+static const struct sockaddr *sockaddr_of(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6->sin6_addr), 1);
+		sin6->sin6_family = AF_INET6;
+	}
+	return (const struct sockaddr *)ss;
+}
+
 START_TEST(loopback)
 {
 	const struct loopback_case *c = &loopback_cases[_i];
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	const struct sockaddr *sa;
+	struct sockaddr_storage ss;
 
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	sin.sin_family = AF_INET;
-	sin6.sin6_family = AF_INET6;
-	if (inet_pton(AF_INET, c->text, &sin.sin_addr) == 1) {
-		sa = (const struct sockaddr *)&sin;
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, c->text, &sin6.sin6_addr), 1);
-		sa = (const struct sockaddr *)&sin6;
-	}
-	ck_assert_msg(addr_is_loopback(sa) == c->loopback, "'%s'", c->text);
+	ck_assert_msg(addr_is_loopback(sockaddr_of(c->text, &ss)) == c->loopback, "'%s'",
+		      c->text);
+}
+END_TEST
+
+static const struct public_case {
+	const char *text;
+	bool public;
+} public_cases[] = {
+	{ "8.8.8.8", true },           { "1.1.1.1", true },          { "13.110.0.1", true },
+	{ "100.63.255.255", true },    { "100.128.0.0", true },      { "172.15.255.255", true },
+	{ "172.32.0.0", true },        { "192.169.0.1", true },      { "223.255.255.255", true },
+	{ "0.0.0.0", false },          { "0.1.2.3", false },         { "10.0.0.1", false },
+	{ "100.64.0.1", false },       { "127.0.0.1", false },       { "127.255.255.254", false },
+	{ "169.254.169.254", false },  { "172.16.0.1", false },      { "172.31.255.255", false },
+	{ "192.0.0.1", false },        { "192.0.2.1", false },       { "192.88.99.1", false },
+	{ "192.168.1.1", false },      { "198.18.0.1", false },      { "198.19.255.255", false },
+	{ "198.51.100.1", false },     { "203.0.113.1", false },     { "224.0.0.1", false },
+	{ "239.255.255.250", false },  { "240.0.0.1", false },       { "255.255.255.255", false },
+	{ "2a00:1450:4001::1", true }, { "2606:4700::1111", true },  { "2001:4860::8888", true },
+	{ "::", false },               { "::1", false },             { "::ffff:8.8.8.8", false },
+	{ "::ffff:127.0.0.1", false }, { "::127.0.0.1", false },     { "64:ff9b::808:808", false },
+	{ "fc00::1", false },          { "fd12:3456::1", false },    { "fe80::1", false },
+	{ "fec0::1", false },          { "ff02::1", false },         { "2001::1", false },
+	{ "2001:db8::1", false },      { "2002:7f00:1::1", false },  { "3fff::1", false },
+	{ "4000::1", false },          { "100::1", false },
+};
+
+START_TEST(public_address)
+{
+	const struct public_case *c = &public_cases[_i];
+	struct sockaddr_storage ss;
+
+	ck_assert_msg(addr_is_public(sockaddr_of(c->text, &ss)) == c->public, "'%s'", c->text);
 }
 END_TEST
 
@@ -181,6 +218,7 @@ START_TEST(loopback_other_family)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_family = AF_UNIX;
 	ck_assert(!addr_is_loopback(&sa));
+	ck_assert(!addr_is_public(&sa));
 }
 END_TEST
 
@@ -222,6 +260,7 @@ Suite *addr_suite(void)
 	tcase_add_test(tc, parse_too_long);
 	tcase_add_loop_test(tc, loopback, 0, N_ELEMS(loopback_cases));
 	tcase_add_test(tc, loopback_other_family);
+	tcase_add_loop_test(tc, public_address, 0, N_ELEMS(public_cases));
 	tcase_add_test(tc, client_key);
 	suite_add_tcase(s, tc);
 	return s;
