@@ -43,6 +43,9 @@ failed:
 	return false;
 }
 
+#define SIGNATURE_REFUSED \
+	"The request signature is missing, expired, reused or not valid for this instance."
+
 bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1])
 {
 	struct sign_header h;
@@ -53,10 +56,10 @@ bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1])
 		return true;
 	}
 	log_info("signature_refused");
+	/* "error_description" as well: an OAuth client of /v1/token reads RFC 6749 §5.2. */
 	response_json_with(req, 401, &www, 1,
-			   json_pack("{s:s, s:s}", "error", "invalid_signature", "message",
-				     "The request signature is missing, expired, reused or not valid "
-				     "for this instance."));
+			   json_pack("{s:s, s:s, s:s}", "error", "invalid_signature", "message",
+				     SIGNATURE_REFUSED, "error_description", SIGNATURE_REFUSED));
 	return false;
 }
 

@@ -10,6 +10,7 @@
 static const struct ctl_command *const commands[] = {
 	&ctl_register,
 	&ctl_flow,
+	&ctl_token,
 	&ctl_revoke,
 	&ctl_stats,
 	&ctl_keys,

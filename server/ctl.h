@@ -13,5 +13,6 @@ extern const struct ctl_command ctl_keys;
 extern const struct ctl_command ctl_register;
 extern const struct ctl_command ctl_revoke;
 extern const struct ctl_command ctl_stats;
+extern const struct ctl_command ctl_token;
 
 #endif

@@ -10,6 +10,26 @@
 #include <string.h>
 #include <time.h>
 
+void ctl_target_init(struct ctl_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->relay = getenv("OAUTH_RELAYCTL_RELAY");
+	t->id = getenv("OAUTH_RELAYCTL_ID");
+	t->secret = getenv("OAUTH_RELAYCTL_SECRET");
+}
+
+bool ctl_target_option(struct ctl_target *t, int opt, const char *arg)
+{
+	switch (opt) {
+	case CTL_OPT_RELAY: t->relay = arg; return true;
+	case CTL_OPT_CACERT: t->cacert = arg; return true;
+	case CTL_OPT_INSECURE: t->insecure = true; return true;
+	case CTL_OPT_ID: t->id = arg; return true;
+	case CTL_OPT_SECRET: t->secret = arg; return true;
+	default: return false;
+	}
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	return fwrite(data, size, n, arg);
@@ -24,6 +44,10 @@ static struct curl_slist *headers_build(const struct ctl_target *t, const char *
 
 	if (content_type) {
 		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+		h = curl_slist_append(h, line);
+	}
+	if (t->accept) {
+		snprintf(line, sizeof(line), "Accept: %s", t->accept);
 		h = curl_slist_append(h, line);
 	}
 	if (t->bearer) {

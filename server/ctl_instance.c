@@ -14,16 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_RELAY = 256, OPT_CACERT, OPT_INSECURE, OPT_ID, OPT_SECRET, OPT_TOKEN,
-       OPT_RETURN_URL, OPT_DELIVERY, OPT_ISSUER, OPT_EXPIRES_IN, OPT_INSTANCE_STATE,
-       OPT_CLIENT_ID, OPT_REQUIRE_ISS };
+enum { OPT_TOKEN = CTL_OPT_NEXT, OPT_RETURN_URL, OPT_DELIVERY, OPT_ISSUER, OPT_EXPIRES_IN,
+       OPT_INSTANCE_STATE, OPT_CLIENT_ID, OPT_REQUIRE_ISS };
 
 static const struct option options[] = {
-	{ "relay", required_argument, NULL, OPT_RELAY },
-	{ "cacert", required_argument, NULL, OPT_CACERT },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "id", required_argument, NULL, OPT_ID },
-	{ "secret", required_argument, NULL, OPT_SECRET },
+	CTL_TARGET_OPTIONS,
 	{ "enrollment-token", required_argument, NULL, OPT_TOKEN },
 	{ "return-url", required_argument, NULL, OPT_RETURN_URL },
 	{ "delivery", required_argument, NULL, OPT_DELIVERY },
@@ -47,17 +42,12 @@ static bool args_parse(int argc, char **argv, struct instance_args *a)
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	a->target.relay = getenv("OAUTH_RELAYCTL_RELAY");
-	a->target.id = getenv("OAUTH_RELAYCTL_ID");
-	a->target.secret = getenv("OAUTH_RELAYCTL_SECRET");
+	ctl_target_init(&a->target);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (ctl_target_option(&a->target, opt, optarg))
+			continue;
 		switch (opt) {
-		case OPT_RELAY: a->target.relay = optarg; break;
-		case OPT_CACERT: a->target.cacert = optarg; break;
-		case OPT_INSECURE: a->target.insecure = true; break;
-		case OPT_ID: a->target.id = optarg; break;
-		case OPT_SECRET: a->target.secret = optarg; break;
 		case OPT_TOKEN: a->target.bearer = optarg; break;
 		case OPT_RETURN_URL: a->return_url = optarg; break;
 		case OPT_DELIVERY: a->delivery = optarg; break;

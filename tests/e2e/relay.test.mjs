@@ -1,5 +1,7 @@
 // End to end: the real oauth-relayd over real TLS, a real authorization server (oidc-provider),
 // a real browser (Chromium via playwright-core) and an instance stand-in on openid-client.
+// The operator's shared app is a confidential client whose secret only the relay holds: the
+// instance redeems, refreshes and introspects its tokens through the relay's /v1/token.
 //
 // The expired-flow case needs more than 60 s of wall time, so its flow is created and the
 // browser signs in (stopping at the consent page) before anything else; the other cases
@@ -16,7 +18,7 @@ import * as oidc from 'openid-client';
 
 import { consent, launch, newSession, signIn } from './lib/browser.mjs';
 import { Instance } from './lib/instance.mjs';
-import { makeCert } from './lib/net.mjs';
+import { httpsRequest, makeCa, makeCert } from './lib/net.mjs';
 import { AuthorizationServer } from './lib/provider.mjs';
 import { Relay } from './lib/relay.mjs';
 
@@ -28,6 +30,7 @@ let as;
 let instance;
 let browser;
 let ca; // the test CA, PEM
+let sharedApp; // { clientId, clientSecret }: the operator's shared app, its secret the relay's
 let expired; // { flow, session } of the flow that is left to expire
 const sessions = [];
 const secretsSeen = new Set(); // codes, tokens, states, flow ids: never in the relay's log
@@ -87,36 +90,68 @@ function assertPassThrough(sent, delivered, flow) {
   assert.equal(delivered.get('iss'), as.issuer, 'iss is the issuer the flow named');
 }
 
-function assertTokens(tokens, login, clientId = as.clientId) {
+function assertTokens(tokens, login) {
   assert.equal(typeof tokens.access_token, 'string');
   assert.ok(tokens.access_token.length > 0, 'an access token');
   assert.equal(tokens.token_type.toLowerCase(), 'bearer');
   assert.equal(typeof tokens.id_token, 'string', 'an ID token');
   const claims = tokens.claims();
   assert.equal(claims.iss, as.issuer);
-  assert.equal(claims.aud, clientId);
+  assert.equal(claims.aud, as.clientId);
   assert.equal(claims.sub, login);
   secretsSeen.add(tokens.access_token);
   secretsSeen.add(tokens.id_token);
 }
 
 function remember(flow) {
-  for (const v of [flow.state, flow.flow_id]) secretsSeen.add(v);
+  for (const v of [flow.state, flow.flow_id, flow.verifier]) secretsSeen.add(v);
+}
+
+/** A 200 token answer passed through by /v1/token: its JSON, whose secrets are remembered. */
+function tokenAnswer(res, what) {
+  assert.equal(res.status, 200, `${what}: ${res.status} ${res.text}`);
+  assertNoStore(res);
+  assert.match(res.headers['content-type'], /^application\/json/);
+  const t = res.json;
+  assert.equal(t.token_type.toLowerCase(), 'bearer');
+  assert.equal(typeof t.access_token, 'string');
+  assert.ok(t.access_token.length > 0, `${what}: an access token`);
+  assert.equal(typeof t.expires_in, 'number', 'expires_in passed through');
+  for (const v of [t.access_token, t.refresh_token, t.id_token]) if (v) secretsSeen.add(v);
+  return t;
+}
+
+function assertNoStore(res) {
+  assert.match(res.headers['cache-control'] ?? '', /(^|,\s*)no-store(\s*,|$)/);
+  assert.equal(res.headers.pragma, 'no-cache');
+}
+
+/** The ID token's claims (its signature is the server's business here; userinfo proves the access token). */
+function idClaims(idToken) {
+  return JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url'));
+}
+
+/** The authorization server's userinfo for an access token, asked directly: { status, json }. */
+async function userinfo(accessToken) {
+  const res = await httpsRequest(as.userinfoEndpoint, { headers: { authorization: `Bearer ${accessToken}` }, ca });
+  return { status: res.status, json: JSON.parse(res.body) };
 }
 
 describe('oauth-relay end to end', () => {
   before(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'oauth-relay-e2e-'));
-    const cert = makeCert(tmp);
-    ca = readFileSync(cert.cert);
-    const sharedApp = { clientId: 'qorus-shared', clientSecret: randomBytes(24).toString('base64url') };
-    relay = await new Relay(tmp, cert, sharedApp).start();
-    // The instance registers first: its OAuth client at the server gets the instance's own
+    const testCa = makeCa(tmp);
+    ca = readFileSync(testCa.cert);
+    sharedApp = { clientId: 'qorus-shared', clientSecret: randomBytes(24).toString('base64url') };
+    secretsSeen.add(sharedApp.clientSecret);
+    // The server listens first: the relay's [app e2e] names its endpoints.
+    as = await new AuthorizationServer(makeCert(tmp, testCa, 'as')).listen();
+    relay = await new Relay(tmp, makeCert(tmp, testCa, 'relay'), testCa, sharedApp, as).start();
+    // The instance registers next: its OAuth client at the server gets the instance's own
     // callback as redirect_uri, as an administrator would enter it.
     instance = new Instance(relay, null, ca);
     await instance.register();
-    as = await new AuthorizationServer(cert, instance.redirectUri,
-      { ...sharedApp, redirectUri: relay.sharedCallbackUrl }).start();
+    as.configure(instance.redirectUri, { ...sharedApp, redirectUri: relay.sharedCallbackUrl });
     instance.as = as;
     await instance.start();
     browser = await launch();
@@ -306,8 +341,11 @@ describe('oauth-relay end to end', () => {
     }
   });
 
-  test('shared app: consent answered at the shared callback, delivered to the instance that started it', { timeout: 30000 }, async () => {
-    const flow = await instance.createFlow({ delivery: 'redirect', instanceState: 'qorus-shared', clientId: 'qorus-shared' });
+  test('shared app: consent at the shared callback, code redeemed, refreshed and introspected through /v1/token', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({
+      delivery: 'redirect', instanceState: 'qorus-shared', clientId: sharedApp.clientId,
+      scope: 'openid offline_access', prompt: 'consent',
+    });
     remember(flow);
     assert.equal(flow.redirect_uri, relay.sharedCallbackUrl);
     const s = await session();
@@ -316,7 +354,82 @@ describe('oauth-relay end to end', () => {
     const delivery = await instance.waitForDelivery('qorus-shared');
     const cb = await theCallback(s, 303, relay.sharedCallbackUrl);
     assertPassThrough(sentByServer(cb, flow), delivery.params, flow);
-    assertTokens(await instance.exchange(flow, delivery), 'grace', 'qorus-shared');
+    const code = delivery.params.get('code');
+    assert.ok(code, 'a code delivered');
+
+    // What Qore's RestClient sends to oauth2_alt_token_url: its client_secret is 'auto'.
+    const redeem = {
+      grant_type: 'authorization_code', client_id: sharedApp.clientId, client_secret: 'auto',
+      code, redirect_uri: flow.redirect_uri, code_verifier: flow.verifier,
+      oauth2_token_url: as.tokenEndpoint,
+    };
+    // The instance's 'auto' is no secret: the server itself refuses it (as the Basic secret;
+    // the relay authenticates the same way). Client authentication comes before the code is
+    // looked at, so the code stays unspent for the relay.
+    const { client_secret: _auto, oauth2_token_url: _url, ...standard } = redeem;
+    const direct = await httpsRequest(as.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${sharedApp.clientId}:auto`).toString('base64')}`,
+      },
+      body: new URLSearchParams(standard).toString(),
+      ca,
+    });
+    assert.equal(direct.status, 401, `directly with client_secret=auto: ${direct.status} ${direct.body}`);
+    assert.equal(JSON.parse(direct.body).error, 'invalid_client');
+
+    const tokens = tokenAnswer(await instance.token(redeem), 'the code through /v1/token');
+    assert.equal(typeof tokens.refresh_token, 'string', 'a refresh token (offline_access)');
+    const claims = idClaims(tokens.id_token);
+    assert.equal(claims.iss, as.issuer);
+    assert.equal(claims.aud, sharedApp.clientId);
+    assert.equal(claims.sub, 'grace');
+    assert.deepEqual(await userinfo(tokens.access_token), { status: 200, json: { sub: 'grace' } },
+      'the server knows the access token');
+
+    const refreshed = tokenAnswer(await instance.token({
+      grant_type: 'refresh_token', client_id: sharedApp.clientId, client_secret: 'auto',
+      refresh_token: tokens.refresh_token, oauth2_token_url: as.tokenEndpoint,
+    }), 'the refresh through /v1/token');
+    assert.notEqual(refreshed.access_token, tokens.access_token, 'a new access token');
+    assert.deepEqual(await userinfo(refreshed.access_token), { status: 200, json: { sub: 'grace' } });
+
+    // Older clients omit oauth2_token_url on refresh: the app's first token_urls entry.
+    const again = tokenAnswer(await instance.token({
+      grant_type: 'refresh_token', client_id: sharedApp.clientId, client_secret: 'auto',
+      refresh_token: refreshed.refresh_token ?? tokens.refresh_token,
+    }), 'the refresh without oauth2_token_url');
+    assert.notEqual(again.access_token, refreshed.access_token);
+
+    // Introspection: the app's introspect_urls, the relay's credentials.
+    let res = await instance.token({
+      oauth2_operation: 'introspect', client_id: sharedApp.clientId, client_secret: 'auto',
+      token: refreshed.access_token,
+    });
+    assert.equal(res.status, 200, `introspection: ${res.status} ${res.text}`);
+    assertNoStore(res);
+    assert.equal(res.json.active, true, `introspection: ${res.text}`);
+    assert.equal(res.json.client_id, sharedApp.clientId);
+    assert.equal(res.json.sub, 'grace');
+    assert.equal(res.json.token_type, 'Bearer');
+
+    // A replayed code: the server's own error comes back verbatim, and (RFC 6749 §4.1.2) the
+    // server revokes what that code granted, which introspection then reports. (A new
+    // request, without oauth2_token_url: resending the same signed bytes within the same
+    // second would be refused by the relay as a reused signature, before any upstream call.)
+    const { oauth2_token_url: _tokenUrl, ...replay } = redeem;
+    res = await instance.token(replay);
+    assert.equal(res.status, 400, `replayed code: ${res.status} ${res.text}`);
+    assertNoStore(res);
+    assert.equal(res.json.error, 'invalid_grant');
+    // (token_type_hint, forwarded as it is, makes this a request other than the first.)
+    res = await instance.token({
+      oauth2_operation: 'introspect', client_id: sharedApp.clientId, client_secret: 'auto',
+      token: refreshed.access_token, token_type_hint: 'access_token',
+    });
+    assert.equal(res.status, 200, `introspection after the replay: ${res.status} ${res.text}`);
+    assert.deepEqual(res.json, { active: false }, 'the replay revoked the grant');
   });
 
   test('stolen state at the shared callback: an instance\'s own flow is not answered there', { timeout: 30000 }, async () => {
@@ -371,7 +484,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(instance.deliveriesFor('qorus-expired').length, 0);
   });
 
-  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state or flow id', { timeout: 30000 }, async () => {
+  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id or secret', { timeout: 30000 }, async () => {
     assert.ok(relay.alive(), 'the relay is still running after all cases');
     const exit = await relay.stop();
     const log = relay.log();
@@ -380,8 +493,14 @@ describe('oauth-relay end to end', () => {
     for (const secret of secretsSeen) {
       assert.ok(!log.includes(secret), `the relay log contains ${secret}`);
     }
-    for (const marker of [instance.returnUrl, '127.0.0.1:' + new URL(instance.origin).port, instance.id]) {
+    for (const marker of [instance.returnUrl, '127.0.0.1:' + new URL(instance.origin).port, instance.id,
+      as.tokenEndpoint, `localhost:${as.port}`, sharedApp.clientId]) {
       assert.ok(!log.includes(marker), `the relay log contains ${marker}`);
     }
+    // What it does log of the token delegate: the app, the grant, the outcome, the status.
+    for (const grant of ['authorization_code', 'refresh_token']) {
+      assert.match(log, new RegExp(`event=token app=e2e grant=${grant} .*outcome=ok status=200`), `a ${grant} line`);
+    }
+    assert.match(log, /event=token app=e2e grant=authorization_code .*outcome=upstream_error status=400/, 'the replayed code');
   });
 });

@@ -1,7 +1,9 @@
 // The instance stand-in (what a Qorus instance does), built on npm openid-client:
 // registers at the relay, creates signed flows, builds the authorization URL with PKCE,
 // receives redirect and form_post deliveries on a small local HTTP server (its return_url),
-// checks state and iss, and exchanges the code with the authorization server directly.
+// checks state and iss, and exchanges the code with the authorization server directly (its
+// own client) or through the relay's signed /v1/token (the shared app, whose secret it
+// never has).
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 
@@ -37,16 +39,16 @@ export class Instance {
     this.origin = `http://127.0.0.1:${this.server.address().port}`;
     // A return URL that already has a query: the relay must merge its parameters into it.
     this.returnUrl = `${this.origin}/oauth2/code?connection=e2e`;
-    this.config = await this.discover(this.as.clientId, this.as.clientSecret);
-    // The operator's shared app. Its secret is here only until the token delegate holds it.
-    this.sharedConfig = await this.discover(this.as.shared.clientId, this.as.shared.clientSecret);
+    this.config = await this.discover(this.as.clientId, oidc.ClientSecretBasic(this.as.clientSecret));
+    // The operator's shared app: only its public client_id, for authorization URLs.
+    this.sharedConfig = await this.discover(this.as.shared.clientId, oidc.None());
     if (!this.id) await this.register();
     return this;
   }
 
-  discover(clientId, clientSecret) {
+  discover(clientId, clientAuth) {
     return oidc.discovery(new URL(this.as.issuer), clientId, undefined,
-      oidc.ClientSecretBasic(clientSecret), { [oidc.customFetch]: fetchTrusting(this.ca) });
+      clientAuth, { [oidc.customFetch]: fetchTrusting(this.ca) });
   }
 
   async stop() {
@@ -68,13 +70,25 @@ export class Instance {
     this.redirectUri = creds.redirect_uri;
   }
 
-  /** A signed request to the relay: { status, headers, json }. */
-  async signed(method, target, payload) {
-    const body = JSON.stringify(payload);
+  /** A signed JSON request to the relay: { status, headers, json, text }. */
+  signed(method, target, payload) {
+    return this.signedBody(method, target, JSON.stringify(payload), 'application/json');
+  }
+
+  /**
+   * POST /v1/token, signed like every instance request: `fields` as the form body, in
+   * order (what Qore's RestClient sends to oauth2_alt_token_url). { status, headers, json, text }.
+   */
+  token(fields) {
+    return this.signedBody('POST', '/v1/token', new URLSearchParams(fields).toString(),
+      'application/x-www-form-urlencoded');
+  }
+
+  async signedBody(method, target, body, contentType) {
     const res = await httpsRequest(`${this.relay.origin}${target}`, {
       method,
       headers: {
-        'content-type': 'application/json',
+        'content-type': contentType,
         'content-length': String(Buffer.byteLength(body)),
         'x-oauth-signature': signature(this.id, this.secret, method, target, body),
       },
@@ -91,9 +105,13 @@ export class Instance {
    * the real authorization server. Returns the relay's answer plus
    * { authUrl, verifier, expectedState, createdAt }. redirectUri replaces the relay's
    * redirect_uri in the authorization URL (what an attacker would do); clientId names the
-   * shared app, whose client the authorization URL is then for.
+   * shared app, whose client the authorization URL is then for; scope and prompt go into
+   * the authorization URL (offline_access needs prompt=consent).
    */
-  async createFlow({ delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri, clientId }) {
+  async createFlow({
+    delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri, clientId,
+    scope = 'openid', prompt,
+  }) {
     const body = {
       return_url: this.returnUrl,
       delivery,
@@ -110,10 +128,11 @@ export class Instance {
     const config = clientId ? this.sharedConfig : this.config;
     const authUrl = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri ?? flow.redirect_uri,
-      scope: 'openid',
+      scope,
       state: flow.state,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
+      ...(prompt !== undefined && { prompt }),
     });
     return {
       ...flow,

@@ -1,6 +1,7 @@
-// Sockets and HTTPS for the e2e suite: free ports, a self-signed certificate made with the
-// openssl command line tool, and HTTPS requests that trust exactly that certificate.
+// Sockets and HTTPS for the e2e suite: free ports, a test CA and its server certificates
+// made with the openssl command line tool, and HTTPS requests that trust exactly that CA.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -19,15 +20,37 @@ export function freePort() {
   });
 }
 
-/** A self-signed certificate for localhost and 127.0.0.1 (its own trust anchor). */
-export function makeCert(dir, name = 'server') {
-  const cert = path.join(dir, `${name}.crt`);
-  const key = path.join(dir, `${name}.key`);
+/**
+ * A test CA (its certificate is the one trust anchor of every party: the instance stand-in,
+ * and the relay's outbound calls through outbound_ca_file): { cert, key }.
+ */
+export function makeCa(dir) {
+  const cert = path.join(dir, 'ca.crt');
+  const key = path.join(dir, 'ca.key');
   execFileSync('openssl', ['req', '-x509', '-nodes', '-days', '2',
     '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-keyout', key, '-out', cert, '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' });
+    '-keyout', key, '-out', cert, '-subj', '/CN=oauth-relay e2e test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'pipe' });
   chmodSync(key, 0o600);
+  return { cert, key };
+}
+
+/** A server certificate for localhost and 127.0.0.1, issued by `ca`: { cert, key }. */
+export function makeCert(dir, ca, name = 'server') {
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  const csr = path.join(dir, `${name}.csr`);
+  execFileSync('openssl', ['req', '-new', '-nodes',
+    '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-keyout', key, '-out', csr, '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-addext', 'basicConstraints=critical,CA:FALSE',
+    '-addext', 'extendedKeyUsage=serverAuth'], { stdio: 'pipe' });
+  chmodSync(key, 0o600);
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-days', '2',
+    '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
+    '-copy_extensions', 'copyall', '-out', cert], { stdio: 'pipe' });
   return { cert, key };
 }
 

@@ -1,5 +1,7 @@
-// The real oauth-relayd: generated configuration on free ports, real TLS with a
-// self-signed certificate, a keyring made by oauth-relayctl, no database.
+// The real oauth-relayd: generated configuration on free ports, real TLS with a certificate
+// from the test CA, a keyring made by oauth-relayctl, no database. Its token delegate holds
+// the shared app's secret and calls the authorization server on localhost, trusting the
+// test CA.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -51,11 +53,17 @@ process.on('exit', () => {
 });
 
 export class Relay {
-  /** sharedApp: { clientId, clientSecret } of the operator's shared app ([app e2e]). */
-  constructor(dir, cert, sharedApp) {
+  /**
+   * cert: the relay's { cert, key }; ca: the test CA's { cert }; sharedApp: { clientId,
+   * clientSecret } of the operator's shared app ([app e2e]); as: the listening
+   * AuthorizationServer, whose token and introspection endpoints the app admits.
+   */
+  constructor(dir, cert, ca, sharedApp, as) {
     this.dir = dir;
     this.cert = cert;
+    this.ca = ca;
     this.sharedApp = sharedApp;
+    this.as = as;
     this.config = path.join(dir, 'relay.conf');
     this.keyring = path.join(dir, 'keyring');
     this.logfile = path.join(dir, 'relay.log');
@@ -82,12 +90,16 @@ export class Relay {
       `key_file = ${this.keyring}`,
       'registration = open',
       'log_level = info',
-      // The operator's shared app: its flows are answered at the shared /v1/callback.
-      // (The token delegate, which will hold its secret, is a later issue.)
+      // The authorization server is on localhost, with a certificate from the test CA.
+      'allow_private_outbound = true',
+      `outbound_ca_file = ${this.ca.cert}`,
+      // The operator's shared app: its flows are answered at the shared /v1/callback, and
+      // its codes are exchanged through /v1/token with the secret only the relay holds.
       '[app e2e]',
       `client_id = ${this.sharedApp.clientId}`,
       `client_secret = ${this.sharedApp.clientSecret}`,
-      'token_urls = https://localhost/token',
+      `token_urls = ${this.as.tokenEndpoint}`,
+      `introspect_urls = ${this.as.introspectionEndpoint}`,
       '',
     ].join('\n'));
     const log = openSync(this.logfile, 'a');

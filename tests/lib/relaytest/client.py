@@ -168,3 +168,15 @@ def location_params(resp, return_url):
     assert loc.startswith(base + "?"), (loc, return_url)
     return urllib.parse.parse_qsl(loc.split("?", 1)[1], keep_blank_values=True,
                                   strict_parsing=True)
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def token(relay, instance, fields, content_type=FORM, **kw):
+    """POST /v1/token signed by instance: fields (pairs, form-encoded in their order) or a
+    ready body (str or bytes, sent as is); the response."""
+    body = fields if isinstance(fields, (str, bytes)) else urllib.parse.urlencode(fields)
+    headers = dict(kw.pop("headers", None) or {})
+    headers.setdefault("Content-Type", content_type)
+    return signed_request(relay, instance, "POST", "/v1/token", body, headers=headers, **kw)
