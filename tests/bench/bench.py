@@ -55,6 +55,7 @@ RATE_FACTOR = 2.0          # token budget of a relay run: this × the best rate 
 FLOWS_RATE_GUESS = 25000   # pool of the signed-flows calibration run, requests/s
 FLOWS_ATTEMPTS = 3         # runs of a signed-flows round before one that ran out is kept
 CLIENT_ID = "bench-client"  # tests/bench/run's [app bench]
+S6_PACE = 50               # ms between a connection's requests in S6's latency runs
 S7_CALLS = 1000            # upstream calls in flight in S7
 S7_WARMUP = 20             # calls through the slow upstream before S7's first reading
 
@@ -258,9 +259,13 @@ class Run:
         return self.socket_errors + max(self.bad, self.status_errors)
 
 
-def wrk(url, threads, conns, seconds, mode, path, start, count):
+def wrk(url, threads, conns, seconds, mode, path, start, count, pace=None):
+    """pace: milliseconds each connection waits before each request (tests/bench/paced.lua)."""
+    script = os.path.join(os.path.dirname(LUA), "paced.lua") if pace else LUA
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds, "--timeout", "5s",
-           "-s", LUA, url, "--", mode, path, str(start), str(count), str(threads)]
+           "-s", script, url, "--", mode, path, str(start), str(count), str(threads)]
+    if pace:
+        cmd.append(str(pace))
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     m = re.search(r"^BENCH (.*)$", r.stdout, re.M)
     if r.returncode != 0 or not m:
@@ -300,6 +305,7 @@ class Scenario:
         self.nginx = []
         self.relay = []
         self.direct = []  # S6: wrk straight at the upstream
+        self.paced = {"direct": [], "nginx": [], "relay": []}  # S6's latency runs
         self.note = ""
 
     @staticmethod
@@ -427,47 +433,63 @@ def token_sanity(inst, direct, proxy, relay):
 
 
 def token_scenario(sc, inst, threads, conns, seconds, direct, proxy, relay):
-    """Rounds of: wrk at the upstream directly, at nginx, at the relay, each over freshly
-    signed requests. nginx and the upstream ignore the signature (a line repeated past
-    the end of their pool is harmless); the relay's pool is sized as in flows_scenario."""
+    """Rounds of wrk at the upstream directly, at nginx and at the relay, each over freshly
+    signed requests: first as fast as they answer (throughput), then paced (S6_PACE ms
+    between a connection's requests: latency below saturation). nginx and the upstream
+    ignore the signature (a line repeated past the end of their pool is harmless); the
+    relay's pool is sized as in flows_scenario."""
     path = os.path.join(WORK, "token")
     body_of = token_body(upstream_url(direct))
+    paced_rate = conns * 1000.0 / S6_PACE
 
-    def run(port, count, secs):
+    def run(port, count, secs, pace=None):
         write_lines(path, signed_lines(count, inst, "/v1/token", body_of))
-        return wrk("https://127.0.0.1:%d" % port, threads, conns, secs, TOKEN, path, 0, count)
+        return wrk("https://127.0.0.1:%d" % port, threads, conns, secs, TOKEN, path, 0, count,
+                   pace)
+
+    def relay_run(rnd, rate, pace=None):
+        for attempt in range(FLOWS_ATTEMPTS):
+            r = run(relay, int(rate * RATE_FACTOR * seconds), seconds, pace)
+            if not r.exhausted:
+                break
+            rate = max(rate, r.rate)
+            log("  %s round %d: the relay's pool ran out (%d requests past it)%s" % (
+                sc.key, rnd + 1, r.exhausted,
+                ", again with a larger one" if attempt + 1 < FLOWS_ATTEMPTS else ""))
+        return r
+
+    def three(rnd, rate, pace, into):
+        """The upstream, nginx, the relay: into["direct"], ["nginx"], ["relay"]."""
+        for name, port in (("direct", direct), ("nginx", proxy)):
+            r = run(port, int(rate * RATE_FACTOR * seconds), seconds, pace)
+            r.exhausted = 0
+            into[name].append(r)
+        into["relay"].append(relay_run(rnd, rate, pace))
+        if not relay_alive():
+            raise Crashed("the relay died during %s round %d:\n%s\n--- relay log tail:\n%s" % (
+                sc.key, rnd + 1, into["relay"][-1].raw, relay_log_tail()))
 
     calibration = min(2, seconds)
     rate = run(relay, int(FLOWS_RATE_GUESS * RATE_FACTOR * calibration), calibration).rate
     log("  %s calibration: relay %.0f/s over %d s" % (sc.key, rate, calibration))
+    fast = {"direct": sc.direct, "nginx": sc.nginx, "relay": sc.relay}
     for rnd in range(ROUNDS):
-        for name, port in (("direct", direct), ("nginx", proxy)):
-            r = run(port, int(rate * RATE_FACTOR * seconds), seconds)
-            r.exhausted = 0
-            getattr(sc, name).append(r)
-        for attempt in range(FLOWS_ATTEMPTS):
-            r = run(relay, int(rate * RATE_FACTOR * seconds), seconds)
-            rate = max(rate, r.rate)
-            if not r.exhausted:
-                break
-            log("  %s round %d: the relay's pool ran out (%d requests past it)%s" % (
-                sc.key, rnd + 1, r.exhausted,
-                ", again with a larger one" if attempt + 1 < FLOWS_ATTEMPTS else ""))
-        sc.relay.append(r)
-        log("  %s round %d: upstream direct %.0f/s p99 %.2f ms, nginx %.0f/s p99 %.2f ms, "
-            "relay %.0f/s p99 %.2f ms (errors %d / %d / %d)" % (
-                sc.key, rnd + 1, sc.direct[-1].rate, sc.direct[-1].p99, sc.nginx[-1].rate,
-                sc.nginx[-1].p99, r.rate, r.p99, sc.direct[-1].errors, sc.nginx[-1].errors,
-                r.errors))
-        if not relay_alive():
-            raise Crashed("the relay died during %s round %d:\n%s\n--- relay log tail:\n%s" % (
-                sc.key, rnd + 1, r.raw, relay_log_tail()))
+        three(rnd, rate, None, fast)
+        rate = max(rate, sc.relay[-1].rate)
+        three(rnd, max(rate, paced_rate), S6_PACE, sc.paced)
+        log("  %s round %d: %.0f/s upstream direct, %.0f/s nginx, %.0f/s relay; paced p99 "
+            "%.2f / %.2f / %.2f ms; errors %d / %d / %d" % (
+                sc.key, rnd + 1, sc.direct[-1].rate, sc.nginx[-1].rate, sc.relay[-1].rate,
+                *(sc.paced[n][-1].p99 for n in ("direct", "nginx", "relay")),
+                *(fast[n][-1].errors + sc.paced[n][-1].errors
+                  for n in ("direct", "nginx", "relay"))))
     os.unlink(path)
 
 
-def added_p99(sc):
-    """The relay's p99 over the upstream's, called directly (medians of the runs), ms."""
-    return Scenario._median(sc.relay, "p99") - Scenario._median(sc.direct, "p99")
+def added_p99(sc, name="relay"):
+    """In the paced runs, the p99 of name (relay or nginx) over the upstream's, called
+    directly (medians of the runs), ms."""
+    return Scenario._median(sc.paced[name], "p99") - Scenario._median(sc.paced["direct"], "p99")
 
 
 # S5 --------------------------------------------------------------------------------
@@ -702,6 +724,10 @@ def fmt_lat(runs):
                                 statistics.median(r.p99 for r in runs))
 
 
+def fmt_p99(runs):
+    return "%.2f ms" % Scenario._median(runs, "p99")
+
+
 def fmt_errors(runs):
     if not runs:
         return "-"
@@ -771,12 +797,15 @@ def table(scenarios, w2_note, settings_line):
             rows.append(inflight_row(sc))
         else:
             rows.append(rate_row(sc, sc.title, sc.nginx, sc.relay, sc.target))
-        if sc.key == "S6" and sc.direct and sc.relay:
+        if sc.key == "S6" and sc.paced["direct"] and sc.paced["relay"]:
             added = added_p99(sc)
-            rows.append(rate_row(sc, "S6 the same, the upstream called directly in the nginx "
-                                 "columns", sc.direct, sc.relay,
-                                 "added p99 <= 1 ms: %+.2f ms %s" % (
-                                     added, "met" if added <= 1.0 else "MISSED")))
+            row = rate_row(sc, "S6 latency: paced to ~%s req/s, the upstream called "
+                           "directly in the nginx columns" % "{:,.0f}".format(
+                               50 * 1000.0 / S6_PACE),
+                           sc.paced["direct"], sc.paced["relay"],
+                           "added p99 <= 1 ms: %+.2f ms %s" % (
+                               added, "met" if added <= 1.0 else "MISSED"))
+            rows.append(row[:3] + ("-",) + row[4:])  # paced: the rates are the pace's
     if w2_note:
         rows.append(("S2 with workers = 2", "", w2_note, "", "", "", "", ""))
     widths = [max(len(str(row[i])) for row in rows + [head]) for i in range(len(head))]
@@ -866,10 +895,10 @@ def main():
         crash = str(e)
     relay_rss = rss_kib(RELAY_PID) / 1024 if relay_alive() else None
 
-    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, S6 -t2 -c50, "
-                "%d s per run, %d rounds, "
-                "nginx and relay alternately, median; latency = median of the runs' p50 / p99"
-                % (d, ROUNDS))
+    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, S6 -t2 -c50 (and "
+                "paced, %d ms between requests), %d s per run, %d rounds, nginx and relay "
+                "alternately, median; latency = median of the runs' p50 / p99"
+                % (S6_PACE, d, ROUNDS))
     out += table(scenarios, w2_note, settings)
     out.append("")
     if s4.relay:
@@ -883,10 +912,13 @@ def main():
                       n["before"] / 1024, n["rss"] / 1024, n["fds"]))
     if s6.relay and s6.direct:
         out.append("S6: the upstream (one nginx worker, a static token JSON over TLS) called "
-                   "directly: %s/s, p50 / p99 %s; the relay adds %+.2f ms at p99 (target: at "
-                   "most 1 ms). rate_limit_token = 0 for the bench (one instance)." % (
-                       fmt_rate(Scenario._median(s6.direct, "rate")), fmt_lat(s6.direct),
-                       added_p99(s6)))
+                   "directly answers %s/s (p50 / p99 %s) at -c50. The latency row: each of the "
+                   "50 connections waits %d ms before each request, so all three run below "
+                   "saturation: p99 upstream %s, nginx %s (%+.2f ms), relay %s (%+.2f ms; "
+                   "target: at most 1 ms). rate_limit_token = 0 for the bench (one instance)."
+                   % (fmt_rate(Scenario._median(s6.direct, "rate")), fmt_lat(s6.direct),
+                      S6_PACE, fmt_p99(s6.paced["direct"]), fmt_p99(s6.paced["nginx"]),
+                      added_p99(s6, "nginx"), fmt_p99(s6.paced["relay"]), added_p99(s6)))
     if s7.relay:
         r = s7.relay[0]
         out.append("S7: %d calls sent at once, each on its own TLS connection; the upstream "
@@ -909,7 +941,8 @@ def main():
                % ("{:,}".format(tokens.lines), tokens.minted_seconds,
                   "{:,}".format(tokens.cursor)))
     flagged = [sc.key for sc in scenarios if sc.key not in ("S5", "S7") and
-               any(r.errors or r.exhausted for r in sc.nginx + sc.relay + sc.direct)]
+               any(r.errors or r.exhausted for r in sc.nginx + sc.relay + sc.direct + sum(
+                   sc.paced.values(), []))]
     if flagged:
         out.append("!  rows with errors: %s (details per run above on stderr)" % ", ".join(flagged))
     if crash:
@@ -921,8 +954,8 @@ def main():
         os.path.dirname(os.path.abspath(__file__)))))
     print("\n".join(out), flush=True)
     for sc in scenarios:
-        for name in ("direct", "nginx", "relay"):
-            runs = getattr(sc, name)
+        for name, runs in [(n, getattr(sc, n)) for n in ("direct", "nginx", "relay")] + [
+                ("paced " + n, sc.paced[n]) for n in ("direct", "nginx", "relay")]:
             if runs and sc.key not in ("S5", "S7"):
                 log("  %s %s runs: %s" % (sc.key, name, ", ".join(
                     "%.0f/s p99 %.2f ms err %d" % (r.rate, r.p99, r.errors) for r in runs)))
