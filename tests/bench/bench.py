@@ -10,6 +10,11 @@ median is reported:
   S3 callback over plain HTTP (listen_http), keep-alive
   S4 signed POST /v1/flows, keep-alive, relay only
   S5 10,000 idle keep-alive TLS connections: resident memory (VmRSS)
+  S6 signed POST /v1/token, TLS keep-alive, 50 connections, against nginx proxy_pass to
+     the same upstream (an nginx answering a static token JSON over TLS); wrk also calls
+     that upstream directly, for the latency the relay adds
+  S7 1,000 upstream calls in flight at once (tests/bench/slow.py holds them): VmRSS of a
+     relay of its own, before and with them
 Every callback carries a distinct sealed token (tests/bench/mint.c); a non-3xx answer
 (409 for a replay, ...) is an error, as are wrk's socket errors. A row with errors is
 flagged with "!".
@@ -28,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 
 E = os.environ
 WORK = E["BENCH_WORK"]
@@ -37,18 +43,26 @@ LUA = E["BENCH_LUA"]
 DURATION = int(E.get("BENCH_DURATION", "8"))
 ROUNDS = int(E.get("BENCH_ROUNDS", "3"))
 IDLE = int(E.get("BENCH_IDLE", "10000"))
-ONLY = set(E.get("BENCH_ONLY", "S1,S2,S3,S4,S5,W2").upper().replace(" ", "").split(","))
+ONLY = set(E.get("BENCH_ONLY", "S1,S2,S3,S4,S5,S6,S7,W2").upper().replace(" ", "").split(","))
 RELAY_PID = int(E["BENCH_RELAY_PID"])
 NGINX_PID = int(E["BENCH_NGINX_PID"])
 RELAY_LOG = E["BENCH_RELAY_LOG"]
+SLOW_PORT = int(E["BENCH_SLOW_PORT"])
+UPSTREAM_TLS = int(E["BENCH_UPSTREAM_TLS"])
+PROXY_TLS = int(E["BENCH_PROXY_TLS"])
 RETURN_URL = "https://qorus.example/cb"
 RATE_FACTOR = 2.0          # token budget of a relay run: this × the best rate seen × duration
 FLOWS_RATE_GUESS = 25000   # pool of the signed-flows calibration run, requests/s
 FLOWS_ATTEMPTS = 3         # runs of a signed-flows round before one that ran out is kept
+CLIENT_ID = "bench-client"  # tests/bench/run's [app bench]
+S6_PACE = 50               # ms between a connection's requests in S6's latency runs
+S7_CALLS = 1000            # upstream calls in flight in S7
+S7_WARMUP = 20             # calls through the slow upstream before S7's first reading
 
 CALLBACK = "callback"
 CLOSE = "callback-close"
 FLOWS = "flows"
+TOKEN = "token"
 
 
 T0 = time.monotonic()
@@ -180,23 +194,42 @@ assert sign("qs_3q2-7wEXAMPLEsecretVALUE", 1764340000, "POST", "/v1/flows",
     "c6QX9ep0yUSmXluXtd52cuc5t9zg17bztKO0fzSP3W0"
 
 
-FLOW_SERIAL = [0]
+SERIAL = [0]  # of the signed requests' bodies: no two are alike, so no signature repeats
 
 
-def signed_flows(path, count, inst_id, secret):
-    """count signed POST /v1/flows requests of one instance, one per line "HEADER<TAB>BODY"
-    (fixed length), each with a distinct body (instance_state) so no signature repeats;
-    signed now (valid 300 s, single use): generated right before the run."""
+def signed_lines(count, inst, target, body_of):
+    """count signed POST requests to target of one instance (inst_id, secret), as lines
+    "HEADER<TAB>BODY\n" of one length; body_of(n) makes the n-th body. Signed now (valid
+    300 s, single use): generated right before the run."""
+    inst_id, secret = inst
     ts = int(time.time())
     lines = []
     for _ in range(count):
-        FLOW_SERIAL[0] += 1
-        body = ('{"return_url":"%s","delivery":"redirect","instance_state":"b%010d"}' % (
-            RETURN_URL, FLOW_SERIAL[0])).encode()
-        sig = sign(secret, ts, "POST", "/v1/flows", body)
+        SERIAL[0] += 1
+        body = body_of(SERIAL[0])
+        sig = sign(secret, ts, "POST", target, body)
         lines.append(b"v1 id=%s, ts=%d, sig=%s\t%s\n" % (inst_id.encode(), ts, sig.encode(), body))
+    return lines
+
+
+def write_lines(path, lines):
     with open(path, "wb") as f:
         f.writelines(lines)
+
+
+def signed_flows(path, count, inst_id, secret):
+    """POST /v1/flows, each with a distinct instance_state."""
+    write_lines(path, signed_lines(count, (inst_id, secret), "/v1/flows", lambda n: (
+        '{"return_url":"%s","delivery":"redirect","instance_state":"b%010d"}' % (
+            RETURN_URL, n)).encode()))
+
+
+def token_body(token_url):
+    """The n-th body of POST /v1/token: a refresh grant of the bench app, as Qore's
+    RestClient sends it, each with its own refresh token."""
+    quoted = urllib.parse.quote(token_url, safe="")
+    return lambda n: ("grant_type=refresh_token&client_id=%s&refresh_token=r%010d&"
+                      "oauth2_token_url=%s" % (CLIENT_ID, n, quoted)).encode()
 
 
 # --------------------------------------------------------------------------- wrk
@@ -226,9 +259,13 @@ class Run:
         return self.socket_errors + max(self.bad, self.status_errors)
 
 
-def wrk(url, threads, conns, seconds, mode, path, start, count):
+def wrk(url, threads, conns, seconds, mode, path, start, count, pace=None):
+    """pace: milliseconds each connection waits before each request (tests/bench/paced.lua)."""
+    script = os.path.join(os.path.dirname(LUA), "paced.lua") if pace else LUA
     cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds, "--timeout", "5s",
-           "-s", LUA, url, "--", mode, path, str(start), str(count), str(threads)]
+           "-s", script, url, "--", mode, path, str(start), str(count), str(threads)]
+    if pace:
+        cmd.append(str(pace))
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     m = re.search(r"^BENCH (.*)$", r.stdout, re.M)
     if r.returncode != 0 or not m:
@@ -267,6 +304,8 @@ class Scenario:
         self.key, self.title, self.target = key, title, target
         self.nginx = []
         self.relay = []
+        self.direct = []  # S6: wrk straight at the upstream
+        self.paced = {"direct": [], "nginx": [], "relay": []}  # S6's latency runs
         self.note = ""
 
     @staticmethod
@@ -357,6 +396,102 @@ def flows_scenario(sc, threads, conns, seconds, port):
     os.unlink(path)
 
 
+# S6 --------------------------------------------------------------------------------
+
+def upstream_url(port):
+    return "https://127.0.0.1:%d/token" % port
+
+
+def https_post(port, target, header, body, ca=None):
+    """One POST over a new TLS connection: (status, body)."""
+    import http.client
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    c.request("POST", target, body=body, headers={
+        "Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
+        "X-OAuth-Signature": header})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+def token_sanity(inst, direct, proxy, relay):
+    """One signed POST /v1/token to the upstream, through nginx and through the relay: the
+    same 200 and body; the same request again at the relay: 401 (a replayed signature)."""
+    header, body = signed_lines(1, inst, "/v1/token", token_body(upstream_url(direct)))[0] \
+        .rstrip(b"\n").split(b"\t")
+    header = header.decode()
+    d = https_post(direct, "/v1/token", header, body)
+    n = https_post(proxy, "/v1/token", header, body)
+    r = https_post(relay, "/v1/token", header, body)
+    again = https_post(relay, "/v1/token", header, body)
+    ok = d[0] == n[0] == r[0] == 200 and d[1] == n[1] == r[1] and again[0] == 401
+    return ok, ("S6 sanity: upstream %d, nginx %d, relay %d (%s), the same signature again: "
+                "relay %d" % (d[0], n[0], r[0], "the upstream's body" if r[1] == d[1] else
+                              "body %r" % r[1][:80], again[0]))
+
+
+def token_scenario(sc, inst, threads, conns, seconds, direct, proxy, relay):
+    """Rounds of wrk at the upstream directly, at nginx and at the relay, each over freshly
+    signed requests: first as fast as they answer (throughput), then paced (S6_PACE ms
+    between a connection's requests: latency below saturation). nginx and the upstream
+    ignore the signature (a line repeated past the end of their pool is harmless); the
+    relay's pool is sized as in flows_scenario."""
+    path = os.path.join(WORK, "token")
+    body_of = token_body(upstream_url(direct))
+    paced_rate = conns * 1000.0 / S6_PACE
+
+    def run(port, count, secs, pace=None):
+        write_lines(path, signed_lines(count, inst, "/v1/token", body_of))
+        return wrk("https://127.0.0.1:%d" % port, threads, conns, secs, TOKEN, path, 0, count,
+                   pace)
+
+    def relay_run(rnd, rate, pace=None):
+        for attempt in range(FLOWS_ATTEMPTS):
+            r = run(relay, int(rate * RATE_FACTOR * seconds), seconds, pace)
+            if not r.exhausted:
+                break
+            rate = max(rate, r.rate)
+            log("  %s round %d: the relay's pool ran out (%d requests past it)%s" % (
+                sc.key, rnd + 1, r.exhausted,
+                ", again with a larger one" if attempt + 1 < FLOWS_ATTEMPTS else ""))
+        return r
+
+    def three(rnd, rate, pace, into):
+        """The upstream, nginx, the relay: into["direct"], ["nginx"], ["relay"]."""
+        for name, port in (("direct", direct), ("nginx", proxy)):
+            r = run(port, int(rate * RATE_FACTOR * seconds), seconds, pace)
+            r.exhausted = 0
+            into[name].append(r)
+        into["relay"].append(relay_run(rnd, rate, pace))
+        if not relay_alive():
+            raise Crashed("the relay died during %s round %d:\n%s\n--- relay log tail:\n%s" % (
+                sc.key, rnd + 1, into["relay"][-1].raw, relay_log_tail()))
+
+    calibration = min(2, seconds)
+    rate = run(relay, int(FLOWS_RATE_GUESS * RATE_FACTOR * calibration), calibration).rate
+    log("  %s calibration: relay %.0f/s over %d s" % (sc.key, rate, calibration))
+    fast = {"direct": sc.direct, "nginx": sc.nginx, "relay": sc.relay}
+    for rnd in range(ROUNDS):
+        three(rnd, rate, None, fast)
+        rate = max(rate, sc.relay[-1].rate)
+        three(rnd, max(rate, paced_rate), S6_PACE, sc.paced)
+        log("  %s round %d: %.0f/s upstream direct, %.0f/s nginx, %.0f/s relay; paced p99 "
+            "%.2f / %.2f / %.2f ms; errors %d / %d / %d" % (
+                sc.key, rnd + 1, sc.direct[-1].rate, sc.nginx[-1].rate, sc.relay[-1].rate,
+                *(sc.paced[n][-1].p99 for n in ("direct", "nginx", "relay")),
+                *(fast[n][-1].errors + sc.paced[n][-1].errors
+                  for n in ("direct", "nginx", "relay"))))
+    os.unlink(path)
+
+
+def added_p99(sc, name="relay"):
+    """In the paced runs, the p99 of name (relay or nginx) over the upstream's, called
+    directly (medians of the runs), ms."""
+    return Scenario._median(sc.paced[name], "p99") - Scenario._median(sc.paced["direct"], "p99")
+
+
 # S5 --------------------------------------------------------------------------------
 
 def rss_kib(pid):
@@ -428,6 +563,111 @@ def idle_scenario(sc, tokens, nginx_port, relay_port, nginx_pid):
         time.sleep(0.5)
 
 
+# S7 --------------------------------------------------------------------------------
+
+def slow_control(what):
+    """GET /held or /release at tests/bench/slow.py: its answer's numbers."""
+    import http.client
+    c = http.client.HTTPSConnection("127.0.0.1", SLOW_PORT, timeout=30,
+                                    context=ssl.create_default_context(cafile=E["BENCH_CA"]))
+    c.request("GET", "/" + what, headers={"Host": "localhost"})
+    data = c.getresponse().read()
+    c.close()
+    return [int(x) for x in data.split()]
+
+
+async def token_call(port, line, opening):
+    """One signed POST /v1/token on its own TLS connection: (status, body, the refresh token
+    sent), or (None, error, ...). The semaphore opening bounds the connections being
+    opened at once: all at once, on a busy machine some of them took longer than the
+    relay's handshake_timeout to send their request."""
+    import asyncio
+    header, body = line.rstrip(b"\n").split(b"\t")
+    refresh = urllib.parse.parse_qs(body.decode())["refresh_token"][0]
+    try:
+        async with opening:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=ssl._create_unverified_context(),
+                server_hostname="localhost")
+            writer.write(b"POST /v1/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                         b"application/x-www-form-urlencoded\r\nX-OAuth-Signature: %s\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (header, len(body), body))
+            await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))
+        data = await reader.readexactly(length)
+        writer.close()
+        return int(head.split(b" ", 2)[1]), data, refresh
+    except (OSError, ValueError, AttributeError, asyncio.IncompleteReadError) as e:
+        return None, repr(e), refresh
+
+
+async def held_calls(port, lines, on_held):
+    """Sends every line at once and waits until the slow upstream holds them all (or stops
+    getting more for 5 s); calls on_held(count held), releases them, returns the answers."""
+    import asyncio
+    opening = asyncio.Semaphore(100)
+    tasks = [asyncio.create_task(token_call(port, line, opening)) for line in lines]
+    held, last, still = 0, -1, time.monotonic()
+    while held < len(lines) and time.monotonic() - still < 5:
+        await asyncio.sleep(0.2)
+        held = (await asyncio.to_thread(slow_control, "held"))[0]
+        if held != last:
+            last, still = held, time.monotonic()
+        if all(t.done() for t in tasks):
+            break
+    on_held(held)
+    await asyncio.to_thread(slow_control, "release")
+    return await asyncio.gather(*tasks)
+
+
+def own_token(status, body, refresh):
+    """A 200 whose access token is the one slow.py made from this call's refresh token."""
+    try:
+        return status == 200 and json.loads(body).get("access_token") == "a" + refresh
+    except ValueError:
+        return False
+
+
+def inflight_scenario(sc, port, pid, log_path):
+    """S7 on a fresh relay of its own: a few calls through the slow upstream first (the
+    engine's first connections and allocations), then S7_CALLS at once, each on its own
+    client connection; the relay's VmRSS before and while the upstream holds them all."""
+    import asyncio
+    inst = register(port)
+    body_of = token_body(upstream_url(SLOW_PORT))
+    asyncio.run(held_calls(port, signed_lines(S7_WARMUP, inst, "/v1/token", body_of),
+                           lambda n: None))
+    time.sleep(1.0)
+    entry = {"before": rss_kib(pid), "fds_before": open_fds(pid)}
+
+    def reading(held):
+        time.sleep(0.5)
+        entry.update(held=held, rss=rss_kib(pid), fds=open_fds(pid))
+
+    t0 = time.monotonic()
+    answers = asyncio.run(held_calls(port, signed_lines(S7_CALLS, inst, "/v1/token", body_of),
+                                     reading))
+    entry["seconds"] = time.monotonic() - t0
+    entry["per_call"] = (entry["rss"] - entry["before"]) / S7_CALLS
+    failures = {}
+    for status, body, refresh in answers:
+        if not own_token(status, body, refresh):
+            key = status if status is not None else body.split("(")[0]
+            failures[key] = failures.get(key, 0) + 1
+    entry["failures"] = failures
+    time.sleep(1.0)
+    entry["after"] = rss_kib(pid)
+    sc.relay.append(entry)
+    log("  S7: %d calls held by the upstream at once; relay VmRSS %.1f MiB before, %.1f MiB "
+        "with them (%.1f KiB per call), %.1f MiB after; fds %d -> %d; failures %s" % (
+            entry["held"], entry["before"] / 1024, entry["rss"] / 1024, entry["per_call"],
+            entry["after"] / 1024,
+            entry["fds_before"], entry["fds"], failures or "none"))
+    if not relay_alive(pid):
+        raise Crashed("the S7 relay died:\n" + relay_log_tail(path=log_path))
+
+
 # --------------------------------------------------------------------------- sanity
 
 def sanity(tokens, nginx_tls, relay_tls):
@@ -484,6 +724,10 @@ def fmt_lat(runs):
                                 statistics.median(r.p99 for r in runs))
 
 
+def fmt_p99(runs):
+    return "%.2f ms" % Scenario._median(runs, "p99")
+
+
 def fmt_errors(runs):
     if not runs:
         return "-"
@@ -505,33 +749,63 @@ def fmt_errors(runs):
     return text
 
 
+def idle_row(sc):
+    n, r = (sc.nginx[0] if sc.nginx else None), (sc.relay[0] if sc.relay else None)
+    flag = any(e and (e["failures"] or e["alive"] < IDLE) for e in (n, r))
+    met = "" if not (n and r) else (" met" if r["rss"] <= n["rss"] else " MISSED")
+    return ("%s%s" % ("!" if flag else "", sc.title),
+            "%.1f MiB" % (n["rss"] / 1024) if n else "-",
+            "%.1f MiB" % (r["rss"] / 1024) if r else "-",
+            "%.2f" % (r["rss"] / n["rss"]) if n and r else "-",
+            sc.target + met, "-", "-",
+            "%s | %s" % (sum((n or {}).get("failures", {}).values()),
+                         sum((r or {}).get("failures", {}).values())))
+
+
+def inflight_row(sc):
+    """The relay column: VmRSS with the calls in flight; the ratio column: per call."""
+    r = sc.relay[0] if sc.relay else None
+    if not r:
+        return (sc.title, "-", "-", "-", sc.target, "-", "-", "-")
+    flag = r["failures"] or r["held"] < S7_CALLS
+    return ("%s%s" % ("!" if flag else "", sc.title), "-",
+            "%.1f MiB (%.1f before)" % (r["rss"] / 1024, r["before"] / 1024),
+            "%.1f KiB per call" % r["per_call"], sc.target, "-", "-",
+            "- | %d" % sum(r["failures"].values()))
+
+
+def rate_row(sc, title, nginx, relay, target):
+    nr = Scenario._median(nginx, "rate")
+    rr = Scenario._median(relay, "rate")
+    flag = any(r.errors or r.exhausted for r in nginx + relay)
+    if nr and rr and target.startswith(">= "):
+        target += " met" if rr / nr >= float(target[3:]) else " MISSED"
+    return ("%s%s" % ("!" if flag else "", title), fmt_rate(nr), fmt_rate(rr),
+            "%.2f" % (rr / nr) if nr and rr else "-", target,
+            fmt_lat(relay), fmt_lat(nginx),
+            "%s | %s" % (fmt_errors(nginx), fmt_errors(relay)))
+
+
 def table(scenarios, w2_note, settings_line):
     head = ("scenario", "nginx req/s", "relay req/s", "relay/nginx", "target",
             "relay p50 / p99", "nginx p50 / p99", "errors nginx | relay")
     rows = []
     for sc in scenarios:
         if sc.key == "S5":
-            n, r = (sc.nginx[0] if sc.nginx else None), (sc.relay[0] if sc.relay else None)
-            flag = any(e and (e["failures"] or e["alive"] < IDLE) for e in (n, r))
-            met = "" if not (n and r) else (" met" if r["rss"] <= n["rss"] else " MISSED")
-            rows.append(("%s%s" % ("!" if flag else "", sc.title),
-                         "%.1f MiB" % (n["rss"] / 1024) if n else "-",
-                         "%.1f MiB" % (r["rss"] / 1024) if r else "-",
-                         "%.2f" % (r["rss"] / n["rss"]) if n and r else "-",
-                         sc.target + met, "-", "-",
-                         "%s | %s" % (sum((n or {}).get("failures", {}).values()),
-                                      sum((r or {}).get("failures", {}).values()))))
-            continue
-        nr = Scenario._median(sc.nginx, "rate")
-        rr = Scenario._median(sc.relay, "rate")
-        flag = any(r.errors or r.exhausted for r in sc.nginx + sc.relay)
-        target = sc.target
-        if nr and rr and target.startswith(">= "):
-            target += " met" if rr / nr >= float(target[3:]) else " MISSED"
-        rows.append(("%s%s" % ("!" if flag else "", sc.title), fmt_rate(nr), fmt_rate(rr),
-                     "%.2f" % (rr / nr) if nr and rr else "-", target,
-                     fmt_lat(sc.relay), fmt_lat(sc.nginx),
-                     "%s | %s" % (fmt_errors(sc.nginx), fmt_errors(sc.relay))))
+            rows.append(idle_row(sc))
+        elif sc.key == "S7":
+            rows.append(inflight_row(sc))
+        else:
+            rows.append(rate_row(sc, sc.title, sc.nginx, sc.relay, sc.target))
+        if sc.key == "S6" and sc.paced["direct"] and sc.paced["relay"]:
+            added = added_p99(sc)
+            row = rate_row(sc, "S6 latency: paced to ~%s req/s, the upstream called "
+                           "directly in the nginx columns" % "{:,.0f}".format(
+                               50 * 1000.0 / S6_PACE),
+                           sc.paced["direct"], sc.paced["relay"],
+                           "added p99 <= 1 ms: %+.2f ms %s" % (
+                               added, "met" if added <= 1.0 else "MISSED"))
+            rows.append(row[:3] + ("-",) + row[4:])  # paced: the rates are the pace's
     if w2_note:
         rows.append(("S2 with workers = 2", "", w2_note, "", "", "", "", ""))
     widths = [max(len(str(row[i])) for row in rows + [head]) for i in range(len(head))]
@@ -569,7 +843,10 @@ def main():
     s4 = Scenario("S4", "S4 POST /v1/flows signed, keep-alive, one instance", "-")
     s5 = Scenario("S5", "S5 %s idle keep-alive TLS connections: VmRSS" % "{:,}".format(IDLE),
                   "relay <= nginx")
-    scenarios = [sc for sc in (s1, s2, s3, s4, s5) if sc.key in ONLY]
+    s6 = Scenario("S6", "S6 POST /v1/token signed, TLS keep-alive, -c50 (nginx: proxy_pass)",
+                  ">= 0.8")
+    s7 = Scenario("S7", "S7 %s upstream calls in flight: VmRSS" % "{:,}".format(S7_CALLS), "-")
+    scenarios = [sc for sc in (s1, s2, s3, s4, s5, s6, s7) if sc.key in ONLY]
     crash = None
     w2_note = "not implemented (workers = 2 started a single process)"
     if "W2" not in ONLY:
@@ -578,6 +855,11 @@ def main():
         if "S5" in ONLY:
             log("S5: %d idle TLS connections each (first, on fresh processes)" % IDLE)
             idle_scenario(s5, tokens, nginx_tls, relay_tls, nginx_worker(NGINX_PID))
+        if "S7" in ONLY:
+            log("S7: %d signed POST /v1/token at once, each held by the upstream (a relay of "
+                "its own, fresh)" % S7_CALLS)
+            inflight_scenario(s7, int(E["BENCH_S7_RELAY_TLS"]), int(E["BENCH_S7_RELAY_PID"]),
+                              E["BENCH_S7_RELAY_LOG"])
         if "S1" in ONLY:
             log("S1: wrk -t2 -c32 -d%ds, Connection: close, TLS" % d)
             callback_scenario(s1, tokens, CLOSE, True, 2, 32, d, nginx_tls, relay_tls)
@@ -591,6 +873,16 @@ def main():
             log("S4: wrk -t2 -c64 -d%ds, signed POST /v1/flows from one instance "
                 "(rate_limit_flows = 0)" % d)
             flows_scenario(s4, 2, 64, d, relay_tls)
+        if "S6" in ONLY:
+            inst = register(relay_tls)
+            ok6, line = token_sanity(inst, UPSTREAM_TLS, PROXY_TLS, relay_tls)
+            log(line)
+            out.append(line)
+            if not ok6:
+                out.append("!! the S6 sanity check failed: its numbers are not comparable")
+            log("S6: wrk -t2 -c50 -d%ds, signed POST /v1/token from one instance "
+                "(rate_limit_token = 0): upstream directly, nginx proxy_pass, relay" % d)
+            token_scenario(s6, inst, 2, 50, d, UPSTREAM_TLS, PROXY_TLS, relay_tls)
         if E.get("BENCH_W2") == "1" and "W2" in ONLY:
             w2 = Scenario("S2w2", "S2 with workers = 2 (nginx: worker_processes 2)", "-")
             scenarios.append(w2)
@@ -603,9 +895,10 @@ def main():
         crash = str(e)
     relay_rss = rss_kib(RELAY_PID) / 1024 if relay_alive() else None
 
-    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, %d s per run, %d rounds, "
-                "nginx and relay alternately, median; latency = median of the runs' p50 / p99"
-                % (d, ROUNDS))
+    settings = ("wrk: S1 -t2 -c32 (Connection: close), S2/S3/S4 -t2 -c64, S6 -t2 -c50 (and "
+                "paced, %d ms between requests), %d s per run, %d rounds, nginx and relay "
+                "alternately, median; latency = median of the runs' p50 / p99"
+                % (S6_PACE, d, ROUNDS))
     out += table(scenarios, w2_note, settings)
     out.append("")
     if s4.relay:
@@ -617,7 +910,26 @@ def main():
                    "nginx worker %.1f -> %.1f MiB (%d fds). Measured first, on fresh processes."
                    % (r["before"] / 1024, r["rss"] / 1024, r["alive"], r["fds"],
                       n["before"] / 1024, n["rss"] / 1024, n["fds"]))
-    delivered = sum(r.requests - r.bad for sc in scenarios if sc.key != "S5" and sc.key != "S4"
+    if s6.relay and s6.direct:
+        out.append("S6: the upstream (one nginx worker, a static token JSON over TLS) called "
+                   "directly answers %s/s (p50 / p99 %s) at -c50. The latency row: each of the "
+                   "50 connections waits %d ms before each request, so all three run below "
+                   "saturation: p99 upstream %s, nginx %s (%+.2f ms), relay %s (%+.2f ms; "
+                   "target: at most 1 ms). rate_limit_token = 0 for the bench (one instance)."
+                   % (fmt_rate(Scenario._median(s6.direct, "rate")), fmt_lat(s6.direct),
+                      S6_PACE, fmt_p99(s6.paced["direct"]), fmt_p99(s6.paced["nginx"]),
+                      added_p99(s6, "nginx"), fmt_p99(s6.paced["relay"]), added_p99(s6)))
+    if s7.relay:
+        r = s7.relay[0]
+        out.append("S7: %d calls sent at once, each on its own TLS connection; the upstream "
+                   "held %d at the reading; relay VmRSS %.1f MiB before (after %d warm-up "
+                   "calls) -> %.1f MiB with them -> %.1f MiB after; fds %d -> %d; all "
+                   "answered in %.1f s, %s" % (
+                       S7_CALLS, r["held"], r["before"] / 1024, S7_WARMUP, r["rss"] / 1024,
+                       r["after"] / 1024, r["fds_before"], r["fds"], r["seconds"],
+                       "each with its own token" if not r["failures"] else
+                       "!! failures %s" % r["failures"]))
+    delivered = sum(r.requests - r.bad for sc in scenarios if sc.key in ("S1", "S2", "S3", "S2w2")
                     for r in sc.relay)
     out.append("relay callbacks answered with a redirect, as counted by wrk (all runs): %s"
                % "{:,}".format(delivered))
@@ -628,8 +940,9 @@ def main():
                "as POST /v1/flows does) in %.1f s; %s handed to the relay, each once"
                % ("{:,}".format(tokens.lines), tokens.minted_seconds,
                   "{:,}".format(tokens.cursor)))
-    flagged = [sc.key for sc in scenarios if sc.key != "S5" and
-               any(r.errors or r.exhausted for r in sc.nginx + sc.relay)]
+    flagged = [sc.key for sc in scenarios if sc.key not in ("S5", "S7") and
+               any(r.errors or r.exhausted for r in sc.nginx + sc.relay + sc.direct + sum(
+                   sc.paced.values(), []))]
     if flagged:
         out.append("!  rows with errors: %s (details per run above on stderr)" % ", ".join(flagged))
     if crash:
@@ -641,9 +954,9 @@ def main():
         os.path.dirname(os.path.abspath(__file__)))))
     print("\n".join(out), flush=True)
     for sc in scenarios:
-        for name in ("nginx", "relay"):
-            runs = getattr(sc, name)
-            if runs and sc.key != "S5":
+        for name, runs in [(n, getattr(sc, n)) for n in ("direct", "nginx", "relay")] + [
+                ("paced " + n, sc.paced[n]) for n in ("direct", "nginx", "relay")]:
+            if runs and sc.key not in ("S5", "S7"):
                 log("  %s %s runs: %s" % (sc.key, name, ", ".join(
                     "%.0f/s p99 %.2f ms err %d" % (r.rate, r.p99, r.errors) for r in runs)))
     return 1 if crash else 0

@@ -8,6 +8,8 @@
 --            callback-close  the same with "Connection: close"          success: 3xx
 --            flows           POST /v1/flows, line = "<signature header>\t<body>"
 --                                                                        success: 201
+--            token           POST /v1/token, line = "<signature header>\t<form body>"
+--                                                                        success: 200
 -- FILE       fixed-length lines (all the same length). The run may use lines START ..
 --            START+COUNT-1; thread k (0-based) of T takes START+k, START+k+T, ... so the
 --            threads never share a line and the lines used form one block (the next run
@@ -47,6 +49,7 @@ function init(args)
    codes = {}
    host = { Host = "localhost" }
    close = { Host = "localhost", Connection = "close" }
+   types = { flows = "application/json", token = "application/x-www-form-urlencoded" }
 end
 
 function request()
@@ -58,11 +61,11 @@ function request()
    end
    local off = ((j - 1) * stride + thread_id) * reclen + 1
    local line = data:sub(off, off + reclen - 2)
-   if mode == "flows" then
+   if mode == "flows" or mode == "token" then
       local tab = line:find("\t", 1, true)
-      return wrk.format("POST", "/v1/flows", {
+      return wrk.format("POST", "/v1/" .. mode, {
          Host = "localhost",
-         ["Content-Type"] = "application/json",
+         ["Content-Type"] = types[mode],
          ["X-OAuth-Signature"] = line:sub(1, tab - 1),
       }, line:sub(tab + 1))
    end
@@ -74,6 +77,8 @@ function response(status, headers, body)
    local good
    if mode == "flows" then
       good = status == 201
+   elseif mode == "token" then
+      good = status == 200
    else
       good = status >= 300 and status < 400
    end
