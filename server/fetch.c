@@ -12,6 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Handles kept for reuse, and idle upstream connections kept alive. Without the second,
+ * curl keeps 4 per call in flight at the moment one ends, so a quiet moment closes the
+ * connections a busy one needs again, each then paying a full TLS handshake. */
+#define FETCH_SPARE_MAX 64
+#define FETCH_KEEP_CONNECTIONS 256
+
 struct fetch_engine {
 	struct event_base *base;
 	CURLM *multi;
@@ -21,6 +27,9 @@ struct fetch_engine {
 	bool allow_private;
 	struct fetch *calls; /* every call in flight, for cancelling and freeing */
 	size_t in_flight;
+	struct fetch *spare; /* finished calls whose curl handles serve the next ones */
+	size_t n_spare;
+	unsigned generation; /* of the options: a reload makes older handles unfit to keep */
 	struct fetch_socket *sockets; /* every socket watched, freed with the engine */
 };
 
@@ -32,8 +41,9 @@ struct fetch {
 	void *arg;
 	double started;
 	bool refused; /* the socket callback refused a non-public address */
+	unsigned generation;
 	char *body;
-	size_t body_len;
+	size_t body_len, body_size;
 	struct fetch *prev, *next;
 };
 
@@ -64,14 +74,44 @@ static void calls_unlink(struct fetch_engine *e, struct fetch *f)
 	e->in_flight--;
 }
 
-static void fetch_free(struct fetch *f)
+static void fetch_destroy(struct fetch *f)
 {
-	calls_unlink(f->engine, f);
-	curl_multi_remove_handle(f->engine->multi, f->easy);
 	curl_easy_cleanup(f->easy);
 	curl_slist_free_all(f->headers);
 	free(f->body);
 	free(f);
+}
+
+static void spares_free(struct fetch_engine *e)
+{
+	while (e->spare) {
+		struct fetch *f = e->spare;
+		e->spare = f->next;
+		fetch_destroy(f);
+	}
+	e->n_spare = 0;
+}
+
+/* A finished call's handle is kept for the next call: curl_easy_init and the options
+ * that never change cost more than the rest of a call's own work. */
+static void fetch_free(struct fetch *f)
+{
+	struct fetch_engine *e = f->engine;
+
+	calls_unlink(e, f);
+	curl_multi_remove_handle(e->multi, f->easy);
+	if (e->n_spare >= FETCH_SPARE_MAX || f->generation != e->generation) {
+		fetch_destroy(f);
+		return;
+	}
+	curl_slist_free_all(f->headers);
+	f->headers = NULL;
+	f->body_len = 0;
+	f->refused = false;
+	f->prev = NULL;
+	f->next = e->spare;
+	e->spare = f;
+	e->n_spare++;
 }
 
 static enum fetch_outcome outcome_of(const struct fetch *f, CURLcode rc)
@@ -225,11 +265,14 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 	/* Returning short fails the transfer: the answer is too large to pass on. */
 	if (f->body_len + len > FETCH_BODY_MAX)
 		return 0;
-	grown = realloc(f->body, f->body_len + len + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + f->body_len, data, len);
-	f->body = grown;
+	if (f->body_len + len + 1 > f->body_size) {
+		grown = realloc(f->body, f->body_len + len + 1);
+		if (!grown)
+			return 0;
+		f->body = grown;
+		f->body_size = f->body_len + len + 1;
+	}
+	memcpy(f->body + f->body_len, data, len);
 	f->body_len += len;
 	f->body[f->body_len] = '\0';
 	return len;
@@ -266,13 +309,13 @@ static CURLcode ssl_ctx_setup(CURL *easy, void *ssl_ctx, void *arg)
 	return CURLE_OK;
 }
 
-static bool easy_setup(struct fetch *f, const struct fetch_request *r)
+/* The options every call has, set once per handle. */
+static bool easy_setup_fixed(struct fetch *f)
 {
 	struct fetch_engine *e = f->engine;
 	CURL *c = f->easy;
 
-	return curl_easy_setopt(c, CURLOPT_URL, r->url) == CURLE_OK &&
-	       curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
+	return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
@@ -283,46 +326,68 @@ static bool easy_setup(struct fetch *f, const struct fetch_request *r)
 	       curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS) == CURLE_OK &&
-	       curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_BODY_MAX) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_USERAGENT, "oauth-relay/" PACKAGE_VERSION) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, socket_open) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, f) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_WRITEDATA, f) == CURLE_OK &&
-	       curl_easy_setopt(c, CURLOPT_PRIVATE, f) == CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_PRIVATE, f) == CURLE_OK;
+}
+
+/* What differs from call to call; every one of these is set on every call. */
+static bool easy_setup_call(struct fetch *f, const struct fetch_request *r)
+{
+	CURL *c = f->easy;
+
+	return curl_easy_setopt(c, CURLOPT_URL, r->url) == CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, r->body) == CURLE_OK &&
 	       headers_build(f, r) &&
 	       curl_easy_setopt(c, CURLOPT_HTTPHEADER, f->headers) == CURLE_OK;
 }
 
-struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r,
-			  fetch_done_fn done, void *arg)
+static struct fetch *fetch_new(struct fetch_engine *e)
 {
-	struct fetch *f = calloc(1, sizeof(*f));
+	struct fetch *f = e->spare;
 
+	if (f) {
+		e->spare = f->next;
+		e->n_spare--;
+		f->next = NULL;
+		return f;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->engine = e;
+	f->generation = e->generation;
+	f->easy = curl_easy_init();
+	if (f->easy && easy_setup_fixed(f))
+		return f;
+	fetch_destroy(f);
+	return NULL;
+}
+
+struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r,
+			  fetch_done_fn done, void *arg)
+{
+	struct fetch *f = fetch_new(e);
+
+	if (!f)
+		return NULL;
 	f->done = done;
 	f->arg = arg;
 	f->started = clock_now();
-	f->easy = curl_easy_init();
-	if (!f->easy || !easy_setup(f, r))
-		goto failed;
 	/* Adding only arms the timer: the transfer begins from the loop, so done never runs
 	 * inside fetch_start. */
-	if (curl_multi_add_handle(e->multi, f->easy) != CURLM_OK)
-		goto failed;
+	if (!easy_setup_call(f, r) || curl_multi_add_handle(e->multi, f->easy) != CURLM_OK) {
+		fetch_destroy(f);
+		return NULL;
+	}
 	calls_link(e, f);
 	return f;
-failed:
-	if (f->easy)
-		curl_easy_cleanup(f->easy);
-	curl_slist_free_all(f->headers);
-	free(f);
-	return NULL;
 }
 
 void fetch_cancel(struct fetch *f)
@@ -364,6 +429,9 @@ bool fetch_engine_configure(struct fetch_engine *e, const struct fetch_options *
 	free(e->ca_file);
 	e->ca_file = ca;
 	e->allow_private = o->allow_private;
+	/* Kept handles carry the old CA bundle. */
+	e->generation++;
+	spares_free(e);
 	return true;
 }
 
@@ -380,7 +448,8 @@ struct fetch_engine *fetch_engine_new(struct event_base *base, const struct fetc
 	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_update) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_update) != CURLM_OK ||
-	    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK) {
+	    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
+	    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)FETCH_KEEP_CONNECTIONS) != CURLM_OK) {
 		fetch_engine_free(e);
 		return NULL;
 	}
@@ -393,6 +462,7 @@ void fetch_engine_free(struct fetch_engine *e)
 		return;
 	while (e->calls)
 		fetch_free(e->calls);
+	spares_free(e);
 	/* Cleaning the multi closes the kept-alive connections; whatever sockets it did not
 	 * report removed are forgotten after it. */
 	if (e->multi)

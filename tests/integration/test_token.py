@@ -5,6 +5,7 @@ order, no control fields), what comes back (status, type and body byte for byte)
 allow-list and the private-address rule (no connection at all), broken and slow upstreams,
 concurrency, the event loop staying free, the relay's own refusals, statistics and logs."""
 import base64
+import signal
 import tempfile
 import threading
 import time
@@ -381,6 +382,83 @@ def test_loop_serves_while_upstreams_are_slow(start, upstream):
     for code, resp in results.items():
         assert resp.status == 200 and resp.json()["access_token"] == "at-" + code, resp
 
+
+
+def held_calls(relay, inst, n, prefix):
+    """n token calls in threads, each held at the upstream; (threads, results by code)."""
+    results = {}
+
+    def call(code):
+        results[code] = client.token(relay, inst, code_fields(code), timeout=60)
+
+    threads = [threading.Thread(target=call, args=("%s%d" % (prefix, i),)) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def test_sigterm_answers_pending_calls_503(start, upstream):
+    """Calls still waiting on the upstream when shutdown_timeout nears are answered 503,
+    and the relay then exits cleanly (no leak under the sanitizer builds)."""
+    upstream.route(TOKEN, up.held(up.echo("code")))
+    relay = start({"shutdown_timeout": "2", "token_timeout": "60"})
+    inst = client.register(relay)
+    threads, results = held_calls(relay, inst, 5, "pending")
+    upstream.wait_requests(5, TOKEN)
+    relay.signal(signal.SIGTERM)
+    for t in threads:
+        t.join(60)
+    assert relay.wait_exit(30) == 0, relay.log()
+    upstream.release.set()
+    assert len(results) == 5
+    for resp in results.values():
+        assert resp.status == 503, resp
+        assert resp.json()["error"] == "temporarily_unavailable", resp
+        assert resp.headers["cache-control"] == "no-store", resp.headers
+
+
+def test_sigterm_lets_calls_finish(start, upstream):
+    """A call answered by the upstream within shutdown_timeout is passed on as usual."""
+    upstream.route(TOKEN, up.held(up.echo("code")))
+    relay = start({"shutdown_timeout": "30", "token_timeout": "60"})
+    inst = client.register(relay)
+    threads, results = held_calls(relay, inst, 3, "finish")
+    upstream.wait_requests(3, TOKEN)
+    relay.signal(signal.SIGTERM)
+    relay.wait_log(r"event=shutdown_started")
+    upstream.release.set()
+    for t in threads:
+        t.join(60)
+    assert relay.wait_exit(30) == 0, relay.log()
+    for code, resp in results.items():
+        assert resp.status == 200 and resp.json()["access_token"] == "at-" + code, resp
+
+
+def test_client_gone_mid_call(start, upstream):
+    """Instances that disconnect while their call is at the upstream: the call is dropped,
+    the others are answered, and the relay goes on serving."""
+    upstream.route(TOKEN, up.held(up.echo("code")))
+    relay = start({"token_timeout": "60"})
+    inst = client.register(relay)
+    socks = []
+    for i in range(6):
+        body = urllib.parse.urlencode(code_fields("gone%d" % i)).encode()
+        header = client.signature_header(inst.id, inst.secret, int(time.time()), "POST",
+                                         "/v1/token", body)
+        sock = net.connect(relay.tls_port, tls=True, cafile=relay.cafile, timeout=60)
+        sock.sendall(net.build_request("POST", "/v1/token", body=body, headers={
+            "Content-Type": FORM, "X-OAuth-Signature": header}))
+        socks.append(sock)
+    upstream.wait_requests(6, TOKEN)
+    for sock in socks[:3]:
+        sock.close()
+    assert relay.get("/healthz").status == 200
+    upstream.release.set()
+    for i, sock in enumerate(socks[3:], start=3):
+        answer = net.Reader(sock).response()
+        assert answer.status == 200 and answer.json()["access_token"] == "at-gone%d" % i
+        sock.close()
+    assert client.token(relay, inst, code_fields("after")).status == 200
 
 # the relay's own refusals ------------------------------------------------------------------------
 
