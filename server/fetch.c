@@ -26,7 +26,6 @@ struct fetch_engine {
 	char *ca_file;
 	bool allow_private;
 	struct fetch *calls; /* every call in flight, for cancelling and freeing */
-	size_t in_flight;
 	struct fetch *spare; /* finished calls whose curl handles serve the next ones */
 	size_t n_spare;
 	unsigned generation; /* of the options: a reload makes older handles unfit to keep */
@@ -60,7 +59,6 @@ static void calls_link(struct fetch_engine *e, struct fetch *f)
 	if (e->calls)
 		e->calls->prev = f;
 	e->calls = f;
-	e->in_flight++;
 }
 
 static void calls_unlink(struct fetch_engine *e, struct fetch *f)
@@ -71,7 +69,6 @@ static void calls_unlink(struct fetch_engine *e, struct fetch *f)
 		e->calls = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	e->in_flight--;
 }
 
 static void fetch_destroy(struct fetch *f)
@@ -395,7 +392,8 @@ void fetch_cancel(struct fetch *f)
 	fetch_free(f);
 }
 
-void fetch_engine_cancel_all(struct fetch_engine *e)
+/* Ends every call in flight with FETCH_CANCELLED (their done functions run). */
+static void calls_cancel(struct fetch_engine *e)
 {
 	while (e->calls)
 		fetch_finish(e->calls, FETCH_CANCELLED);
@@ -403,7 +401,7 @@ void fetch_engine_cancel_all(struct fetch_engine *e)
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	fetch_engine_cancel_all(arg);
+	calls_cancel(arg);
 }
 
 bool fetch_engine_deadline(struct fetch_engine *e, int seconds)
@@ -413,11 +411,6 @@ bool fetch_engine_deadline(struct fetch_engine *e, int seconds)
 	if (!e->deadline)
 		e->deadline = evtimer_new(e->base, on_deadline, e);
 	return e->deadline && evtimer_add(e->deadline, &tv) == 0;
-}
-
-size_t fetch_engine_in_flight(const struct fetch_engine *e)
-{
-	return e->in_flight;
 }
 
 bool fetch_engine_configure(struct fetch_engine *e, const struct fetch_options *o)

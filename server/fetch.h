@@ -28,7 +28,7 @@ enum fetch_outcome {
 	FETCH_REFUSED,     /* the address was not public (allow_private_outbound off) */
 	FETCH_UNAVAILABLE, /* resolve, connect, TLS or protocol error, or an answer too large */
 	FETCH_TIMEOUT,     /* the whole-request timeout (or the connect timeout) passed */
-	FETCH_CANCELLED,   /* fetch_engine_cancel_all: the process is stopping */
+	FETCH_CANCELLED,   /* fetch_engine_deadline passed: the process is stopping */
 };
 
 struct fetch_result {
@@ -65,13 +65,10 @@ typedef void (*fetch_done_fn)(void *arg, const struct fetch_result *result);
 struct fetch_engine *fetch_engine_new(struct event_base *base, const struct fetch_options *o);
 /* New options for the calls started from now on (reload); copies what it needs. */
 bool fetch_engine_configure(struct fetch_engine *e, const struct fetch_options *o);
-/* Ends every call in flight with FETCH_CANCELLED (their done functions run). */
-void fetch_engine_cancel_all(struct fetch_engine *e);
 /* Calls still in flight after this many seconds end with FETCH_CANCELLED (shutdown). */
 bool fetch_engine_deadline(struct fetch_engine *e, int seconds);
 /* Frees the engine; calls still in flight end without their done functions. */
 void fetch_engine_free(struct fetch_engine *e);
-size_t fetch_engine_in_flight(const struct fetch_engine *e);
 
 /* Starts one POST; NULL when it could not be started (nothing will be called). The
  * request's strings are copied. */

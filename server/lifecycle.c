@@ -43,6 +43,8 @@ void lifecycle_reload(struct relay *relay)
 		log_warn("reload_needs_restart", LF_TEXT("key", fixed));
 	if (!fresh.tls && relay->tls) {
 		/* listen is fixed, so a TLS context exists whenever one existed before */
+		log_error("reload_failed", LF_LABEL("reason", "no TLS context was built"),
+			  LF_LABEL("kept", "previous"));
 		relay_state_free(&fresh);
 		return;
 	}

@@ -189,28 +189,41 @@ static bool ratelimits_init(struct relay *relay)
 	return ok;
 }
 
+/* A start that cannot go on says which part failed before the process exits. */
+static bool start_failed(const char *part)
+{
+	log_error("start_failed", LF_ENUM("part", part));
+	return false;
+}
+
 /* What the routes share: single use, revocations, replay and rate limits. */
 static bool relay_services_start(struct relay *relay)
 {
 	char err[256];
+	struct fetch_options outbound = outbound_options(&relay->settings);
 
 	freelist_init(&relay->requests, sizeof(struct request),
 		      offsetof(struct request, head.headers));
-	relay->singleuse = singleuse_new(relay->base);
-	relay->revoked = revocations_new(relay->base, relay->db, &relay->keys);
+	if (!(relay->singleuse = singleuse_new(relay->base)))
+		return start_failed("single_use");
+	if (!(relay->revoked = revocations_new(relay->base, relay->db, &relay->keys)))
+		return start_failed("revocations");
 	relay->stats = stats_sink_new(relay->base, relay->db, relay->settings.stats_flush_seconds,
 				      relay->settings.stats_retention_days);
-	struct fetch_options outbound = outbound_options(&relay->settings);
-	relay->fetch = fetch_engine_new(relay->base, &outbound);
-	if (!relay->fetch || !relay->singleuse || !relay->revoked || !relay->stats ||
-	    !seen_init(&relay->seen_signatures, 1024))
-		return false;
+	if (!relay->stats)
+		return start_failed("statistics");
+	if (!(relay->fetch = fetch_engine_new(relay->base, &outbound)))
+		return start_failed("outbound");
+	if (!seen_init(&relay->seen_signatures, 1024))
+		return start_failed("replay_cache");
 	singleuse_set_db(relay->singleuse, relay->db);
 	if (!ratelimits_init(relay))
-		return false;
+		return start_failed("rate_limits");
 	relay_limits_apply(relay);
-	return cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err,
-			       sizeof(err));
+	if (!cidr_list_parse(relay->settings.trusted_proxies, &relay->trusted_proxies, err,
+			     sizeof(err)))
+		return start_failed("trusted_proxies");
+	return true;
 }
 
 static int relay_run(struct relay *relay)
@@ -222,11 +235,15 @@ static int relay_run(struct relay *relay)
 	/* Events get the middle one of three priorities; the single-use claim takes the last,
 	 * to run once nothing else is ready (singleuse.c). */
 	if (!relay->base || event_base_priority_init(relay->base, 3) != 0 ||
-	    !lifecycle_signals_install(relay))
+	    !lifecycle_signals_install(relay)) {
+		start_failed("event_loop");
 		goto done;
+	}
 	nofile_raise();
-	if (!conn_budget_init(&relay->budget))
+	if (!conn_budget_init(&relay->budget)) {
+		start_failed("connection_budget");
 		goto done;
+	}
 	if (!listeners_open(relay, err, sizeof(err))) {
 		log_error("listen_failed", LF_TEXT("reason", err));
 		goto done;
@@ -234,8 +251,10 @@ static int relay_run(struct relay *relay)
 	if (*relay->settings.database_url) {
 		relay->db = db_new(relay->base, relay->settings.database_url,
 				   relay->settings.db_query_timeout, &relay_db_hooks, relay);
-		if (!relay->db)
+		if (!relay->db) {
+			start_failed("database");
 			goto done;
+		}
 		db_start(relay->db);
 	}
 	if (!relay_services_start(relay))
