@@ -6,6 +6,7 @@
 #include "db.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "relay_state.h"
 #include "stats_sink.h"
 
@@ -64,7 +65,9 @@ void lifecycle_reload(struct relay *relay)
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
+	notify_reloading();
 	lifecycle_reload(arg);
+	notify_reloaded();
 }
 
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)

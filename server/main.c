@@ -9,6 +9,7 @@
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
+#include "notify.h"
 #include "relay.h"
 #include "relay_state.h"
 #include "revocations.h"
@@ -104,6 +105,7 @@ void relay_shutdown_begin(struct relay *relay)
 	struct timeval tv = { relay->settings.drain_seconds, 0 };
 
 	relay->draining = true;
+	notify_stopping();
 	if (relay->settings.drain_seconds == 0) {
 		listeners_stop(relay);
 		return;
@@ -116,12 +118,19 @@ void relay_shutdown_begin(struct relay *relay)
 		evtimer_add(relay->drain_timer, &tv);
 }
 
+/* The database answers with the current schema: the last thing systemd waits for. */
+static void db_usable(struct db *db)
+{
+	db_ready(db);
+	notify_ready();
+}
+
 static void on_migrated(void *arg, bool ok, int applied)
 {
 	struct db *db = ((struct relay *)arg)->db;
 
 	if (ok)
-		db_ready(db);
+		db_usable(db);
 	else
 		db_reset(db);
 }
@@ -133,7 +142,7 @@ static void on_db_connected(void *arg, struct db *db)
 	if (relay->settings.migrate_on_start)
 		migrate_run(db, on_migrated, relay);
 	else
-		db_ready(db);
+		db_usable(db);
 }
 
 static const struct db_hooks relay_db_hooks = { on_db_connected, NULL };
@@ -261,6 +270,9 @@ static int relay_run(struct relay *relay)
 		goto done;
 	log_info("ready", LF_INT("listeners", relay->n_listeners),
 		 LF_INT("keys", relay->keys.count), LF_INT("database", relay->db != NULL));
+	/* With a database, readiness waits for it (db_usable). */
+	if (!relay->db)
+		notify_ready();
 	event_base_dispatch(relay->base);
 	log_info("stopped", LF_INT("connections", relay->n_conns));
 	rc = EXIT_SUCCESS;
