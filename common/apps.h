@@ -1,5 +1,5 @@
 /*
- * The token delegate's shared apps ([app NAME] sections, README "Token delegate"): which
+ * The token delegate's shared apps ([app NAME] sections, doc/protocol.md): which
  * grants an app permits and which upstream URLs it may be sent to. Pure: no I/O.
  */
 #ifndef OAUTH_RELAY_APPS_H

@@ -1,5 +1,5 @@
 /*
- * The pure part of the callback (DESIGN §2): which authorization responses are
+ * The pure part of the callback (doc/design.md §2): which authorization responses are
  * acceptable, and what is delivered to the instance.
  */
 #ifndef OAUTH_RELAY_CALLBACK_H

@@ -2,7 +2,7 @@
  * Structured logging. A line is an event name plus typed fields.
  *
  * The API is shaped so that request data cannot slip into a log line by
- * accident (DESIGN §3): the event name and LF_LABEL values must be string
+ * accident (doc/design.md §3): the event name and LF_LABEL values must be string
  * literals (the "" x "" concatenation fails to compile otherwise), numbers are
  * numbers, and LF_TEXT is reserved for operator-supplied text such as file
  * paths and library error messages. Nothing from a request is ever operator

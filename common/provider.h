@@ -1,5 +1,5 @@
 /*
- * Which kind of authorization server a flow used, as a fixed label (DESIGN §3): the
+ * Which kind of authorization server a flow used, as a fixed label (doc/design.md §3): the
  * only thing statistics keep about it. The customer's own subdomain (My Domain, Okta
  * org, Microsoft tenant) never survives classification.
  */

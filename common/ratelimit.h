@@ -1,6 +1,7 @@
 /*
  * Token buckets per client address or per instance, in memory only: addresses are never
- * logged or stored (DESIGN §3), and the table holds a keyed hash of each key, not the key.
+ * logged or stored (doc/design.md §3), and the table holds a keyed hash of each key, not
+ * the key.
  *
  * The hash is SipHash under a per-process random secret, so nobody outside can choose
  * keys that land in one place. The table is set-associative (RATELIMIT_SETS sets of

@@ -1,5 +1,5 @@
 /*
- * Sealed correlation tokens: the OAuth `state` the relay hands out (DESIGN §1).
+ * Sealed correlation tokens: the OAuth `state` the relay hands out (doc/design.md §1).
  *
  * token = base64url( 0x02 | kid (4 bytes) | nonce (12) | AES-256-GCM(flow) | tag (16) )
  * with the first 5 bytes as associated data. The key is derived from the keyring key
@@ -55,7 +55,7 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 			   int64_t now, struct flow *flow);
 
 /* A keyed hash of an opened flow's id for the single-use table, not the id itself
- * (DESIGN §3); keyed by the key that sealed it, which every node that can open the
+ * (doc/design.md §3); keyed by the key that sealed it, which every node that can open the
  * token has. False when that key has left the ring. */
 bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32]);
 

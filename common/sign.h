@@ -1,5 +1,5 @@
 /*
- * Instance credentials and request signatures (DESIGN §2 "Signed requests").
+ * Instance credentials and request signatures (doc/design.md §2 "Signed requests").
  *
  * instance_id     = "qi_" KID base64url(16 random bytes)        (33 characters)
  * instance_secret = "qs_" base64url(HMAC-SHA256(registration key of KID, instance_id))

@@ -1,5 +1,5 @@
 /*
- * Anonymous usage counters (DESIGN §3): (hour, provider, event, outcome, delivery) ->
+ * Anonymous usage counters (doc/design.md §3): (hour, provider, event, outcome, delivery) ->
  * count, with two latency histograms of fixed buckets. Aggregated in memory; the
  * server flushes them in batches. Nothing here can hold request data: every
  * dimension is an index into a fixed table.

@@ -1,5 +1,5 @@
 /*
- * POST /v1/token's body (README "Token delegate"): parses an instance's token request and
+ * POST /v1/token's body (doc/protocol.md): parses an instance's token request and
  * decides everything about the upstream call it becomes: which app, which grant, which URL,
  * the form body that is forwarded and the client authentication added to it. Pure: no I/O,
  * so the route, the unit tests and the fuzzer share it.

@@ -1,5 +1,5 @@
 /*
- * URLs: validating and normalizing an instance's return_url (DESIGN §2, §5), strict
+ * URLs: validating and normalizing an instance's return_url (doc/design.md §2, §5), strict
  * query-string parsing for callbacks, and appending parameters to a URL.
  */
 #ifndef OAUTH_RELAY_URL_H

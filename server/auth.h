@@ -1,4 +1,4 @@
-/* Verifying the X-OAuth-Signature of instance requests (DESIGN §2). */
+/* Verifying the X-OAuth-Signature of instance requests (doc/design.md §2). */
 #ifndef OAUTH_RELAY_AUTH_H
 #define OAUTH_RELAY_AUTH_H
 

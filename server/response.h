@@ -1,5 +1,5 @@
 /*
- * Building responses. Every response carries the security headers of DESIGN §2
+ * Building responses. Every response carries the security headers of doc/design.md §2
  * (no-store, nosniff, no-referrer, a CSP, HSTS on TLS); a body is JSON or a page.
  */
 #ifndef OAUTH_RELAY_RESPONSE_H

@@ -30,7 +30,7 @@ struct callback {
 	struct query query; /* last: its params array is not cleared for reuse */
 };
 
-/* Logs and counts the outcome: fixed labels only (DESIGN §3). */
+/* Logs and counts the outcome: fixed labels only (doc/design.md §3). */
 static void outcome_record(struct callback *cb, enum stats_outcome outcome)
 {
 	enum provider provider = cb->opened ? provider_classify(cb->flow.issuer)

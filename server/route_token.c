@@ -1,5 +1,5 @@
 /*
- * POST /v1/token (signed): the token delegate (README "Token delegate"). The instance sends
+ * POST /v1/token (signed): the token delegate (doc/protocol.md). The instance sends
  * an ordinary token request; the relay adds the shared app's credentials, calls the upstream
  * on the event loop and passes its answer back unchanged.
  */

@@ -2,7 +2,7 @@
 """The measuring half of tests/bench/run (which starts nginx, the relay and PostgreSQL and
 passes their ports and pids in BENCH_* variables). Not a test: it prints a table.
 
-Scenarios (DESIGN §6), each a wrk run with the same threads, connections and duration for
+Scenarios (doc/design.md §6), each a wrk run with the same threads, connections and duration for
 nginx and the relay, alternately nginx, relay, nginx, relay, ... BENCH_ROUNDS times; the
 median is reported:
   S1 callback over TLS, a new connection per request (Connection: close)

@@ -1,5 +1,5 @@
 /*
- * return_url validation (DESIGN §5). Invariants on every accepted URL: normalizing the
+ * return_url validation (doc/design.md §5). Invariants on every accepted URL: normalizing the
  * output again gives the same output; it holds no CR, LF, space, backslash, control or
  * non-ASCII byte, no '#' anywhere and no '@' in the authority; url_parts_get agrees
  * with it (scheme, and a host with none of those characters).

@@ -1,4 +1,4 @@
-"""The privacy audit (DESIGN §3, issue 4). Every kind of flow and error runs through two
+"""The privacy audit (doc/design.md §3, issue 4). Every kind of flow and error runs through two
 relays sharing a database (and a third, 31 minutes ahead, for expiry), with a unique marker
 in every field a caller controls, token delegate requests (issue 12) included: markers in
 every token-request field, in the shared app's client id, secret and token URLs, and in the

@@ -1,4 +1,4 @@
-"""DESIGN §3, a first check (the full audit comes later): a relay that handled flows with
+"""doc/design.md §3, a first check (the full audit comes later): a relay that handled flows with
 marker strings everywhere logs none of them, nor tokens, ids or addresses."""
 from relaytest import client
 

@@ -1,4 +1,4 @@
-"""Signed requests (X-OAuth-Signature): the DESIGN test vector, every way a signature
+"""Signed requests (X-OAuth-Signature): the test vector of doc/protocol.md, every way a signature
 fails (one answer for all), revocation through PostgreSQL, and key rotation."""
 import hashlib
 import json

@@ -1,5 +1,5 @@
 /* apps: an [app NAME] section's keys and checks, the grants list and the token URL
- * allow-lists (README "Token delegate", issue 12 §3, §4, §9). */
+ * allow-lists (doc/protocol.md "POST /v1/token", issue 12 §3, §4, §9). */
 #include "config.h"
 
 #include "suites.h"

@@ -1,4 +1,4 @@
-/* provider: the fixed classification of authorization servers (DESIGN §3) with real
+/* provider: the fixed classification of authorization servers (doc/design.md §3) with real
  * host shapes, case, ports, trailing dots and look-alikes, and the label table. */
 #include "config.h"
 

@@ -119,7 +119,7 @@ struct pair {
 	const char *value;
 };
 
-/* DESIGN §7 and settings_table agree; every setting but the required four is listed. */
+/* doc/design.md §7 and settings_table agree; every setting but the required four is listed. */
 static const struct pair defaults[] = {
 	{ "listen", "0.0.0.0:8443" },      { "listen_http", "" },
 	{ "admin_listen", "127.0.0.1:9090" }, { "admin_token", "" },

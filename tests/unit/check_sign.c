@@ -1,4 +1,4 @@
-/* sign: instance credentials, request signatures (the DESIGN test vector), strict
+/* sign: instance credentials, request signatures (the test vector of doc/protocol.md), strict
  * X-OAuth-Signature parsing and constant-time comparison. */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* DESIGN §2 "Signed requests". */
+/* doc/design.md §2 "Signed requests". */
 #define V_SECRET "qs_3q2-7wEXAMPLEsecretVALUE"
 #define V_TS 1764340000LL
 #define V_METHOD "POST"

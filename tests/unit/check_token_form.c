@@ -1,4 +1,4 @@
-/* token_form: POST /v1/token's body becoming its upstream call (README "Token delegate",
+/* token_form: POST /v1/token's body becoming its upstream call (doc/protocol.md,
  * issue 12 §2-4): the app, the grant, the URL, the forwarded body and the client
  * authentication. */
 #include "config.h"

@@ -11,7 +11,7 @@ import * as oidc from 'openid-client';
 
 import { fetchTrusting, httpsRequest } from './net.mjs';
 
-/** X-OAuth-Signature for one request (DESIGN §2 "Signed requests"). */
+/** X-OAuth-Signature for one request (doc/design.md §2 "Signed requests"). */
 export function signature(id, secret, method, target, body, ts = Math.floor(Date.now() / 1000)) {
   const bodyHash = createHash('sha256').update(body).digest('hex');
   const message = `v1\n${ts}\n${method}\n${target}\n${bodyHash}`;

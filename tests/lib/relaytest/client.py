@@ -1,5 +1,5 @@
 """An instance client written independently of the relay's C code: registration, the
-X-OAuth-Signature signer (DESIGN §2 "Signed requests") and flow creation, plus callbacks
+X-OAuth-Signature signer (doc/design.md §2 "Signed requests") and flow creation, plus callbacks
 as a browser would send them.
 
 sig = base64url-no-padding(HMAC-SHA256(key = instance_secret bytes,

@@ -1,4 +1,4 @@
-"""Usage statistics (DESIGN §3, issue 4): traffic that produces every callback outcome
+"""Usage statistics (doc/design.md §3, issue 4): traffic that produces every callback outcome
 across relays while remembering, per relay, which counters it must have caused; reading
 stats_hourly back; a strict Prometheus text checker; marker search for the audit.
 
