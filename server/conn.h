@@ -20,7 +20,7 @@ struct request {
 	enum listener_kind kind;
 	bool is_head;         /* HEAD: answered like GET, without a body */
 	bool is_post;
-	int route;            /* enum metrics_route, set by the router */
+	int route;            /* metrics route (metrics.h), set by the router */
 	double started;       /* monotonic seconds when the head was complete */
 	char *head_buf;       /* the bytes head points into */
 	unsigned char *body;  /* NUL-terminated copy, body_len bytes */

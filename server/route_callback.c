@@ -216,14 +216,14 @@ static void callback_instance(struct request *req)
 
 const struct route_entry route_callback = {
 	.path = "/v1/callback",
-	.metrics_route = ROUTE_CALLBACK,
+	.label = "/v1/callback",
 	.methods = METHOD_GET | METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = callback_shared,
 };
 const struct route_entry route_callback_instance = {
 	.path = "/v1/callback/",
-	.metrics_route = ROUTE_CALLBACK,
+	.label = "/v1/callback",
 	.methods = METHOD_GET | METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = callback_instance,
