@@ -23,6 +23,15 @@ struct freelist {
  * objects that end in an array which is always written before it is read (a parsed
  * head's fields): zeroing kilobytes per request is memset's share of the CPU. */
 void freelist_init(struct freelist *f, size_t size, size_t cleared);
+
+/* The rule for a cleared of offsetof(type, member), checked at compile time next to the
+ * type: the bytes past the cut are exactly member, the object's last (no member after it,
+ * no trailing padding), so the only thing a reused object keeps is the array its users
+ * write before they read; a member added after it would fail here, not go unzeroed. */
+#define FREELIST_CUT_IS_LAST(type, member)                                               \
+	_Static_assert(offsetof(type, member) + sizeof(((type *)0)->member) == sizeof(type), \
+		       #member " must end " #type ": its free list zeroes only what is before it")
+
 /* An object zeroed up to cleared (a new one all of it, as calloc gives); NULL when out of
  * memory. */
 void *freelist_get(struct freelist *f);

@@ -33,7 +33,7 @@ struct http_head {
 	long long content_length; /* -1 when absent */
 	bool keep_alive;
 	bool expect_continue;
-	struct http_header headers[HTTP_HEADERS_CAP]; /* last: see freelist_init */
+	struct http_header headers[HTTP_HEADERS_CAP]; /* last: see conn.h's FREELIST_CUT_IS_LAST */
 };
 
 /*

@@ -6,6 +6,7 @@
 #ifndef OAUTH_RELAY_CONN_H
 #define OAUTH_RELAY_CONN_H
 
+#include "freelist.h"
 #include "http_parse.h"
 #include "relay.h"
 
@@ -20,7 +21,7 @@ struct request {
 	enum listener_kind kind;
 	bool is_head;         /* HEAD: answered like GET, without a body */
 	bool is_post;
-	int route;            /* enum metrics_route, set by the router */
+	int route;            /* metrics route (metrics.h), set by the router */
 	double started;       /* monotonic seconds when the head was complete */
 	char *head_buf;       /* the bytes head points into */
 	unsigned char *body;  /* NUL-terminated copy, body_len bytes */
@@ -31,6 +32,8 @@ struct request {
 	void *abort_arg;
 	struct http_head head; /* last: its fields array is not cleared for reuse */
 };
+/* relay->requests clears up to head.headers (main.c). */
+FREELIST_CUT_IS_LAST(struct request, head.headers);
 
 /* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up
  * or finds no place in the budgets, not even by closing the longest-idle connection

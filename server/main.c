@@ -213,6 +213,7 @@ static bool relay_services_start(struct relay *relay)
 
 	freelist_init(&relay->requests, sizeof(struct request),
 		      offsetof(struct request, head.headers));
+	route_callback_pool_init(&relay->callbacks);
 	if (!(relay->singleuse = singleuse_new(relay->base)))
 		return start_failed("single_use");
 	if (!(relay->revoked = revocations_new(relay->base, relay->db, &relay->keys)))

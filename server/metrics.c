@@ -11,23 +11,14 @@
 
 struct metrics metrics;
 
-static const char *const route_names[ROUTE_COUNT] = {
-	"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/v1/callback",
-	"/metrics", "/v1/stats", "/stats", "/v1/token",
-};
-
 const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15,
 };
 
-const char *metrics_route_name(enum metrics_route r)
+void metrics_request(int route, int status)
 {
-	return route_names[r];
-}
-
-void metrics_request(enum metrics_route route, int status)
-{
-	if (status >= METRICS_STATUS_MIN && status <= METRICS_STATUS_MAX)
+	if (route >= 0 && route < METRICS_ROUTES && status >= METRICS_STATUS_MIN &&
+	    status <= METRICS_STATUS_MAX)
 		metrics.requests[route][status - METRICS_STATUS_MIN]++;
 }
 
@@ -88,17 +79,40 @@ static void histogram(struct textbuf *t, const char *name, const char *help, con
 	    (unsigned long long)cumulative, name, sum, name, (unsigned long long)count);
 }
 
-static void requests_render(struct textbuf *t)
+static bool same_label(const char *const labels[METRICS_ROUTES], int a, int b)
+{
+	return labels[a] && labels[b] && strcmp(labels[a], labels[b]) == 0;
+}
+
+/* Route r's series: its counts and those of the later routes with its label, once. */
+static void route_render(struct textbuf *t, const char *const labels[METRICS_ROUTES], int r)
+{
+	uint64_t n[METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1] = { 0 };
+
+	for (int q = 0; q < r; q++) {
+		if (same_label(labels, q, r))
+			return;
+	}
+	for (int q = r; q < METRICS_ROUTES; q++) {
+		if (!same_label(labels, q, r))
+			continue;
+		for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++)
+			n[s] += metrics.requests[q][s];
+	}
+	for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++) {
+		if (n[s])
+			textbuf_printf(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+			    labels[r], s + METRICS_STATUS_MIN, (unsigned long long)n[s]);
+	}
+}
+
+static void requests_render(struct textbuf *t, const char *const labels[METRICS_ROUTES])
 {
 	header(t, "oauth_relay_http_requests_total", "counter",
 	       "HTTP requests answered, by route and status.");
-	for (int r = 0; r < ROUTE_COUNT; r++) {
-		for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++) {
-			if (metrics.requests[r][s])
-				textbuf_printf(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-				    route_names[r], s + METRICS_STATUS_MIN,
-				    (unsigned long long)metrics.requests[r][s]);
-		}
+	for (int r = 0; r < METRICS_ROUTES; r++) {
+		if (labels[r])
+			route_render(t, labels, r);
 	}
 }
 
@@ -136,7 +150,8 @@ static void label_escape(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
-char *metrics_render(const struct metrics_gauges *g, size_t *len)
+char *metrics_render(const struct metrics_gauges *g, const char *const labels[METRICS_ROUTES],
+		     size_t *len)
 {
 	struct textbuf t;
 	char version[64], libevent[64], openssl[128];
@@ -150,7 +165,7 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
 	header(&t, "oauth_relay_build_info", "gauge", "Versions of the relay and its libraries.");
 	textbuf_printf(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
 	    version, libevent, openssl, v.libpq);
-	requests_render(&t);
+	requests_render(&t, labels);
 	by_provider_outcome(&t, "oauth_relay_callbacks_total",
 			    "Authorization responses handled, by provider kind and outcome.",
 			    metrics.callbacks);

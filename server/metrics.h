@@ -1,6 +1,6 @@
 /*
  * Process-local counters for /metrics (Prometheus text format). Every label value
- * comes from a fixed table: route names, status codes, provider and outcome labels.
+ * comes from a fixed table: route labels, status codes, provider and outcome labels.
  */
 #ifndef OAUTH_RELAY_METRICS_H
 #define OAUTH_RELAY_METRICS_H
@@ -10,19 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum metrics_route {
-	ROUTE_OTHER,
-	ROUTE_HEALTHZ,
-	ROUTE_READYZ,
-	ROUTE_INSTANCES,
-	ROUTE_FLOWS,
-	ROUTE_CALLBACK,
-	ROUTE_METRICS,
-	ROUTE_STATS_JSON,
-	ROUTE_DASHBOARD,
-	ROUTE_TOKEN,
-	ROUTE_COUNT
-};
+/* Requests are counted by route: METRICS_ROUTE_OTHER for those no route took (404, 405,
+ * connection-level rejections), else 1 + the route's index in the router's table, whose
+ * labels the caller of metrics_render passes in (router_labels). */
+#define METRICS_ROUTE_OTHER 0
+#define METRICS_ROUTES 16 /* other and the routes; router.c asserts they fit */
 
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_MAX 599
@@ -33,7 +25,7 @@ enum metrics_route {
 extern const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1];
 
 struct metrics {
-	uint64_t requests[ROUTE_COUNT][METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1];
+	uint64_t requests[METRICS_ROUTES][METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1];
 	uint64_t callbacks[PROVIDER_COUNT][STATS_OUTCOME_COUNT];
 	uint64_t handling[STATS_HANDLING_BUCKETS];
 	double handling_sum;
@@ -49,8 +41,7 @@ struct metrics {
 
 extern struct metrics metrics;
 
-const char *metrics_route_name(enum metrics_route r);
-void metrics_request(enum metrics_route route, int status);
+void metrics_request(int route, int status);
 void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms, double consent_s);
 /* One token delegate request; upstream_ms < 0 when no upstream call was made. */
 void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms);
@@ -62,7 +53,10 @@ struct metrics_gauges {
 	uint64_t stats_dropped;
 };
 
-/* Renders the exposition text; the caller frees it. */
-char *metrics_render(const struct metrics_gauges *g, size_t *len);
+/* Renders the exposition text; the caller frees it. labels[r] is route r's label, NULL
+ * where there is no route; routes with the same label (a path and its prefix twin) are
+ * one series. */
+char *metrics_render(const struct metrics_gauges *g, const char *const labels[METRICS_ROUTES],
+		     size_t *len);
 
 #endif

@@ -57,7 +57,7 @@ struct relay {
 	struct cidr_list trusted_proxies;  /* parsed from settings, rebuilt on reload */
 
 	struct freelist requests;  /* struct request, reused (see freelist.h) */
-	struct freelist callbacks; /* route_callback.c's state, sized there on first use */
+	struct freelist callbacks; /* route_callback.c's state (route_callback_pool_init) */
 
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;
@@ -80,5 +80,7 @@ void relay_limits_apply(struct relay *relay);
 bool relay_outbound_apply(struct relay *relay);
 /* Called by conn.c whenever a connection closes. */
 void relay_conn_closed(struct relay *relay);
+/* Sets up the callbacks' free list: route_callback.c alone knows their size and layout. */
+void route_callback_pool_init(struct freelist *f);
 
 #endif

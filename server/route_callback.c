@@ -17,6 +17,7 @@
 #include "singleuse.h"
 #include "usage.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,12 @@ struct callback {
 	struct singleuse_ticket *ticket;
 	struct query query; /* last: its params array is not cleared for reuse */
 };
+FREELIST_CUT_IS_LAST(struct callback, query.params);
+
+void route_callback_pool_init(struct freelist *f)
+{
+	freelist_init(f, sizeof(struct callback), offsetof(struct callback, query.params));
+}
 
 /* Logs and counts the outcome: fixed labels only (doc/design.md §3). */
 static void outcome_record(struct callback *cb, enum stats_outcome outcome)
@@ -144,10 +151,6 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 		response_error_status_with(req, 405, &allow, 1);
 		return;
 	}
-	/* The relay's list of them learns their size here, where it is known. */
-	if (!req->relay->callbacks.size)
-		freelist_init(&req->relay->callbacks, sizeof(*cb),
-			      offsetof(struct callback, query.params));
 	cb = freelist_get(&req->relay->callbacks);
 	if (!cb) {
 		page_send(req, PAGE_UNAVAILABLE);
@@ -216,14 +219,14 @@ static void callback_instance(struct request *req)
 
 const struct route_entry route_callback = {
 	.path = "/v1/callback",
-	.metrics_route = ROUTE_CALLBACK,
+	.label = "/v1/callback",
 	.methods = METHOD_GET | METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = callback_shared,
 };
 const struct route_entry route_callback_instance = {
 	.path = "/v1/callback/",
-	.metrics_route = ROUTE_CALLBACK,
+	.label = "/v1/callback",
 	.methods = METHOD_GET | METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = callback_instance,

@@ -71,7 +71,7 @@ static void dashboard_get(struct request *req)
 
 const struct route_entry route_dashboard = {
 	.path = "/stats",
-	.metrics_route = ROUTE_DASHBOARD,
+	.label = "/stats",
 	.methods = METHOD_GET,
 	.listeners = ON_ADMIN,
 	.handle = dashboard_get,

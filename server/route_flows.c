@@ -238,7 +238,7 @@ static void flows_create(struct request *req)
 
 const struct route_entry route_flows = {
 	.path = "/v1/flows",
-	.metrics_route = ROUTE_FLOWS,
+	.label = "/v1/flows",
 	.methods = METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = flows_create,

@@ -48,14 +48,14 @@ static void readyz(struct request *req)
 
 const struct route_entry route_healthz = {
 	.path = "/healthz",
-	.metrics_route = ROUTE_HEALTHZ,
+	.label = "/healthz",
 	.methods = METHOD_GET,
 	.listeners = ON_ALL,
 	.handle = healthz,
 };
 const struct route_entry route_readyz = {
 	.path = "/readyz",
-	.metrics_route = ROUTE_READYZ,
+	.label = "/readyz",
 	.methods = METHOD_GET,
 	.listeners = ON_ALL,
 	.handle = readyz,

@@ -91,7 +91,7 @@ static void instances_create(struct request *req)
 
 const struct route_entry route_instances = {
 	.path = "/v1/instances",
-	.metrics_route = ROUTE_INSTANCES,
+	.label = "/v1/instances",
 	.methods = METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = instances_create,

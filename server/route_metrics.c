@@ -25,8 +25,12 @@ static void metrics_get(struct request *req)
 		stats_sink_pending_cells(relay->stats),
 		stats_sink_dropped(relay->stats),
 	};
+	const char *labels[METRICS_ROUTES];
 	size_t len = 0;
-	char *text = metrics_render(&g, &len);
+	char *text;
+
+	router_labels(labels);
+	text = metrics_render(&g, labels, &len);
 
 	if (!text) {
 		response_error_status(req, 500);
@@ -38,7 +42,7 @@ static void metrics_get(struct request *req)
 
 const struct route_entry route_metrics = {
 	.path = "/metrics",
-	.metrics_route = ROUTE_METRICS,
+	.label = "/metrics",
 	.methods = METHOD_GET,
 	.listeners = ON_ADMIN,
 	.handle = metrics_get,

@@ -87,7 +87,7 @@ static void stats_get(struct request *req)
 
 const struct route_entry route_stats_json = {
 	.path = "/v1/stats",
-	.metrics_route = ROUTE_STATS_JSON,
+	.label = "/v1/stats",
 	.methods = METHOD_GET,
 	.listeners = ON_ADMIN,
 	.handle = stats_get,

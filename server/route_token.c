@@ -200,7 +200,7 @@ static void token_handle(struct request *req)
 
 const struct route_entry route_token = {
 	.path = "/v1/token",
-	.metrics_route = ROUTE_TOKEN,
+	.label = "/v1/token",
 	.methods = METHOD_POST,
 	.listeners = ON_PUBLIC,
 	.handle = token_handle,

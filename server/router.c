@@ -8,18 +8,34 @@
 
 #include <string.h>
 
+/* Each defined in its route_*.c. */
+extern const struct route_entry route_healthz;
+extern const struct route_entry route_readyz;
+extern const struct route_entry route_instances;
+extern const struct route_entry route_flows;
+extern const struct route_entry route_callback;
+extern const struct route_entry route_callback_instance;
+extern const struct route_entry route_metrics;
+extern const struct route_entry route_stats_json;
+extern const struct route_entry route_dashboard;
+extern const struct route_entry route_token;
+
+/* First match wins. A route's metrics route is 1 + its index here. */
 static const struct route_entry *const routes[] = {
 	&route_healthz,
 	&route_readyz,
 	&route_instances,
 	&route_flows,
-	&route_token,
 	&route_callback,
 	&route_callback_instance,
 	&route_metrics,
 	&route_stats_json,
 	&route_dashboard,
+	&route_token,
 };
+
+#define ROUTES_N (sizeof(routes) / sizeof(routes[0]))
+_Static_assert(ROUTES_N < METRICS_ROUTES, "METRICS_ROUTES holds other and every route");
 
 static unsigned method_of(const struct http_slice m, bool *is_head)
 {
@@ -71,7 +87,7 @@ void router_dispatch(struct request *req)
 	unsigned method = method_of(req->head.method, &req->is_head);
 
 	req->is_post = method == METHOD_POST;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	for (size_t i = 0; i < ROUTES_N; i++) {
 		const struct route_entry *r = routes[i];
 		if (!(r->listeners & listener_bit) || !path_matches(r, req->head.path))
 			continue;
@@ -82,11 +98,18 @@ void router_dispatch(struct request *req)
 			response_error_status_with(req, 405, &h, 1);
 			return;
 		}
-		req->route = r->metrics_route;
+		req->route = (int)i + 1;
 		if ((r->listeners & ON_PUBLIC) == 0 && !admin_allowed(req))
 			return;
 		r->handle(req);
 		return;
 	}
 	response_error_status(req, 404);
+}
+
+void router_labels(const char *labels[METRICS_ROUTES])
+{
+	labels[METRICS_ROUTE_OTHER] = "other";
+	for (size_t r = 1; r < METRICS_ROUTES; r++)
+		labels[r] = r <= ROUTES_N ? routes[r - 1]->label : NULL;
 }

@@ -1,6 +1,7 @@
 /*
- * The route table: a path, the methods it takes, the listeners it is served on and
- * one handler, each in its own route_*.c file (tmux's cmd_entry pattern).
+ * The route table: a path, the methods it takes, the listeners it is served on, one
+ * handler and the label it is counted under in /metrics, each in its own route_*.c file
+ * (tmux's cmd_entry pattern) and listed in router.c's table.
  */
 #ifndef OAUTH_RELAY_ROUTER_H
 #define OAUTH_RELAY_ROUTER_H
@@ -16,25 +17,17 @@ enum route_method { METHOD_GET = 1, METHOD_POST = 2 };
 
 struct route_entry {
 	const char *path;
-	int metrics_route;  /* enum metrics_route: the label in /metrics */
+	const char *label;  /* its route label in /metrics: fixed, never the request path */
 	unsigned methods;   /* enum route_method bits; GET routes also answer HEAD */
 	unsigned listeners; /* ON_* bits */
 	void (*handle)(struct request *req);
 	bool prefix; /* path is a prefix: the handler reads the rest */
 };
 
-extern const struct route_entry route_healthz;
-extern const struct route_entry route_readyz;
-extern const struct route_entry route_instances;
-extern const struct route_entry route_flows;
-extern const struct route_entry route_token;
-extern const struct route_entry route_callback;
-extern const struct route_entry route_callback_instance;
-extern const struct route_entry route_metrics;
-extern const struct route_entry route_stats_json;
-extern const struct route_entry route_dashboard;
-
-/* Finds the route and calls it, or answers 404/405 itself. */
+/* Finds the route, sets req->route to its metrics route and calls it, or answers 404/405
+ * itself (counted as METRICS_ROUTE_OTHER). */
 void router_dispatch(struct request *req);
+/* Each metrics route's label for metrics_render: "other", then the table's, NULL after. */
+void router_labels(const char *labels[METRICS_ROUTES]);
 
 #endif

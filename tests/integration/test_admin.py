@@ -73,6 +73,7 @@ def test_checker_refuses_broken_expositions():
         good.replace("a_total{", "a-total{"),                             # metric name
         good.rstrip("\n"),                                                 # final newline
         good.replace("# TYPE h histogram\n", "# TYPE h histogram\n# TYPE h gauge\n"),  # twice
+        good.replace("# HELP h", "a_total{x=\"r\"} 1\na_total{x=\"r\"} 2\n# HELP h"),  # twice
     ]
     for text in broken:
         with pytest.raises((AssertionError, ValueError)):

@@ -340,9 +340,9 @@ def _value(text, line):
 def parse_metrics(text):
     """Checks an exposition like promtool's lint and returns {family: {"type", "help",
     "samples": [(name, labels, value)]}}. Rules: # HELP and # TYPE once each, before the
-    family's samples; families not interleaved; metric and label name syntax; label
-    value escapes; counters end in _total; histograms: _bucket le increasing, cumulative,
-    +Inf last and equal to _count, _sum and _count present."""
+    family's samples; families not interleaved; each series once; metric and label name
+    syntax; label value escapes; counters end in _total; histograms: _bucket le
+    increasing, cumulative, +Inf last and equal to _count, _sum and _count present."""
     assert text.endswith("\n"), "no final newline"
     families, current, done = {}, None, set()
     for line in text[:-1].split("\n"):
@@ -383,8 +383,9 @@ def parse_metrics(text):
             assert fam_name.endswith("_total"), "counter %s without _total" % fam_name
         if fam["type"] != "histogram":
             assert name == fam_name, line
-        fam["samples"].append((name, _labels(labels, line) if labels else {},
-                               _value(value, line)))
+        sample = (name, _labels(labels, line) if labels else {}, _value(value, line))
+        assert sample[:2] not in [s[:2] for s in fam["samples"]], "duplicate series: " + line
+        fam["samples"].append(sample)
     for name, fam in families.items():
         assert fam["help"] and fam["type"], "%s lacks HELP or TYPE" % name
         values = [v for _, _, v in fam["samples"]]
