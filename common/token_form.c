@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define FORM_TYPE "application/x-www-form-urlencoded"
-
 /* Never forwarded: the caller's own client authentication (the relay authenticates with the
  * app's) and the fields that only steer the relay. */
 static const char *const dropped_fields[] = {
@@ -278,12 +276,4 @@ void token_upstream_free(struct token_upstream *u)
 	free(u->authorization);
 	u->body = u->authorization = NULL;
 	u->body_len = 0;
-}
-
-bool token_form_content_type_ok(const char *value, size_t len)
-{
-	size_t n = strlen(FORM_TYPE);
-
-	return len >= n && strncasecmp(value, FORM_TYPE, n) == 0 &&
-	       (len == n || value[n] == ';' || value[n] == ' ' || value[n] == '\t');
 }

@@ -46,7 +46,4 @@ bool token_form_prepare(const char *body, size_t len, const struct app_settings 
 			size_t n_apps, struct token_upstream *out, struct token_refusal *why);
 void token_upstream_free(struct token_upstream *u);
 
-/* Whether a Content-Type value is application/x-www-form-urlencoded, parameters allowed. */
-bool token_form_content_type_ok(const char *value, size_t len);
-
 #endif

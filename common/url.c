@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HOST_MAX 253
 #define LABEL_MAX 63
@@ -387,4 +388,13 @@ size_t url_encode(const char *in, size_t len, char *out, size_t size)
 		return (size_t)-1;
 	out[o] = '\0';
 	return o;
+}
+
+bool url_form_content_type(const char *value, size_t len)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(form) - 1;
+
+	return len >= n && strncasecmp(value, form, n) == 0 &&
+	       (len == n || value[n] == ';' || value[n] == ' ' || value[n] == '\t');
 }

@@ -59,6 +59,10 @@ void query_free(struct query *q);
 /* How many times name occurs, and the first value (or NULL). */
 size_t query_count(const struct query *q, const char *name, const char **value);
 
+/* Whether a Content-Type value is application/x-www-form-urlencoded, parameters allowed
+ * ("; charset=UTF-8"). */
+bool url_form_content_type(const char *value, size_t len);
+
 /* Percent-encodes everything but RFC 3986 unreserved characters. Returns the length
  * written (without NUL) or (size_t)-1 when out is too small. */
 size_t url_encode(const char *in, size_t len, char *out, size_t size);

@@ -120,10 +120,7 @@ static bool params_take(struct request *req, struct query *q)
 	if (!req->is_post)
 		return query_parse(req->head.query.p, req->head.query.len, q) == QUERY_OK;
 	ctype = http_head_get(&req->head, "content-type");
-	/* The media type exactly, optionally followed by parameters ("; charset=UTF-8"). */
-	if (!ctype || ctype->len < 33 ||
-	    strncasecmp(ctype->p, "application/x-www-form-urlencoded", 33) != 0 ||
-	    (ctype->len > 33 && !memchr("; \t", ctype->p[33], 3)))
+	if (!ctype || !url_form_content_type(ctype->p, ctype->len))
 		return false;
 	return query_parse((const char *)req->body, req->body_len, q) == QUERY_OK;
 }

@@ -160,7 +160,7 @@ static bool content_type_ok(const struct request *req)
 {
 	const struct http_slice *ctype = http_head_get(&req->head, "content-type");
 
-	return ctype && token_form_content_type_ok(ctype->p, ctype->len);
+	return ctype && url_form_content_type(ctype->p, ctype->len);
 }
 
 static void token_handle(struct request *req)
@@ -174,9 +174,7 @@ static void token_handle(struct request *req)
 		usage_record_token(req, PROVIDER_UNSPECIFIED, STATS_REFUSED, -1);
 		return;
 	}
-	/* The id's random part (after "qi_" and the key id) keys the instance's bucket. */
-	if (!ratelimit_allow_key(&req->relay->ratelimit_token,
-				 (const unsigned char *)instance_id + 3 + KEYRING_KID_LEN,
+	if (!ratelimit_allow_key(&req->relay->ratelimit_token, auth_instance_key(instance_id),
 				 clock_now())) {
 		refuse(req, STATS_RATE_LIMITED, 429, "rate_limited", "Too many token requests; try again later.");
 		return;

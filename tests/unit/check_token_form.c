@@ -429,7 +429,7 @@ START_TEST(content_type)
 {
 	const struct type_case *c = &type_cases[_i];
 
-	ck_assert_msg(token_form_content_type_ok(c->value, strlen(c->value)) == c->ok, "%s",
+	ck_assert_msg(url_form_content_type(c->value, strlen(c->value)) == c->ok, "%s",
 		      c->value);
 }
 END_TEST
@@ -439,9 +439,9 @@ START_TEST(content_type_length)
 	static const char value[] = "application/x-www-form-urlencoded";
 
 	/* Only len bytes are read. */
-	ck_assert(!token_form_content_type_ok(value, strlen(value) - 1));
-	ck_assert(token_form_content_type_ok("application/x-www-form-urlencoded;q", 33));
-	ck_assert(!token_form_content_type_ok(value, 0));
+	ck_assert(!url_form_content_type(value, strlen(value) - 1));
+	ck_assert(url_form_content_type("application/x-www-form-urlencoded;q", 33));
+	ck_assert(!url_form_content_type(value, 0));
 }
 END_TEST
 
