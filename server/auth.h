@@ -9,6 +9,13 @@
  * for every cause (not saying which part failed) and returns false. */
 bool auth_verify(struct request *req, char instance_id[INSTANCE_ID_LEN + 1]);
 
+/* What keys an instance's per-instance rate limits: its id's random part, after "qi_"
+ * and the key id. */
+static inline const unsigned char *auth_instance_key(const char *instance_id)
+{
+	return (const unsigned char *)instance_id + 3 + KEYRING_KID_LEN;
+}
+
 /* Constant-time check of "Authorization: Bearer <token>". */
 bool auth_bearer_matches(const struct request *req, const char *token);
 

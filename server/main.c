@@ -158,16 +158,22 @@ static void nofile_raise(void)
 }
 
 
+/* A per-instance limit's burst: half a minute's worth, at least 10. */
+static double instance_burst(int per_minute)
+{
+	return per_minute / 2 > 10 ? per_minute / 2 : 10;
+}
+
 void relay_limits_apply(struct relay *relay)
 {
 	const struct settings *s = &relay->settings;
-	double flows_burst = s->rate_limit_flows / 2 > 10 ? s->rate_limit_flows / 2 : 10;
-	double token_burst = s->rate_limit_token / 2 > 10 ? s->rate_limit_token / 2 : 10;
 
 	ratelimit_configure(&relay->ratelimit_register, s->rate_limit_register,
 			    s->rate_limit_register);
-	ratelimit_configure(&relay->ratelimit_flows, flows_burst, s->rate_limit_flows);
-	ratelimit_configure(&relay->ratelimit_token, token_burst, s->rate_limit_token);
+	ratelimit_configure(&relay->ratelimit_flows, instance_burst(s->rate_limit_flows),
+			    s->rate_limit_flows);
+	ratelimit_configure(&relay->ratelimit_token, instance_burst(s->rate_limit_token),
+			    s->rate_limit_token);
 }
 
 static struct fetch_options outbound_options(const struct settings *s)

@@ -194,9 +194,7 @@ static void flows_create(struct request *req)
 			     STATS_DELIVERY_NONE, -1);
 		return;
 	}
-	/* The id's random part (after "qi_" and the key id) keys the instance's bucket. */
-	if (!ratelimit_allow_key(&req->relay->ratelimit_flows,
-				 (const unsigned char *)instance_id + 3 + KEYRING_KID_LEN,
+	if (!ratelimit_allow_key(&req->relay->ratelimit_flows, auth_instance_key(instance_id),
 				 clock_now())) {
 		log_info("flow_create", LF_LABEL("outcome", "rate_limited"));
 		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_RATE_LIMITED,
