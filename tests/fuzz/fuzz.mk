@@ -1,7 +1,7 @@
 # Builds the fuzz targets; tests/fuzz/run drives it (see there). Not part of automake:
 # the fuzzers need their own compiler flags for every object, common/ included.
 #   make -f tests/fuzz/fuzz.mk TOP=... OUT=... CONFIG_DIR=... MODE=libfuzzer|replay CC=...
-TARGETS = http_head return_url callback seal sign_header settings token_form
+TARGETS = http_head return_url callback seal sign_header settings token_form flow_request
 MODE ?= libfuzzer
 COMMON_SRC = $(wildcard $(TOP)/common/*.c)
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -13,9 +13,9 @@ else
 LINK_SAN = -fsanitize=address,undefined
 SUPPORT = $(OUT)/driver.o
 endif
-CPPFLAGS = -I$(CONFIG_DIR) -I$(TOP)/common -I$(TOP)/tests/fuzz $(shell pkg-config --cflags openssl inih)
+CPPFLAGS = -I$(CONFIG_DIR) -I$(TOP)/common -I$(TOP)/tests/fuzz $(shell pkg-config --cflags openssl inih jansson)
 CFLAGS = -g -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra -Wno-unused-parameter -Werror
-LIBS = $(shell pkg-config --libs openssl inih)
+LIBS = $(shell pkg-config --libs openssl inih jansson)
 
 COMMON_OBJ = $(patsubst $(TOP)/common/%.c,$(OUT)/common/%.o,$(COMMON_SRC))
 BINS = $(addprefix $(OUT)/fuzz_,$(TARGETS))

@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, conn_io_suite());
 	srunner_add_suite(sr, dashboard_suite());
 	srunner_add_suite(sr, encoding_suite());
+	srunner_add_suite(sr, flow_request_suite());
 	srunner_add_suite(sr, freelist_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, keycache_suite());

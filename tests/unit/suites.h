@@ -10,6 +10,7 @@ Suite *conn_budget_suite(void);
 Suite *conn_io_suite(void);
 Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
+Suite *flow_request_suite(void);
 Suite *freelist_suite(void);
 Suite *http_parse_suite(void);
 Suite *keycache_suite(void);
