@@ -104,10 +104,3 @@ void addrcount_remove(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KE
 	free(e);
 	t->n_entries--;
 }
-
-unsigned addrcount_get(const struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN])
-{
-	struct addrcount_entry *e = *slot_of(t, addr);
-
-	return e ? e->count : 0;
-}

@@ -32,7 +32,5 @@ bool addrcount_add(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_L
 		   unsigned cap);
 /* One connection of addr (counted by addrcount_add) is gone. */
 void addrcount_remove(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN]);
-/* The connections counted for addr. */
-unsigned addrcount_get(const struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN]);
 
 #endif

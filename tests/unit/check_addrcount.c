@@ -55,6 +55,18 @@ static void addr_n(unsigned char out[ADDRCOUNT_KEY_LEN], unsigned n)
 	out[15] = (unsigned char)n;
 }
 
+/* The connections counted for a, seen from outside: one more is refused exactly at a cap
+ * of that many. The probe's own connection is removed again. */
+static unsigned count_of(struct addrcount *t, const unsigned char a[ADDRCOUNT_KEY_LEN])
+{
+	unsigned cap = 1;
+
+	while (!addrcount_add(t, a, cap))
+		cap++;
+	addrcount_remove(t, a);
+	return cap - 1;
+}
+
 START_TEST(cap_per_address)
 {
 	struct addrcount t;
@@ -67,11 +79,11 @@ START_TEST(cap_per_address)
 		ck_assert(addrcount_add(&t, a, 3));
 	ck_assert(!addrcount_add(&t, a, 3));   /* the fourth from a */
 	ck_assert(addrcount_add(&t, b, 3));    /* another address is not held back */
-	ck_assert_uint_eq(addrcount_get(&t, a), 3);
+	ck_assert_uint_eq(count_of(&t, a), 3);
 	addrcount_remove(&t, a);
 	ck_assert(addrcount_add(&t, a, 3));    /* one closed: room again */
 	ck_assert(addrcount_add(&t, a, 0));    /* 0: no cap */
-	ck_assert_uint_eq(addrcount_get(&t, a), 4);
+	ck_assert_uint_eq(count_of(&t, a), 4);
 	addrcount_free(&t);
 }
 END_TEST
@@ -93,11 +105,11 @@ START_TEST(many_addresses)
 	ck_assert_uint_ge(t.n_buckets, 5000);
 	for (unsigned n = 0; n < 5000; n++) {
 		addr_n(a, n);
-		ck_assert_uint_eq(addrcount_get(&t, a), 2);
+		ck_assert_uint_eq(count_of(&t, a), 2);
 		ck_assert(!addrcount_add(&t, a, 2));
 		addrcount_remove(&t, a);
 		addrcount_remove(&t, a);
-		ck_assert_uint_eq(addrcount_get(&t, a), 0);
+		ck_assert_uint_eq(count_of(&t, a), 0);
 	}
 	ck_assert_uint_eq(t.n_entries, 0);
 	addrcount_free(&t);
