@@ -35,13 +35,6 @@ static uint64_t hash_of(const struct ratelimit *rl, const unsigned char key[RATE
 	return siphash_u64(&rl->hash, key, RATELIMIT_KEY_LEN);
 }
 
-size_t ratelimit_set_of(const struct ratelimit *rl, const unsigned char key[RATELIMIT_KEY_LEN])
-{
-	uint64_t h = hash_of(rl, key);
-
-	return h ? (size_t)(h % RATELIMIT_SETS) : RATELIMIT_SETS;
-}
-
 /* The level a bucket last at `tokens` reaches by now. */
 static double level_at(const struct ratelimit *rl, double tokens, double updated, double now)
 {

@@ -67,8 +67,4 @@ bool ratelimit_allow(struct ratelimit *rl, int family, const unsigned char *addr
 bool ratelimit_allow_key(struct ratelimit *rl, const unsigned char key[RATELIMIT_KEY_LEN],
 			 double now);
 
-/* The set a key falls in (tests use it to find colliding keys); RATELIMIT_SETS when the
- * hash failed. */
-size_t ratelimit_set_of(const struct ratelimit *rl, const unsigned char key[RATELIMIT_KEY_LEN]);
-
 #endif
