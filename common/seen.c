@@ -243,15 +243,6 @@ bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t exp
 	return true;
 }
 
-bool seen_contains(const struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t now)
-{
-	const struct seen_entry *e = find(&s->cur, key);
-
-	if (!e)
-		e = find_old(s, key);
-	return e && e->expires > now;
-}
-
 void seen_remove(struct seen *s, const unsigned char key[SEEN_KEY_LEN])
 {
 	struct seen_entry *e = find(&s->cur, key), *before = find_old(s, key);

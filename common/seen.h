@@ -39,7 +39,6 @@ void seen_free(struct seen *s);
  * (the replay case), true when it was added. *failed is set on allocation failure. */
 bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
 	      int64_t now, bool *failed);
-bool seen_contains(const struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t now);
 /* Removes a key (a check that could not be completed is undone). */
 void seen_remove(struct seen *s, const unsigned char key[SEEN_KEY_LEN]);
 
