@@ -3,6 +3,7 @@
 #include "relay_state.h"
 
 #include "config_check.h"
+#include "config_file.h"
 #include "tls.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@ bool relay_state_build(struct relay_state *out, const char *path, char *const *e
 	char why[512];
 
 	memset(out, 0, sizeof(*out));
-	if (!settings_load(&out->settings, path, envp, err, errsize))
+	if (!config_file_load(&out->settings, path, envp, err, errsize))
 		return false;
 	if (!config_check_admin(&out->settings, err, errsize) ||
 	    !config_check_secret_file("key_file", out->settings.key_file, err, errsize) ||

@@ -12,6 +12,7 @@ Suite *dashboard_suite(void);
 Suite *encoding_suite(void);
 Suite *freelist_suite(void);
 Suite *http_parse_suite(void);
+Suite *ini_suite(void);
 Suite *keycache_suite(void);
 Suite *keyfile_suite(void);
 Suite *keyring_suite(void);
