@@ -4,7 +4,8 @@
  * File format (text, mode 0600): one key per line, "KID KEY", newest last, where KID is
  * 8 lowercase hex digits and KEY is 32 random bytes in base64url without padding.
  * Blank lines and lines starting with '#' are ignored. The newest key seals and signs;
- * every key opens, so rotation never breaks what older keys produced.
+ * every key opens, so rotation never breaks what older keys produced. Reading and
+ * writing the file: server/keyring_file.c.
  */
 #ifndef OAUTH_RELAY_KEYRING_H
 #define OAUTH_RELAY_KEYRING_H
@@ -45,11 +46,5 @@ const struct keyring_key *keyring_newest(const struct keyring *ring);
 const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid);
 /* Cleanses every secret and derived key. */
 void keyring_wipe(struct keyring *ring);
-
-/* File edges. load: errors name the path and line. write: atomic, mode 0600;
- * with exclusive it refuses to replace an existing file. */
-bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize);
-bool keyring_write_file(const char *path, const struct keyring *ring, bool exclusive, char *err,
-			size_t errsize);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "config_check.h"
 #include "config_file.h"
+#include "keyring_file.h"
 #include "tls.h"
 
 #include <stdio.h>
@@ -22,7 +23,7 @@ bool relay_state_build(struct relay_state *out, const char *path, char *const *e
 	    (*out->settings.listen &&
 	     !config_check_secret_file("tls_key", out->settings.tls_key, err, errsize)))
 		goto failed;
-	if (!keyring_load_file(out->settings.key_file, &out->keys, why, sizeof(why))) {
+	if (!keyring_file_load(out->settings.key_file, &out->keys, why, sizeof(why))) {
 		snprintf(err, errsize, "key 'key_file': %s", why);
 		goto failed;
 	}
