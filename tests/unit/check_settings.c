@@ -4,7 +4,7 @@
 #include "suites.h"
 
 #include "config_file.h"
-#include "log.h"
+#include "log_line.h"
 #include "seal.h"
 #include "settings.h"
 
