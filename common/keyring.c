@@ -187,10 +187,16 @@ const struct keyring_key *keyring_find(const struct keyring *ring, const char *k
 	return NULL;
 }
 
+struct keycache *keyring_cache(const struct keyring *ring, struct keycache *local)
+{
+	return ring->cache ? ring->cache : local;
+}
+
 void keyring_wipe(struct keyring *ring)
 {
-	OPENSSL_cleanse(ring, sizeof(*ring));
 	/* The cached contexts hold key schedules of this ring's keys (or another's: they
 	 * re-key on their next use, so dropping them all costs only that). */
-	keycache_wipe();
+	if (ring->cache)
+		keycache_wipe(ring->cache);
+	OPENSSL_cleanse(ring, sizeof(*ring));
 }

@@ -30,9 +30,15 @@ struct keyring_key {
 	unsigned char callback_key[KEYRING_DERIVED_LEN];     /* instances' callback ids */
 };
 
+struct keycache;
+
+/* cache: the owner's crypto context cache (common/keycache.h), or NULL: each use then sets
+ * its contexts up for one call. Not owned: copies of a ring share it, and the relay
+ * points every ring it loads at its one cache. */
 struct keyring {
 	struct keyring_key keys[KEYRING_MAX];
 	size_t count;
+	struct keycache *cache;
 };
 
 bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errsize);
@@ -44,7 +50,9 @@ bool keyring_derive(struct keyring *ring);
 size_t keyring_format(const struct keyring *ring, char *buf, size_t size);
 const struct keyring_key *keyring_newest(const struct keyring *ring);
 const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid);
-/* Cleanses every secret and derived key. */
+/* ring's cache, or local when it has none; the caller keycache_free()s local after. */
+struct keycache *keyring_cache(const struct keyring *ring, struct keycache *local);
+/* Cleanses every secret and derived key, and wipes the cache's copies of them. */
 void keyring_wipe(struct keyring *ring);
 
 #endif

@@ -4,11 +4,17 @@
 
 #include "config_check.h"
 #include "config_file.h"
+#include "keycache.h"
 #include "keyring_file.h"
 #include "tls.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* The process's crypto contexts (common/keycache.h): every keyring loaded here, at start
+ * and at each reload, shares them, so a request never sets one up. Wiping a replaced ring
+ * wipes them too; they re-key on their next use. */
+static struct keycache relay_keycache;
 
 bool relay_state_build(struct relay_state *out, const char *path, char *const *envp, char *err,
 		       size_t errsize)
@@ -27,6 +33,7 @@ bool relay_state_build(struct relay_state *out, const char *path, char *const *e
 		snprintf(err, errsize, "key 'key_file': %s", why);
 		goto failed;
 	}
+	out->keys.cache = &relay_keycache;
 	if (*out->settings.listen) {
 		out->tls = tls_context_build(out->settings.tls_cert, out->settings.tls_key, why,
 					     sizeof(why));

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include "keycache.h"
 #include "keyring.h"
 #include "seal.h"
 #include "url.h"
@@ -91,6 +92,7 @@ static bool ring_load(const char *path, struct keyring *ring, char *err, size_t 
 int main(int argc, char **argv)
 {
 	static struct keyring ring;
+	static struct keycache cache;
 	char err[512];
 	char *end;
 	long n;
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mint: %s: %s\n", argv[2], err);
 		return 1;
 	}
+	ring.cache = &cache; /* as the relay seals: one context, kept */
 	if (strcmp(argv[1], "tokens") == 0)
 		rc = mint_tokens(&ring, n);
 	else
