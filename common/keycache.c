@@ -43,8 +43,7 @@ static bool mac_slot_rekey(struct keycache_mac_slot *slot, const void *key, size
 	return true;
 }
 
-EVP_MAC_CTX *keycache_mac(struct keycache *kc, enum keycache_mac use, const void *key,
-			 size_t key_len)
+EVP_MAC_CTX *keycache_mac(struct keycache *kc, enum keycache_mac use, const void *key, size_t key_len)
 {
 	struct keycache_mac_slot *slot = &kc->macs[use];
 	bool ok;
@@ -61,9 +60,8 @@ EVP_MAC_CTX *keycache_mac(struct keycache *kc, enum keycache_mac use, const void
 	return ok ? slot->ctx : NULL;
 }
 
-bool keycache_mac_once(struct keycache *kc, enum keycache_mac use, const void *key,
-		       size_t key_len, const void *data, size_t len,
-		       unsigned char out[KEYCACHE_MAC_LEN])
+bool keycache_mac_once(struct keycache *kc, enum keycache_mac use, const void *key, size_t key_len,
+		       const void *data, size_t len, unsigned char out[KEYCACHE_MAC_LEN])
 {
 	EVP_MAC_CTX *ctx = keycache_mac(kc, use, key, key_len);
 	size_t out_len = 0;

@@ -54,11 +54,10 @@ struct keycache {
 /* The use's HMAC-SHA256 context, keyed with key and ready for EVP_MAC_update; NULL on
  * failure. Valid until the next call for the same use. */
 EVP_MAC_CTX *keycache_mac(struct keycache *kc, enum keycache_mac use, const void *key,
-			 size_t key_len);
+			  size_t key_len);
 /* HMAC-SHA256(key, data) through the use's context. */
-bool keycache_mac_once(struct keycache *kc, enum keycache_mac use, const void *key,
-		       size_t key_len, const void *data, size_t len,
-		       unsigned char out[KEYCACHE_MAC_LEN]);
+bool keycache_mac_once(struct keycache *kc, enum keycache_mac use, const void *key, size_t key_len,
+		       const void *data, size_t len, unsigned char out[KEYCACHE_MAC_LEN]);
 
 /* The use's AES-256-GCM context (SEAL encrypts, OPEN decrypts), keyed with key and started
  * at iv, ready for the associated data; NULL on failure. */

@@ -152,8 +152,8 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 }
 
 /* Writes header, nonce, ciphertext and tag to sealed. */
-static bool gcm_seal(struct keycache *kc, const struct keyring_key *k,
-		     const unsigned char *plain, size_t plain_len, unsigned char *sealed)
+static bool gcm_seal(struct keycache *kc, const struct keyring_key *k, const unsigned char *plain,
+		     size_t plain_len, unsigned char *sealed)
 {
 	unsigned char *nonce = sealed + HEADER_BYTES, *ct = nonce + NONCE_BYTES;
 	EVP_CIPHER_CTX *ctx;

@@ -81,9 +81,9 @@ bool instance_callback_id(const struct keyring *ring, const char *id,
 	const struct keyring_key *key = instance_key(ring, id);
 	unsigned char mac[KEYCACHE_MAC_LEN];
 	struct keycache local = { 0 };
-	bool ok = key && keycache_mac_once(keyring_cache(ring, &local), KEYCACHE_MAC_CALLBACK,
-					   key->callback_key, KEYRING_DERIVED_LEN, id, strlen(id),
-					   mac);
+	bool ok = key &&
+		  keycache_mac_once(keyring_cache(ring, &local), KEYCACHE_MAC_CALLBACK,
+				    key->callback_key, KEYRING_DERIVED_LEN, id, strlen(id), mac);
 
 	keycache_free(&local);
 	if (ok)

@@ -41,7 +41,8 @@ bool keyring_file_write(const char *path, const struct keyring *ring, bool exclu
 	int fd = -1;
 	bool created = false;
 
-	if (len == 0 || snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+	if (len == 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
 		snprintf(err, errsize, "%s: path or keyring too long", path);
 		goto failed;
 	}

@@ -18,8 +18,7 @@ struct seen_pairs {
 	unsigned stop_at; /* the handler stops the parse at this line (0: never) */
 };
 
-static bool on_pair(void *arg, const char *section, const char *name, const char *value,
-		    unsigned line)
+static bool on_pair(void *arg, const char *section, const char *name, const char *value, unsigned line)
 {
 	struct seen_pairs *p = arg;
 
@@ -41,7 +40,9 @@ static const struct good_case good_cases[] = {
 	/* Comments (';' and '#', after spaces too) and blank lines count as lines. */
 	{ "; c\n# c\n   ; c\n\t# c\n\n  \na = 1\n", "7 [] a=1|" },
 	{ "a = 1\r\nb = 2\r\n", "1 [] a=1|2 [] b=2|" },
-	{ "\xef\xbb\xbf" "a = 1\n", "1 [] a=1|" },
+	{ "\xef\xbb\xbf"
+	  "a = 1\n",
+	  "1 [] a=1|" },
 	/* A BOM only counts at the very start. */
 	{ "a = \xef\xbb\xbf\n", "1 [] a=\xef\xbb\xbf|" },
 	{ "a =\n", "1 [] a=|" },
@@ -57,8 +58,7 @@ static const struct good_case good_cases[] = {
 	{ "= v\n", "1 [] =v|" },
 	/* No continuation lines: an indented line is a line of its own. */
 	{ "a = 1\n  b = 2\n", "1 [] a=1|2 [] b=2|" },
-	{ "[app github]\nid = x\n\n[app b]\nid = y\n",
-	  "2 [app github] id=x|5 [app b] id=y|" },
+	{ "[app github]\nid = x\n\n[app b]\nid = y\n", "2 [app github] id=x|5 [app b] id=y|" },
 	/* The section is what the brackets hold, as written; text after ']' is ignored. */
 	{ "  [ s ]  \na = 1\n", "2 [ s ] a=1|" },
 	{ "[s] trailing\na = 1\n", "2 [s] a=1|" },
@@ -72,8 +72,7 @@ START_TEST(parses)
 	struct seen_pairs p = { "", 0, 0 };
 	unsigned line = 99;
 
-	ck_assert_msg(ini_parse(c->text, on_pair, &p, &line), "refused line %u of %s", line,
-		      c->text);
+	ck_assert_msg(ini_parse(c->text, on_pair, &p, &line), "refused line %u of %s", line, c->text);
 	ck_assert_str_eq(p.text, c->pairs);
 }
 END_TEST

@@ -47,8 +47,8 @@ static void mac_assert(enum keycache_mac use, const struct mac_vector *v)
 	unsigned char mac[KEYCACHE_MAC_LEN], key[131];
 	char hex[2 * KEYCACHE_MAC_LEN + 1];
 
-	ck_assert(keycache_mac_once(&cache, use, vector_key(v, key), v->key_len, v->data, strlen(v->data),
-				    mac));
+	ck_assert(keycache_mac_once(&cache, use, vector_key(v, key), v->key_len, v->data,
+				    strlen(v->data), mac));
 	hex_encode(mac, sizeof(mac), hex);
 	ck_assert_str_eq(hex, v->want);
 }

@@ -52,8 +52,7 @@ START_TEST(empty_body)
 
 	sign(V_SECRET, V_TS, "GET", V_TARGET, "", sig);
 	ck_assert_str_eq(sig, V_EMPTY_SIG);
-	sign_compute(NULL, V_SECRET, V_TS, "GET", 3, V_TARGET, strlen(V_TARGET), NULL, 0,
-		     sig_null);
+	sign_compute(NULL, V_SECRET, V_TS, "GET", 3, V_TARGET, strlen(V_TARGET), NULL, 0, sig_null);
 	ck_assert_str_eq(sig_null, V_EMPTY_SIG);
 }
 END_TEST
