@@ -5,20 +5,14 @@
 #include "encoding.h"
 #include "keycache.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define KEYRING_FILE_MAX 8192
 #define KEYRING_HEADER                                                            \
 	"# oauth-relay keyring: one key per line, \"KID KEY\", newest last.\n"     \
 	"# KID: 8 hex digits; KEY: 32 random bytes, base64url. Keep this file secret.\n"
@@ -193,79 +187,16 @@ const struct keyring_key *keyring_find(const struct keyring *ring, const char *k
 	return NULL;
 }
 
+struct keycache *keyring_cache(const struct keyring *ring, struct keycache *local)
+{
+	return ring->cache ? ring->cache : local;
+}
+
 void keyring_wipe(struct keyring *ring)
 {
-	OPENSSL_cleanse(ring, sizeof(*ring));
 	/* The cached contexts hold key schedules of this ring's keys (or another's: they
 	 * re-key on their next use, so dropping them all costs only that). */
-	keycache_wipe();
-}
-
-bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize)
-{
-	char text[KEYRING_FILE_MAX + 1];
-	char why[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
-		return false;
-	}
-	n = read(fd, text, sizeof(text));
-	close(fd);
-	if (n < 0 || n > KEYRING_FILE_MAX) {
-		snprintf(err, errsize, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
-		return false;
-	}
-	text[n] = '\0';
-	bool ok = keyring_parse(text, out, why, sizeof(why));
-	OPENSSL_cleanse(text, sizeof(text));
-	if (!ok)
-		snprintf(err, errsize, "%s: %s", path, why);
-	return ok;
-}
-
-bool keyring_write_file(const char *path, const struct keyring *ring, bool exclusive, char *err,
-			size_t errsize)
-{
-	char text[KEYRING_FILE_MAX];
-	char tmp[4096];
-	size_t len = keyring_format(ring, text, sizeof(text));
-	int fd = -1;
-	bool created = false;
-
-	if (len == 0 || snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		snprintf(err, errsize, "%s: path or keyring too long", path);
-		goto failed;
-	}
-	if (exclusive && access(path, F_OK) == 0) {
-		snprintf(err, errsize, "%s: already exists (use 'keys rotate' to add a key)", path);
-		goto failed; /* the common case, said plainly; link() below closes the race */
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	created = fd >= 0;
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-		snprintf(err, errsize, "%s: cannot write: %s", tmp, strerror(errno));
-		goto failed;
-	}
-	close(fd);
-	fd = -1;
-	/* link() refuses an existing target, so two concurrent 'generate' runs cannot both win. */
-	if (exclusive ? link(tmp, path) != 0 : rename(tmp, path) != 0) {
-		snprintf(err, errsize, "%s: cannot %s: %s", path, exclusive ? "create" : "replace",
-			 strerror(errno));
-		goto failed;
-	}
-	if (exclusive)
-		unlink(tmp);
-	OPENSSL_cleanse(text, sizeof(text));
-	return true;
-failed:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	OPENSSL_cleanse(text, sizeof(text));
-	return false;
+	if (ring->cache)
+		keycache_wipe(ring->cache);
+	OPENSSL_cleanse(ring, sizeof(*ring));
 }

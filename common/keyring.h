@@ -4,7 +4,8 @@
  * File format (text, mode 0600): one key per line, "KID KEY", newest last, where KID is
  * 8 lowercase hex digits and KEY is 32 random bytes in base64url without padding.
  * Blank lines and lines starting with '#' are ignored. The newest key seals and signs;
- * every key opens, so rotation never breaks what older keys produced.
+ * every key opens, so rotation never breaks what older keys produced. Reading and
+ * writing the file: server/keyring_file.c.
  */
 #ifndef OAUTH_RELAY_KEYRING_H
 #define OAUTH_RELAY_KEYRING_H
@@ -29,9 +30,15 @@ struct keyring_key {
 	unsigned char callback_key[KEYRING_DERIVED_LEN];     /* instances' callback ids */
 };
 
+struct keycache;
+
+/* cache: the owner's crypto context cache (common/keycache.h), or NULL: each use then sets
+ * its contexts up for one call. Not owned: copies of a ring share it, and the relay
+ * points every ring it loads at its one cache. */
 struct keyring {
 	struct keyring_key keys[KEYRING_MAX];
 	size_t count;
+	struct keycache *cache;
 };
 
 bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errsize);
@@ -43,13 +50,9 @@ bool keyring_derive(struct keyring *ring);
 size_t keyring_format(const struct keyring *ring, char *buf, size_t size);
 const struct keyring_key *keyring_newest(const struct keyring *ring);
 const struct keyring_key *keyring_find(const struct keyring *ring, const char *kid);
-/* Cleanses every secret and derived key. */
+/* ring's cache, or local when it has none; the caller keycache_free()s local after. */
+struct keycache *keyring_cache(const struct keyring *ring, struct keycache *local);
+/* Cleanses every secret and derived key, and wipes the cache's copies of them. */
 void keyring_wipe(struct keyring *ring);
-
-/* File edges. load: errors name the path and line. write: atomic, mode 0600;
- * with exclusive it refuses to replace an existing file. */
-bool keyring_load_file(const char *path, struct keyring *out, char *err, size_t errsize);
-bool keyring_write_file(const char *path, const struct keyring *ring, bool exclusive, char *err,
-			size_t errsize);
 
 #endif

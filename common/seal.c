@@ -152,8 +152,8 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 }
 
 /* Writes header, nonce, ciphertext and tag to sealed. */
-static bool gcm_seal(const struct keyring_key *k, const unsigned char *plain, size_t plain_len,
-		     unsigned char *sealed)
+static bool gcm_seal(struct keycache *kc, const struct keyring_key *k, const unsigned char *plain,
+		     size_t plain_len, unsigned char *sealed)
 {
 	unsigned char *nonce = sealed + HEADER_BYTES, *ct = nonce + NONCE_BYTES;
 	EVP_CIPHER_CTX *ctx;
@@ -163,7 +163,7 @@ static bool gcm_seal(const struct keyring_key *k, const unsigned char *plain, si
 	kid_bytes(k->kid, sealed + 1);
 	if (RAND_bytes(nonce, NONCE_BYTES) != 1)
 		return false;
-	ctx = keycache_gcm(KEYCACHE_GCM_SEAL, k->seal_key, nonce);
+	ctx = keycache_gcm(kc, KEYCACHE_GCM_SEAL, k->seal_key, nonce);
 	return ctx && EVP_EncryptUpdate(ctx, NULL, &n, sealed, HEADER_BYTES) == 1 &&
 	       EVP_EncryptUpdate(ctx, ct, &n, plain, (int)plain_len) == 1 &&
 	       EVP_EncryptFinal_ex(ctx, ct + n, &fin) == 1 &&
@@ -174,6 +174,7 @@ bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, s
 {
 	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k = keyring_newest(ring);
+	struct keycache local = { 0 };
 	size_t plain_len, total;
 	bool ok;
 
@@ -181,7 +182,9 @@ bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, s
 		return false;
 	plain_len = flow_encode(flow, plain);
 	total = HEADER_BYTES + NONCE_BYTES + plain_len + TAG_BYTES;
-	ok = BASE64URL_LEN(total) + 1 <= size && gcm_seal(k, plain, plain_len, sealed);
+	ok = BASE64URL_LEN(total) + 1 <= size &&
+	     gcm_seal(keyring_cache(ring, &local), k, plain, plain_len, sealed);
+	keycache_free(&local);
 	if (ok)
 		base64url_encode(sealed, total, out);
 	/* Only the bytes written: the whole buffer is over a kilobyte, on every call. */
@@ -197,12 +200,12 @@ static const struct keyring_key *key_for(const struct keyring *ring, const unsig
 	return keyring_find(ring, hex);
 }
 
-static bool gcm_open(const unsigned char *sealed, size_t total, const unsigned char key[32],
-		     unsigned char *plain, size_t *plain_len)
+static bool gcm_open(struct keycache *kc, const unsigned char *sealed, size_t total,
+		     const unsigned char key[32], unsigned char *plain, size_t *plain_len)
 {
 	const unsigned char *nonce = sealed + HEADER_BYTES, *ct = nonce + NONCE_BYTES;
 	size_t ct_len = total - HEADER_BYTES - NONCE_BYTES - TAG_BYTES;
-	EVP_CIPHER_CTX *ctx = keycache_gcm(KEYCACHE_GCM_OPEN, key, nonce);
+	EVP_CIPHER_CTX *ctx = keycache_gcm(kc, KEYCACHE_GCM_OPEN, key, nonce);
 	int n = 0, fin = 0;
 
 	*plain_len = ct_len; /* first: the caller cleanses this much, opened or not */
@@ -218,6 +221,7 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 {
 	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k;
+	struct keycache local = { 0 };
 	size_t total = 0, plain_len = 0;
 	enum seal_result rc = SEAL_INVALID;
 
@@ -229,11 +233,12 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 	k = key_for(ring, sealed + 1);
 	if (!k)
 		return SEAL_INVALID;
-	if (gcm_open(sealed, total, k->seal_key, plain, &plain_len) &&
+	if (gcm_open(keyring_cache(ring, &local), sealed, total, k->seal_key, plain, &plain_len) &&
 	    flow_decode(plain, plain_len, flow)) {
 		rc = now >= flow->expires ? SEAL_EXPIRED : SEAL_OK;
 		memcpy(flow->kid, k->kid, sizeof(flow->kid));
 	}
+	keycache_free(&local);
 	/* Decryption writes at most the ciphertext's length (plain_len) into plain. */
 	OPENSSL_cleanse(plain, plain_len);
 	if (rc == SEAL_INVALID)
@@ -244,9 +249,13 @@ enum seal_result seal_open(const struct keyring *ring, const char *token, size_t
 bool seal_flow_hash(const struct keyring *ring, const struct flow *flow, unsigned char out[32])
 {
 	const struct keyring_key *k = keyring_find(ring, flow->kid);
+	struct keycache local = { 0 };
+	bool ok = k && keycache_mac_once(keyring_cache(ring, &local), KEYCACHE_MAC_USED_FLOW,
+					 k->used_flow_key, KEYRING_DERIVED_LEN, flow->id,
+					 FLOW_ID_BYTES, out);
 
-	return k && keycache_mac_once(KEYCACHE_MAC_USED_FLOW, k->used_flow_key, KEYRING_DERIVED_LEN,
-				      flow->id, FLOW_ID_BYTES, out);
+	keycache_free(&local);
+	return ok;
 }
 
 bool seal_app_binding(const char *client_id, unsigned char out[CALLBACK_ID_BYTES])

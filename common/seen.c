@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Keys are HMAC outputs or hashes: their first bytes are already uniform. */
 static size_t slot_of(const unsigned char *key, size_t capacity)
@@ -15,55 +14,50 @@ static size_t slot_of(const unsigned char *key, size_t capacity)
 	return (size_t)h & (capacity - 1);
 }
 
-/* A large table comes straight from the kernel: zeroed page by page as it is first
- * touched, not all at once, and on huge pages (a hint the kernel may decline), because a
- * table probed at random on 4 KiB pages misses the TLB on nearly every probe. */
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static bool table_init(struct seen_table *t, size_t min_capacity)
+static void *heap_alloc(size_t size)
 {
-	size_t cap = 16, size;
-	void *p;
+	return calloc(1, size);
+}
+
+static void heap_release(void *p, size_t size)
+{
+	free(p);
+}
+
+static const struct seen_memory heap = { heap_alloc, heap_release };
+
+static bool table_init(const struct seen *s, struct seen_table *t, size_t min_capacity)
+{
+	size_t cap = 16;
 
 	while (cap < min_capacity)
 		cap <<= 1;
-	size = cap * sizeof(struct seen_entry);
 	t->used = 0;
 	t->capacity = 0;
-	if (size < HUGE_PAGE) {
-		t->slots = calloc(cap, sizeof(struct seen_entry));
-	} else {
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		t->slots = p == MAP_FAILED ? NULL : p;
-		if (t->slots)
-			madvise(t->slots, size, MADV_HUGEPAGE);
-	}
+	t->slots = s->mem->alloc(cap * sizeof(struct seen_entry));
 	if (t->slots)
 		t->capacity = cap;
 	return t->slots != NULL;
 }
 
-static void table_free(struct seen_table *t)
+static void table_free(const struct seen *s, struct seen_table *t)
 {
-	size_t size = t->capacity * sizeof(struct seen_entry);
-
-	if (size < HUGE_PAGE)
-		free(t->slots);
-	else
-		munmap(t->slots, size);
+	if (t->slots)
+		s->mem->release(t->slots, t->capacity * sizeof(struct seen_entry));
 	memset(t, 0, sizeof(*t));
 }
 
-bool seen_init(struct seen *s, size_t capacity)
+bool seen_init(struct seen *s, size_t capacity, const struct seen_memory *mem)
 {
 	memset(s, 0, sizeof(*s));
-	return table_init(&s->cur, capacity);
+	s->mem = mem ? mem : &heap;
+	return table_init(s, &s->cur, capacity);
 }
 
 void seen_free(struct seen *s)
 {
-	table_free(&s->cur);
-	table_free(&s->old);
+	table_free(s, &s->cur);
+	table_free(s, &s->old);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -111,7 +105,7 @@ static void rebuild_some(struct seen *s, size_t n, int64_t now)
 			move_entry(&s->cur, &s->old.slots[s->moved]);
 	}
 	if (s->old.slots && s->moved == s->old.capacity)
-		table_free(&s->old);
+		table_free(s, &s->old);
 }
 
 /* How many of the table's keys are live, from a sample of its slots: exact up to this
@@ -152,7 +146,7 @@ static bool rebuild_start(struct seen *s, int64_t now)
 	struct seen_table fresh;
 	size_t live = live_estimate(&s->cur, now), room;
 
-	if (!table_init(&fresh, capacity_for(live, s->cur.capacity / 8)))
+	if (!table_init(s, &fresh, capacity_for(live, s->cur.capacity / 8)))
 		return false;
 	s->old = s->cur;
 	s->cur = fresh;
@@ -172,7 +166,7 @@ static bool rebuild_now(struct seen *s, int64_t now)
 		live += s->cur.slots[i].expires > now;
 	for (size_t i = s->moved; i < s->old.capacity; i++)
 		live += s->old.slots[i].expires > now;
-	if (!table_init(&all, capacity_for(live, 16)))
+	if (!table_init(s, &all, capacity_for(live, 16)))
 		return false;
 	for (size_t i = 0; i < s->cur.capacity; i++) {
 		if (s->cur.slots[i].expires > now)
@@ -182,8 +176,8 @@ static bool rebuild_now(struct seen *s, int64_t now)
 		if (s->old.slots[i].expires > now)
 			move_entry(&all, &s->old.slots[i]);
 	}
-	table_free(&s->cur);
-	table_free(&s->old);
+	table_free(s, &s->cur);
+	table_free(s, &s->old);
 	s->cur = all;
 	s->moved = 0;
 	return true;

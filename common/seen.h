@@ -26,14 +26,23 @@ struct seen_table {
 	size_t used;     /* slots holding a key, expired or not */
 };
 
+/* Where tables come from: alloc returns size zeroed bytes or NULL; release gets the same
+ * size back. A heap allocator unless seen_init is given one (server/seen_pages.c maps
+ * large tables on huge pages). */
+struct seen_memory {
+	void *(*alloc)(size_t size);
+	void (*release)(void *p, size_t size);
+};
+
 struct seen {
+	const struct seen_memory *mem;
 	struct seen_table cur; /* where keys are added */
 	struct seen_table old; /* being rebuilt into cur; no slots when none is */
 	size_t moved;          /* old's slots before this one are rebuilt */
 	size_t step;           /* old slots rebuilt per add */
 };
 
-bool seen_init(struct seen *s, size_t capacity);
+bool seen_init(struct seen *s, size_t capacity, const struct seen_memory *mem);
 void seen_free(struct seen *s);
 /* Adds key until expires. Returns false when the key is already there and unexpired
  * (the replay case), true when it was added. *failed is set on allocation failure. */

@@ -5,18 +5,17 @@
 #include "addr.h"
 #include "apps.h"
 #include "cidr.h"
+#include "ini.h"
 #include "url.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ENV_PREFIX "OAUTH_RELAY_"
-#define LINE_MAX_BYTES 8192 /* a config line, so that long values (URL lists) stay whole */
 #define APP_SECTION_PREFIX "app "
 
 static const char *const bool_choices[] = { "false", "true", NULL };
@@ -225,84 +224,46 @@ static void global_value_set(struct load_ctx *ctx, const char *key, const char *
 		ctx_fail(ctx, key, why);
 }
 
-static int ini_on_value(void *user, const char *section, const char *name, const char *value)
+static bool ini_on_value(void *arg, const char *section, const char *name, const char *value,
+			 unsigned line)
 {
-	struct load_ctx *ctx = user;
+	struct load_ctx *ctx = arg;
 
-	if (ctx->failed)
-		return 1;
+	ctx->line = line;
 	if (section[0] == '\0') {
 		global_value_set(ctx, name, value);
-		return 1;
+		return !ctx->failed;
 	}
 	if (strncmp(section, APP_SECTION_PREFIX, strlen(APP_SECTION_PREFIX)) == 0) {
 		const char *app_name = section + strlen(APP_SECTION_PREFIX);
 		struct app_settings *app;
 		if (!app_name_valid(app_name)) {
 			ctx_fail(ctx, name, "the section's app name must be letters, digits, - or _");
-			return 1;
+			return false;
 		}
 		app = app_get(ctx->s, app_name, true);
 		if (!app) {
 			ctx_fail(ctx, name, "too many [app] sections");
-			return 1;
+			return false;
 		}
 		app_value_set(ctx, app, name, value);
-		return 1;
+		return !ctx->failed;
 	}
 	ctx_fail(ctx, name, "unknown section (only [app NAME] sections exist)");
-	return 1;
+	return false;
 }
 
-/* Counting the lines inih reads tells the handler its line. inih may read a long line in
- * several pieces, so a line counts when its first piece is read. */
-struct line_reader {
-	FILE *file;
-	struct load_ctx *ctx;
-	bool mid_line; /* the last piece did not end its line */
-};
-
-static char *read_counting_lines(char *str, int num, void *stream)
+static bool file_load(struct load_ctx *ctx, const char *path, const char *text)
 {
-	struct line_reader *r = stream;
-	char *got = fgets(str, num, r->file);
+	unsigned line;
 
-	if (got) {
-		size_t n = strlen(got);
-		if (!r->mid_line)
-			r->ctx->line++;
-		r->mid_line = n > 0 && got[n - 1] != '\n';
-	}
-	return got;
-}
-
-static bool file_load(struct load_ctx *ctx, const char *path)
-{
-	struct line_reader reader = { NULL, ctx, false };
-	int rc;
-
-	reader.file = fopen(path, "r");
-	if (!reader.file) {
-		snprintf(ctx->err, ctx->errsize, "%s: cannot open: %s", path, strerror(errno));
-		return false;
-	}
 	ctx->origin = path;
-	ctx->line = 0;
-	ini_allow_multiline = false;
-	ini_allow_inline_comments = false; /* values are literal, as the example config says */
-	ini_use_stack = false;             /* a growing heap buffer: no line split at 200 bytes */
-	ini_allow_realloc = true;
-	ini_max_line = LINE_MAX_BYTES;
-	rc = ini_parse_stream(read_counting_lines, &reader, ini_on_value, ctx);
-	fclose(reader.file);
-	if (ctx->failed)
-		return false;
-	if (rc > 0) {
-		snprintf(ctx->err, ctx->errsize, "%s:%d: not a 'key = value' line or [section]",
-			 path, rc);
-		return false;
-	}
-	return rc == 0;
+	if (ini_parse(text, ini_on_value, ctx, &line))
+		return true;
+	if (!ctx->failed)
+		snprintf(ctx->err, ctx->errsize, "%s:%u: not a 'key = value' line or [section]",
+			 path, line);
+	return false;
 }
 
 static bool env_app_set(struct load_ctx *ctx, const char *rest, const char *value)
@@ -449,8 +410,8 @@ static bool defaults_apply(struct settings *s, char *err, size_t errsize)
 	return true;
 }
 
-bool settings_load(struct settings *out, const char *path, char *const *envp, char *err,
-		   size_t errsize)
+bool settings_load(struct settings *out, const char *path, const char *text, char *const *envp,
+		   char *err, size_t errsize)
 {
 	struct load_ctx ctx = { out, "defaults", 0, err, errsize, false };
 
@@ -459,7 +420,11 @@ bool settings_load(struct settings *out, const char *path, char *const *envp, ch
 		goto failed;
 	if (path) {
 		out->path = strdup(path);
-		if (!file_load(&ctx, path))
+		if (!out->path) {
+			snprintf(err, errsize, "out of memory");
+			goto failed;
+		}
+		if (!file_load(&ctx, path, text))
 			goto failed;
 	}
 	for (size_t i = 0; envp && envp[i] && !ctx.failed; i++)

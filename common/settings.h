@@ -96,13 +96,14 @@ extern const struct setting_def settings_table[];
 extern const size_t settings_table_len;
 
 /*
- * Loads defaults, then the file (path may be NULL: no file), then the environment
- * (envp, NULL-terminated "KEY=VALUE" strings), then checks cross-field rules.
+ * Loads defaults, then the file's text (path names it in errors and may be NULL: no file;
+ * server/config_file.c reads it), then the environment (envp, NULL-terminated
+ * "KEY=VALUE" strings), then checks cross-field rules.
  * On failure returns false and writes a message naming file, line and key to err.
  * The caller owns *out and releases it with settings_free().
  */
-bool settings_load(struct settings *out, const char *path, char *const *envp, char *err,
-		   size_t errsize);
+bool settings_load(struct settings *out, const char *path, const char *text, char *const *envp,
+		   char *err, size_t errsize);
 void settings_free(struct settings *s);
 
 /* Copies the non-reloadable settings of old into fresh, and names the first one that

@@ -17,13 +17,15 @@
 #define SECRET_PREFIX "qs_"
 #define ID_RANDOM_LEN 16
 
-static bool secret_of(const struct keyring_key *key, const char *id,
+static bool secret_of(const struct keyring *ring, const struct keyring_key *key, const char *id,
 		      char secret[INSTANCE_SECRET_LEN + 1])
 {
 	unsigned char mac[KEYCACHE_MAC_LEN];
-	bool ok = keycache_mac_once(KEYCACHE_MAC_REGISTRATION, key->registration_key,
-				    KEYRING_DERIVED_LEN, id, strlen(id), mac);
+	struct keycache local = { 0 };
+	bool ok = keycache_mac_once(keyring_cache(ring, &local), KEYCACHE_MAC_REGISTRATION,
+				    key->registration_key, KEYRING_DERIVED_LEN, id, strlen(id), mac);
 
+	keycache_free(&local);
 	if (ok) {
 		memcpy(secret, SECRET_PREFIX, 3);
 		base64url_encode(mac, sizeof(mac), secret + 3);
@@ -43,7 +45,7 @@ bool instance_create(const struct keyring *ring, char id[INSTANCE_ID_LEN + 1],
 	memcpy(id, ID_PREFIX, 3);
 	memcpy(id + 3, key->kid, KEYRING_KID_LEN);
 	base64url_encode(rnd, sizeof(rnd), id + 3 + KEYRING_KID_LEN);
-	return secret_of(key, id, secret);
+	return secret_of(ring, key, id, secret);
 }
 
 /* The key named by a well-formed id, or NULL. */
@@ -70,7 +72,7 @@ bool instance_secret(const struct keyring *ring, const char *id,
 {
 	const struct keyring_key *key = instance_key(ring, id);
 
-	return key && secret_of(key, id, secret);
+	return key && secret_of(ring, key, id, secret);
 }
 
 bool instance_callback_id(const struct keyring *ring, const char *id,
@@ -78,12 +80,15 @@ bool instance_callback_id(const struct keyring *ring, const char *id,
 {
 	const struct keyring_key *key = instance_key(ring, id);
 	unsigned char mac[KEYCACHE_MAC_LEN];
+	struct keycache local = { 0 };
+	bool ok = key &&
+		  keycache_mac_once(keyring_cache(ring, &local), KEYCACHE_MAC_CALLBACK,
+				    key->callback_key, KEYRING_DERIVED_LEN, id, strlen(id), mac);
 
-	if (!key || !keycache_mac_once(KEYCACHE_MAC_CALLBACK, key->callback_key,
-				       KEYRING_DERIVED_LEN, id, strlen(id), mac))
-		return false;
-	memcpy(out, mac, CALLBACK_ID_BYTES);
-	return true;
+	keycache_free(&local);
+	if (ok)
+		memcpy(out, mac, CALLBACK_ID_BYTES);
+	return ok;
 }
 
 static void mac_add(EVP_MAC_CTX *mctx, const void *data, size_t len)
@@ -91,33 +96,37 @@ static void mac_add(EVP_MAC_CTX *mctx, const void *data, size_t len)
 	EVP_MAC_update(mctx, data, len);
 }
 
-void sign_compute(const char *secret, long long ts, const char *method, size_t method_len,
-		  const char *target, size_t target_len, const unsigned char *body,
-		  size_t body_len, char out[SIGN_SIG_LEN + 1])
+void sign_compute(struct keycache *kc, const char *secret, long long ts, const char *method,
+		  size_t method_len, const char *target, size_t target_len,
+		  const unsigned char *body, size_t body_len, char out[SIGN_SIG_LEN + 1])
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH], mac[KEYCACHE_MAC_LEN];
 	char body_hex[2 * SHA256_DIGEST_LENGTH + 1], ts_text[24];
-	EVP_MAC_CTX *mctx = keycache_mac(KEYCACHE_MAC_REQUEST, secret, strlen(secret));
+	struct keycache local = { 0 };
+	EVP_MAC_CTX *mctx = keycache_mac(kc ? kc : &local, KEYCACHE_MAC_REQUEST, secret,
+					 strlen(secret));
 	size_t mac_len = 0;
+	bool ok;
 
 	SHA256(body, body_len, digest);
 	hex_encode(digest, sizeof(digest), body_hex);
 	snprintf(ts_text, sizeof(ts_text), "%lld", ts);
-	if (!mctx)
-		goto failed;
-	mac_add(mctx, "v1\n", 3);
-	mac_add(mctx, ts_text, strlen(ts_text));
-	mac_add(mctx, "\n", 1);
-	mac_add(mctx, method, method_len);
-	mac_add(mctx, "\n", 1);
-	mac_add(mctx, target, target_len);
-	mac_add(mctx, "\n", 1);
-	mac_add(mctx, body_hex, strlen(body_hex));
-	if (!EVP_MAC_final(mctx, mac, &mac_len, sizeof(mac)))
-		goto failed;
-	base64url_encode(mac, sizeof(mac), out);
-	return;
-failed:
+	if (mctx) {
+		mac_add(mctx, "v1\n", 3);
+		mac_add(mctx, ts_text, strlen(ts_text));
+		mac_add(mctx, "\n", 1);
+		mac_add(mctx, method, method_len);
+		mac_add(mctx, "\n", 1);
+		mac_add(mctx, target, target_len);
+		mac_add(mctx, "\n", 1);
+		mac_add(mctx, body_hex, strlen(body_hex));
+	}
+	ok = mctx && EVP_MAC_final(mctx, mac, &mac_len, sizeof(mac));
+	keycache_free(&local);
+	if (ok) {
+		base64url_encode(mac, sizeof(mac), out);
+		return;
+	}
 	/* Never matches a real signature: base64url has no '!'. */
 	memset(out, '!', SIGN_SIG_LEN);
 	out[SIGN_SIG_LEN] = '\0';

@@ -45,10 +45,13 @@ bool instance_secret(const struct keyring *ring, const char *id,
 bool instance_callback_id(const struct keyring *ring, const char *id,
 			  unsigned char out[CALLBACK_ID_BYTES]);
 
-/* Writes base64url(sig) (SIGN_SIG_LEN characters and a NUL). */
-void sign_compute(const char *secret, long long ts, const char *method, size_t method_len,
-		  const char *target, size_t target_len, const unsigned char *body,
-		  size_t body_len, char out[SIGN_SIG_LEN + 1]);
+struct keycache;
+
+/* Writes base64url(sig) (SIGN_SIG_LEN characters and a NUL), through kc's contexts (NULL:
+ * contexts for this call only). */
+void sign_compute(struct keycache *kc, const char *secret, long long ts, const char *method,
+		  size_t method_len, const char *target, size_t target_len,
+		  const unsigned char *body, size_t body_len, char out[SIGN_SIG_LEN + 1]);
 
 /* Strict parse of the header value; false on any deviation. */
 bool sign_header_parse(const char *value, size_t len, struct sign_header *out);

@@ -26,8 +26,8 @@ static bool verify(struct request *req, struct sign_header *h)
 		return false;
 	if (h->ts > now + SIGN_SKEW_SECONDS || h->ts < now - SIGN_SKEW_SECONDS)
 		goto failed;
-	sign_compute(secret, h->ts, req->head.method.p, req->head.method.len, req->head.target.p,
-		     req->head.target.len, req->body, req->body_len, expected);
+	sign_compute(relay->keys.cache, secret, h->ts, req->head.method.p, req->head.method.len,
+		     req->head.target.p, req->head.target.len, req->body, req->body_len, expected);
 	if (!sign_equal(expected, h->sig))
 		goto failed;
 	if (relay->revoked && revocations_contains(relay->revoked, h->id))

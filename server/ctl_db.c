@@ -2,7 +2,7 @@
 
 #include "ctl_db.h"
 
-#include "settings.h"
+#include "config_file.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +17,7 @@ PGconn *ctl_db_connect(const char *config, const char *conninfo, const char *wha
 
 	memset(&s, 0, sizeof(s));
 	if (!conninfo) {
-		if (!settings_load(&s, config, environ, err, sizeof(err))) {
+		if (!config_file_load(&s, config, environ, err, sizeof(err))) {
 			fprintf(stderr, "oauth-relayctl: %s\n", err);
 			return NULL;
 		}

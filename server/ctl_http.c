@@ -57,7 +57,7 @@ static struct curl_slist *headers_build(const struct ctl_target *t, const char *
 	if (t->id && t->secret) {
 		char sig[SIGN_SIG_LEN + 1];
 		long long ts = (long long)time(NULL);
-		sign_compute(t->secret, ts, method, strlen(method), target, strlen(target),
+		sign_compute(NULL, t->secret, ts, method, strlen(method), target, strlen(target),
 			     (const unsigned char *)body, strlen(body), sig);
 		snprintf(line, sizeof(line), "X-OAuth-Signature: v1 id=%s, ts=%lld, sig=%s", t->id,
 			 ts, sig);

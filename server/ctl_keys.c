@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "ctl.h"
-#include "keyring.h"
+#include "keyring_file.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,9 +16,9 @@ static int keys_write(const char *path, bool rotate)
 	int rc = 1;
 
 	memset(&ring, 0, sizeof(ring));
-	if ((rotate && !keyring_load_file(path, &ring, err, sizeof(err))) ||
+	if ((rotate && !keyring_file_load(path, &ring, err, sizeof(err))) ||
 	    !keyring_add_random(&ring, err, sizeof(err)) ||
-	    !keyring_write_file(path, &ring, !rotate, err, sizeof(err))) {
+	    !keyring_file_write(path, &ring, !rotate, err, sizeof(err))) {
 		fprintf(stderr, "oauth-relayctl: %s\n", err);
 		goto done;
 	}

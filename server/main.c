@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "relay_state.h"
 #include "revocations.h"
+#include "seen_pages.h"
 #include "singleuse.h"
 #include "stats_sink.h"
 #include "supervisor.h"
@@ -230,7 +231,7 @@ static bool relay_services_start(struct relay *relay)
 		return start_failed("statistics");
 	if (!(relay->fetch = fetch_engine_new(relay->base, &outbound)))
 		return start_failed("outbound");
-	if (!seen_init(&relay->seen_signatures, 1024))
+	if (!seen_init(&relay->seen_signatures, 1024, &seen_pages))
 		return start_failed("replay_cache");
 	singleuse_set_db(relay->singleuse, relay->db);
 	if (!ratelimits_init(relay))

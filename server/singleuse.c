@@ -3,6 +3,7 @@
 #include "singleuse.h"
 
 #include "log.h"
+#include "seen_pages.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,7 @@ struct singleuse *singleuse_new(struct event_base *base)
 	struct timeval soon = { CLEANUP_RETRY_SECONDS, 0 };
 	struct timeval quiet = { QUIET_SECONDS, 0 };
 
-	if (!su || !seen_init(&su->local, 1024))
+	if (!su || !seen_init(&su->local, 1024, &seen_pages))
 		goto failed;
 	su->since = -1;
 	su->claim = (struct db_statement){ "oauth_relay_claim", CLAIM, 3, 0 };

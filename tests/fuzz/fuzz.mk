@@ -13,9 +13,9 @@ else
 LINK_SAN = -fsanitize=address,undefined
 SUPPORT = $(OUT)/driver.o
 endif
-CPPFLAGS = -I$(CONFIG_DIR) -I$(TOP)/common -I$(TOP)/tests/fuzz $(shell pkg-config --cflags openssl inih jansson)
+CPPFLAGS = -I$(CONFIG_DIR) -I$(TOP)/common -I$(TOP)/tests/fuzz $(shell pkg-config --cflags openssl jansson)
 CFLAGS = -g -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra -Wno-unused-parameter -Werror
-LIBS = $(shell pkg-config --libs openssl inih jansson)
+LIBS = $(shell pkg-config --libs openssl jansson)
 
 COMMON_OBJ = $(patsubst $(TOP)/common/%.c,$(OUT)/common/%.o,$(COMMON_SRC))
 BINS = $(addprefix $(OUT)/fuzz_,$(TARGETS))

@@ -28,8 +28,8 @@ static void parsed_check(const struct sign_header *h)
 
 	if (instance_secret(fuzz_keyring(), h->id, secret)) {
 		FUZZ_ASSERT(strlen(secret) == INSTANCE_SECRET_LEN);
-		sign_compute(secret, h->ts, "POST", 4, "/v1/flows", 9, (const unsigned char *)"", 0,
-			     sig);
+		sign_compute(NULL, secret, h->ts, "POST", 4, "/v1/flows", 9,
+			     (const unsigned char *)"", 0, sig);
 		FUZZ_ASSERT(sign_equal(sig, sig));
 		(void)sign_equal(h->sig, sig);
 	}

@@ -3,7 +3,7 @@
 
 #include "suites.h"
 
-#include "keyring.h"
+#include "keyring_file.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -275,10 +275,10 @@ START_TEST(write_and_load)
 
 	tmp_path(path, sizeof(path), "keys");
 	ring_random(&ring, 2);
-	ck_assert_msg(keyring_write_file(path, &ring, true, err, sizeof(err)), "%s", err);
+	ck_assert_msg(keyring_file_write(path, &ring, true, err, sizeof(err)), "%s", err);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_msg(keyring_load_file(path, &back, err, sizeof(err)), "%s", err);
+	ck_assert_msg(keyring_file_load(path, &back, err, sizeof(err)), "%s", err);
 	ring_assert_equal(&ring, &back);
 	ck_assert_uint_eq(dir_entries(), 1); /* no temporary file left behind */
 }
@@ -293,12 +293,12 @@ START_TEST(write_exclusive_refuses)
 	tmp_path(path, sizeof(path), "keys");
 	ring_random(&ring, 1);
 	ring_random(&other, 1);
-	ck_assert(keyring_write_file(path, &ring, true, err, sizeof(err)));
-	ck_assert(!keyring_write_file(path, &other, true, err, sizeof(err)));
+	ck_assert(keyring_file_write(path, &ring, true, err, sizeof(err)));
+	ck_assert(!keyring_file_write(path, &other, true, err, sizeof(err)));
 	snprintf(expect, sizeof(expect), "%s: already exists (use 'keys rotate' to add a key)",
 		 path);
 	ck_assert_str_eq(err, expect);
-	ck_assert(keyring_load_file(path, &back, err, sizeof(err)));
+	ck_assert(keyring_file_load(path, &back, err, sizeof(err)));
 	ring_assert_equal(&ring, &back);
 	ck_assert_uint_eq(dir_entries(), 1);
 }
@@ -324,15 +324,15 @@ START_TEST(write_replaces_atomically)
 	ck_assert_ptr_nonnull(old);
 	ring_random(&ring, 1);
 	ring_random(&other, 2);
-	ck_assert_msg(keyring_write_file(path, &ring, false, err, sizeof(err)), "%s", err);
-	ck_assert_msg(keyring_write_file(path, &other, false, err, sizeof(err)), "%s", err);
+	ck_assert_msg(keyring_file_write(path, &ring, false, err, sizeof(err)), "%s", err);
+	ck_assert_msg(keyring_file_write(path, &other, false, err, sizeof(err)), "%s", err);
 	n = fread(old_text, 1, sizeof(old_text) - 1, old);
 	fclose(old);
 	old_text[n] = '\0';
 	ck_assert_str_eq(old_text, "0123abcd " KEY_SEQ "\n");
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert(keyring_load_file(path, &back, err, sizeof(err)));
+	ck_assert(keyring_file_load(path, &back, err, sizeof(err)));
 	ring_assert_equal(&other, &back);
 	ck_assert_uint_eq(dir_entries(), 1);
 }
@@ -346,7 +346,7 @@ START_TEST(write_fails_cleanly)
 
 	tmp_path(path, sizeof(path), "missing-dir/keys");
 	ring_random(&ring, 1);
-	ck_assert(!keyring_write_file(path, &ring, false, err, sizeof(err)));
+	ck_assert(!keyring_file_write(path, &ring, false, err, sizeof(err)));
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "%s", err);
 	ck_assert_ptr_nonnull(strstr(err, "cannot write"));
 	ck_assert_uint_eq(dir_entries(), 0);
@@ -360,7 +360,7 @@ START_TEST(load_missing)
 	char err[512] = "";
 
 	tmp_path(path, sizeof(path), "nope");
-	ck_assert(!keyring_load_file(path, &ring, err, sizeof(err)));
+	ck_assert(!keyring_file_load(path, &ring, err, sizeof(err)));
 	snprintf(expect, sizeof(expect), "%s: cannot open: No such file or directory", path);
 	ck_assert_str_eq(err, expect);
 }
@@ -384,11 +384,11 @@ START_TEST(load_bad_names_path_and_line)
 
 	tmp_path(path, sizeof(path), "bad");
 	file_put(path, "# c\n0123abcd " KEY_31 "\n", 1);
-	ck_assert(!keyring_load_file(path, &ring, err, sizeof(err)));
+	ck_assert(!keyring_file_load(path, &ring, err, sizeof(err)));
 	snprintf(expect, sizeof(expect), "%s: line 2: " ERR_KEY, path);
 	ck_assert_str_eq(err, expect);
 	file_put(path, "# a comment line long enough to pass the size limit quickly\n", 200);
-	ck_assert(!keyring_load_file(path, &ring, err, sizeof(err)));
+	ck_assert(!keyring_file_load(path, &ring, err, sizeof(err)));
 	snprintf(expect, sizeof(expect), "%s: file too large", path);
 	ck_assert_str_eq(err, expect);
 }

@@ -21,6 +21,7 @@ int main(void)
 	srunner_add_suite(sr, flow_request_suite());
 	srunner_add_suite(sr, freelist_suite());
 	srunner_add_suite(sr, http_parse_suite());
+	srunner_add_suite(sr, ini_suite());
 	srunner_add_suite(sr, keycache_suite());
 	srunner_add_suite(sr, keyfile_suite());
 	srunner_add_suite(sr, keyring_suite());

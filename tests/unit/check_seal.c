@@ -5,6 +5,7 @@
 #include "suites.h"
 
 #include "encoding.h"
+#include "keycache.h"
 #include "seal.h"
 
 #include <openssl/evp.h>
@@ -107,6 +108,40 @@ START_TEST(round_trip)
 	ck_assert_int_eq(seal_open(&ring, token, len, T0, &out), SEAL_OK);
 	flow_assert_eq(&out, &in);
 	ck_assert_str_eq(out.kid, ring.keys[0].kid);
+}
+END_TEST
+
+/* A ring with a cache (the relay's) and one without (the CLI's, the tests') seal and open
+ * alike; wiping the ring wipes the keys the cache held. */
+START_TEST(ring_cache)
+{
+	struct keycache cache = { 0 };
+	struct keyring ring;
+	struct flow in, out;
+	unsigned char hash[32], cached_hash[32];
+	char token[SEAL_TOKEN_MAX];
+	size_t len;
+
+	ring_make(&ring, 1);
+	flow_make(&in, 7, DELIVERY_REDIRECT, URL, "", NULL);
+	len = token_make(&ring, &in, token);
+	ck_assert_int_eq(seal_open(&ring, token, len, T0, &out), SEAL_OK);
+	ck_assert(seal_flow_hash(&ring, &out, hash));
+	ring.cache = &cache;
+	ck_assert_int_eq(seal_open(&ring, token, len, T0, &out), SEAL_OK);
+	ck_assert(seal_flow_hash(&ring, &out, cached_hash));
+	ck_assert_mem_eq(hash, cached_hash, sizeof(hash));
+	len = token_make(&ring, &in, token);
+	ck_assert_ptr_nonnull(cache.gcms[KEYCACHE_GCM_SEAL].ctx);
+	ring.cache = NULL;
+	ck_assert_int_eq(seal_open(&ring, token, len, T0, &out), SEAL_OK);
+	flow_assert_eq(&out, &in);
+	ring.cache = &cache;
+	keyring_wipe(&ring);
+	ck_assert_ptr_null(cache.gcms[KEYCACHE_GCM_SEAL].ctx);
+	ck_assert(!cache.gcms[KEYCACHE_GCM_OPEN].keyed);
+	ck_assert_uint_eq(cache.macs[KEYCACHE_MAC_USED_FLOW].key_len, 0);
+	keycache_free(&cache);
 }
 END_TEST
 
@@ -574,6 +609,7 @@ Suite *seal_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, round_trip, 0, 64);
 	tcase_add_test(tc, round_trip_empty_instance_state);
+	tcase_add_test(tc, ring_cache);
 	tcase_add_test(tc, round_trip_max_sizes);
 	tcase_add_test(tc, nonce_is_random);
 	tcase_add_test(tc, no_key_no_token);

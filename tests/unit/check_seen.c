@@ -4,6 +4,7 @@
 #include "suites.h"
 
 #include "seen.h"
+#include "seen_pages.h"
 
 #include <string.h>
 
@@ -58,7 +59,7 @@ START_TEST(init_capacity)
 	struct seen s;
 
 	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
-		ck_assert(seen_init(&s, asked[i]));
+		ck_assert(seen_init(&s, asked[i], NULL));
 		ck_assert_uint_eq(s.cur.capacity, got[i]);
 		ck_assert_uint_eq(s.cur.used, 0);
 		seen_free(&s);
@@ -74,7 +75,7 @@ START_TEST(add_replay_expiry)
 
 	key_of(1, k);
 	key_of(2, other);
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	ck_assert(!contains(&s, k, NOW));
 	ck_assert(add(&s, k, NOW + 300, NOW));
 	ck_assert(!add(&s, k, NOW + 300, NOW));        /* replay */
@@ -99,7 +100,7 @@ START_TEST(remove_undoes)
 
 	key_of(3, k);
 	key_of(4, absent);
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	ck_assert(add(&s, k, NOW + 300, NOW));
 	seen_remove(&s, k);
 	ck_assert(!contains(&s, k, NOW));
@@ -119,7 +120,7 @@ START_TEST(collisions)
 	struct seen s;
 	unsigned char k[SEEN_KEY_LEN];
 
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	for (uint64_t i = 0; i < N; i++) {
 		key_colliding(i, k);
 		ck_assert(add(&s, k, NOW + 300, NOW));
@@ -143,7 +144,7 @@ START_TEST(grows)
 	struct seen s;
 	unsigned char k[SEEN_KEY_LEN];
 
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	for (uint64_t i = 0; i < MANY; i++) {
 		key_of(i, k);
 		ck_assert_msg(add(&s, k, NOW + 300, NOW), "key %u", (unsigned)i);
@@ -174,7 +175,7 @@ START_TEST(expired_entries_reused)
 	size_t max_capacity = 0;
 
 	key_of(0, first);
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	for (uint64_t i = 0; i < 10 * MANY; i++) {
 		int64_t now = NOW + (int64_t)i;
 		key_of(i, k);
@@ -201,7 +202,7 @@ START_TEST(reuse_never_hides_a_live_key)
 	struct seen s;
 	unsigned char a[SEEN_KEY_LEN], b[SEEN_KEY_LEN];
 
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	key_colliding(1, a);
 	key_colliding(2, b);
 	ck_assert(add(&s, a, NOW + 10, NOW));  /* a first in the chain, expires soon */
@@ -231,7 +232,7 @@ START_TEST(rebuild_spread_over_adds)
 	uint64_t n = 0, removed = 7;
 	size_t adds_while_rebuilding = 0;
 
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	while (!(s.old.slots && s.old.capacity >= 32768)) {
 		key_of(n++, k);
 		ck_assert(add(&s, k, NOW + 300, NOW));
@@ -274,7 +275,7 @@ START_TEST(rebuild_shrinks_in_steps)
 	uint64_t n = 0;
 	size_t before;
 
-	ck_assert(seen_init(&s, 0));
+	ck_assert(seen_init(&s, 0, NULL));
 	/* Up to the brink of a rebuild, with keys that all expire before the next add. */
 	while (n < MANY || s.old.slots || (s.cur.used + 1) * 2 <= s.cur.capacity) {
 		key_of(n++, k);
@@ -304,7 +305,7 @@ START_TEST(misjudged_rebuild_finishes_at_once)
 	unsigned char k[SEEN_KEY_LEN];
 	uint64_t live = 0, extra = 0;
 
-	ck_assert(seen_init(&s, CAP));
+	ck_assert(seen_init(&s, CAP, NULL));
 	for (uint64_t slot = 0; slot < CAP / 2; slot += 2) {
 		key_in_slot(slot, slot, k);
 		ck_assert(add(&s, k, NOW + 1, NOW));
@@ -336,6 +337,26 @@ START_TEST(misjudged_rebuild_finishes_at_once)
 }
 END_TEST
 
+/* The relay's tables come from server/seen_pages.c: a table past 2 MiB is mapped, and
+ * grows and shrinks through mapped tables like any other. */
+START_TEST(mapped_tables)
+{
+	struct seen s;
+	unsigned char k[SEEN_KEY_LEN];
+
+	ck_assert(seen_init(&s, 1 << 17, &seen_pages));
+	ck_assert_uint_eq(s.cur.capacity, 1 << 17);
+	for (uint64_t i = 0; i < MANY; i++) {
+		key_of(i, k);
+		ck_assert(add(&s, k, NOW + 1, NOW));
+	}
+	key_of(MANY / 2, k);
+	ck_assert(!add(&s, k, NOW + 1, NOW));
+	seen_free(&s);
+	ck_assert_ptr_null(s.cur.slots);
+}
+END_TEST
+
 Suite *seen_suite(void)
 {
 	Suite *s = suite_create("seen");
@@ -352,6 +373,7 @@ Suite *seen_suite(void)
 	tcase_add_test(tc, rebuild_spread_over_adds);
 	tcase_add_test(tc, rebuild_shrinks_in_steps);
 	tcase_add_test(tc, misjudged_rebuild_finishes_at_once);
+	tcase_add_test(tc, mapped_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }

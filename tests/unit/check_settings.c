@@ -3,7 +3,8 @@
 
 #include "suites.h"
 
-#include "log.h"
+#include "config_file.h"
+#include "log_line.h"
 #include "seal.h"
 #include "settings.h"
 
@@ -59,24 +60,27 @@ static void conf_setup(void)
 	snprintf(conf_path, sizeof(conf_path), "%s/relay.conf", dir);
 }
 
-/* Writes text as the config file (none when NULL) and loads it with env (NULL-terminated). */
+static void conf_write(const char *text, size_t len)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* Loads text as the config file's (none when NULL) with env (NULL-terminated). */
 static bool load(struct settings *s, const char *text, const char *const *env, char *err)
 {
 	char *envp[8] = { NULL };
 	size_t n = 0;
 	bool ok;
 
-	if (text) {
-		FILE *f = fopen(conf_path, "w");
-		ck_assert_ptr_nonnull(f);
-		fputs(text, f);
-		fclose(f);
-	}
 	for (; env && env[n]; n++) {
 		ck_assert_uint_lt(n, N_ELEMS(envp) - 1);
 		envp[n] = strdup(env[n]);
 	}
-	ok = settings_load(s, text ? conf_path : NULL, envp, err, SETTINGS_ERROR_MAX);
+	ok = settings_load(s, text ? conf_path : NULL, text, envp, err, SETTINGS_ERROR_MAX);
 	for (size_t i = 0; i < n; i++)
 		free(envp[i]);
 	return ok;
@@ -340,8 +344,33 @@ START_TEST(missing_file)
 	char err[SETTINGS_ERROR_MAX];
 	char want[SETTINGS_ERROR_MAX];
 
-	ck_assert(!settings_load(&s, conf_path, NULL, err, sizeof(err)));
+	ck_assert(!config_file_load(&s, conf_path, NULL, err, sizeof(err)));
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", conf_path);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* server/config_file.c reads the file for settings_load: its lines, its errors. */
+START_TEST(file_read)
+{
+	static const char text[] = REQUIRED "workers = 3\nnope = 1\n";
+	struct settings s;
+	char err[SETTINGS_ERROR_MAX];
+	char want[SETTINGS_ERROR_MAX];
+
+	conf_write(text, strlen(text) - strlen("nope = 1\n"));
+	ck_assert_msg(config_file_load(&s, conf_path, NULL, err, sizeof(err)), "%s", err);
+	ck_assert_int_eq(s.workers, 3);
+	ck_assert_str_eq(s.path, conf_path);
+	settings_free(&s);
+	conf_write(text, strlen(text));
+	ck_assert(!config_file_load(&s, conf_path, NULL, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:7: key 'nope': unknown key", conf_path);
+	ck_assert_str_eq(err, want);
+	/* A NUL byte would end the text early: the file is refused, not read in part. */
+	conf_write(text, sizeof(text));
+	ck_assert(!config_file_load(&s, conf_path, NULL, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: holds a NUL byte: not a text file", conf_path);
 	ck_assert_str_eq(err, want);
 }
 END_TEST
@@ -597,6 +626,7 @@ Suite *settings_suite(void)
 	tcase_add_loop_test(tc, bad_setting, 0, N_ELEMS(bad_cases));
 	tcase_add_loop_test(tc, bad_public_url, 0, N_ELEMS(bad_urls));
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, file_read);
 	tcase_add_test(tc, cross_rules_satisfied);
 	tcase_add_test(tc, env_overrides);
 	tcase_add_test(tc, env_supplies_required);

@@ -13,6 +13,7 @@ Suite *encoding_suite(void);
 Suite *flow_request_suite(void);
 Suite *freelist_suite(void);
 Suite *http_parse_suite(void);
+Suite *ini_suite(void);
 Suite *keycache_suite(void);
 Suite *keyfile_suite(void);
 Suite *keyring_suite(void);

@@ -1,5 +1,6 @@
 /*
- * Structured logging. A line is an event name plus typed fields.
+ * Structured log lines: an event name plus typed fields, formatted as logfmt or JSON.
+ * Pure: server/log.c stamps the time, keeps the level and writes the line.
  *
  * The API is shaped so that request data cannot slip into a log line by
  * accident (doc/design.md §3): the event name and LF_LABEL values must be string
@@ -8,8 +9,8 @@
  * paths and library error messages. Nothing from a request is ever operator
  * text.
  */
-#ifndef OAUTH_RELAY_LOG_H
-#define OAUTH_RELAY_LOG_H
+#ifndef OAUTH_RELAY_LOG_LINE_H
+#define OAUTH_RELAY_LOG_LINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,18 +34,10 @@ struct log_field {
 #define LF_ENUM(k, v) ((struct log_field){ "" k "", LOG_FIELD_LABEL, (v), 0 })
 #define LF_END ((struct log_field){ NULL, LOG_FIELD_END, NULL, 0 })
 
-void log_configure(enum log_level level, enum log_format format);
-bool log_enabled(enum log_level level);
-void log_emit(enum log_level level, const char *event, ...);
-
-/* Formats one line into buf (without the trailing newline); exposed for tests. */
+/* Formats one line into buf (without the trailing newline), truncated to fit; returns its
+ * length. */
 size_t log_format_line(char *buf, size_t size, enum log_format format, enum log_level level,
 		       const char *timestamp, const char *event, const struct log_field *fields,
 		       size_t nfields);
-
-#define log_debug(ev, ...) log_emit(LOG_DEBUG, "" ev "", ##__VA_ARGS__, LF_END)
-#define log_info(ev, ...) log_emit(LOG_INFO, "" ev "", ##__VA_ARGS__, LF_END)
-#define log_warn(ev, ...) log_emit(LOG_WARN, "" ev "", ##__VA_ARGS__, LF_END)
-#define log_error(ev, ...) log_emit(LOG_ERROR, "" ev "", ##__VA_ARGS__, LF_END)
 
 #endif
