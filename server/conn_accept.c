@@ -29,12 +29,17 @@ static bool conn_reclaim(struct relay *relay, enum conn_pool pool)
 static bool conn_admit(struct relay *relay, struct conn *c, const struct sockaddr *peer,
 		       int peer_len, enum listener_kind kind)
 {
+	const struct settings *s = &relay->settings;
+
 	c->slot.pool = kind == LISTENER_ADMIN ? POOL_ADMIN : POOL_PUBLIC;
-	if (!conn_budget_address_take(relay, &c->slot, peer, peer_len)) {
+	if (!conn_budget_address_take(&relay->budget, &c->slot, peer, peer_len,
+				      &relay->trusted_proxies,
+				      (unsigned)s->max_connections_per_address)) {
 		log_debug("connection_refused", LF_TEXT("reason", "address_cap"));
 		return false;
 	}
-	if (!conn_budget_room(relay, c->slot.pool) && !conn_reclaim(relay, c->slot.pool)) {
+	if (!conn_budget_room(&relay->budget, c->slot.pool, (size_t)s->max_connections) &&
+	    !conn_reclaim(relay, c->slot.pool)) {
 		log_debug("connection_refused", LF_TEXT("reason", "max_connections"));
 		return false;
 	}
