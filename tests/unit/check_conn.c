@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "suites.h"
+#include "tls_server.h"
 
 #include "conn_private.h"
 
@@ -24,6 +25,7 @@
 #define CLIENTS 2
 
 static struct relay relay;
+static enum listener_kind listener; /* what the next connection is accepted on */
 
 /* What the relay told the test handler. */
 static struct {
@@ -154,7 +156,7 @@ static void client_attach(struct client *c, int relay_fd, int client_fd, bool re
 	ck_assert_int_eq(getpeername(relay_fd, (struct sockaddr *)&peer, &len), 0);
 	nonblocking(relay_fd);
 	nonblocking(client_fd);
-	ck_assert(conn_accept(&relay, relay_fd, (struct sockaddr *)&peer, (int)len, LISTENER_HTTP));
+	ck_assert(conn_accept(&relay, relay_fd, (struct sockaddr *)&peer, (int)len, listener));
 	c->fd = client_fd;
 	c->ev = event_new(relay.base, client_fd, EV_READ | EV_PERSIST, client_on_read, c);
 	if (reading)
@@ -199,6 +201,7 @@ static void setup(void)
 	memset(cl, 0, sizeof(cl));
 	for (int i = 0; i < CLIENTS; i++)
 		cl[i].fd = -1;
+	listener = LISTENER_HTTP;
 	relay.base = event_base_new();
 	ck_assert_ptr_nonnull(relay.base);
 	relay.handler = &handler;
@@ -227,6 +230,7 @@ static void teardown(void)
 	conn_budget_free(&relay.budget);
 	freelist_clear(&relay.requests);
 	event_base_free(relay.base);
+	conn_io_cleanup();
 }
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -325,6 +329,29 @@ START_TEST(first_wait_times_out)
 	RUN_UNTIL(cl[0].eof);
 	ck_assert_int_eq(seen.why, CONN_CLOSE_TIMEOUT);
 	ck_assert_uint_eq(cl[0].len, 0);
+}
+END_TEST
+
+/* A TLS client that sends its hello and goes silent. */
+START_TEST(handshake_times_out)
+{
+	SSL_CTX *client_ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(client_ctx);
+
+	relay.tls = tls_server_new();
+	relay.settings.handshake_timeout = 1;
+	listener = LISTENER_TLS;
+	client_open(&cl[0], false);
+	SSL_set_fd(ssl, cl[0].fd);
+	SSL_set_connect_state(ssl);
+	ck_assert_int_eq(SSL_do_handshake(ssl), -1); /* the hello is out */
+	RUN_UNTIL(relay.conns->io.received);
+	ck_assert_int_eq(relay.conns->state, CONN_HANDSHAKE);
+	RUN_UNTIL(seen.closed == 1);
+	ck_assert_int_eq(seen.why, CONN_CLOSE_TIMEOUT);
+	SSL_free(ssl);
+	SSL_CTX_free(client_ctx);
+	SSL_CTX_free(relay.tls);
 }
 END_TEST
 
@@ -474,6 +501,7 @@ Suite *conn_suite(void)
 	tcase_add_test_raise_signal(tc, second_response_is_refused, SIGABRT);
 	tcase_add_test_raise_signal(tc, no_response_is_caught, SIGABRT);
 	tcase_add_test(tc, first_wait_times_out);
+	tcase_add_test(tc, handshake_times_out);
 	tcase_add_test(tc, idle_times_out);
 	tcase_add_test(tc, head_times_out);
 	tcase_add_test(tc, body_times_out);
