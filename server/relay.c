@@ -31,9 +31,9 @@ static void on_final_flush(void *arg, bool ok)
 	event_base_loopexit(relay->base, NULL);
 }
 
-/* Every connection's end: once the last request of a drain is answered, write the
- * counters out, then leave the loop. */
-static void relay_conn_closed(struct relay *relay, enum conn_close why)
+/* Once the last request of a drain is answered: write the counters out, then leave
+ * the loop. */
+static void relay_finish_if_drained(struct relay *relay)
 {
 	if (!relay->draining || relay->n_conns != 0 || relay->n_listeners != 0 || relay->finishing)
 		return;
@@ -42,6 +42,11 @@ static void relay_conn_closed(struct relay *relay, enum conn_close why)
 		stats_sink_flush(relay->stats, on_final_flush, relay);
 	else
 		event_base_loopexit(relay->base, NULL);
+}
+
+static void relay_conn_closed(struct relay *relay, enum conn_close why)
+{
+	relay_finish_if_drained(relay);
 }
 
 /* What conn.c calls up to: the router for a request, the standard error for one the
@@ -75,7 +80,7 @@ static void listeners_stop(struct relay *relay)
 	relay->drain_timer = evtimer_new(relay->base, on_shutdown_timeout, relay);
 	if (relay->drain_timer)
 		evtimer_add(relay->drain_timer, &tv);
-	relay_conn_closed(relay, CONN_CLOSE_NONE);
+	relay_finish_if_drained(relay);
 }
 
 static void on_drain_elapsed(evutil_socket_t fd, short what, void *arg)
