@@ -217,7 +217,7 @@ void conn_respond(struct request *req, const char *head, size_t head_len, const 
 	struct conn *c = req->conn;
 
 	if (c->state != CONN_HANDLING && c->state != CONN_PENDING) {
-		conn_bug(c, "second_response", CONN_SENT);
+		conn_bug(c, "second_response", CONN_SENT, false); /* dropped */
 		return;
 	}
 	req->on_abort = NULL; /* answered: nothing left to abort */
@@ -344,7 +344,7 @@ static void conn_process(struct conn *c)
 	if (c->req->on_abort)
 		conn_set_state(c, CONN_PENDING);
 	else
-		conn_bug(c, "no_response", CONN_PENDING);
+		conn_bug(c, "no_response", CONN_PENDING, true);
 }
 
 static bool waiting_for_request(const struct conn *c)

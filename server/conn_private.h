@@ -68,9 +68,9 @@ struct conn {
 /* Moves c to next and (re)arms or stops its timer as the table says. An illegal change
  * is a bug (conn_bug): false, c unchanged and closing. */
 bool conn_set_state(struct conn *c, enum conn_state next);
-/* A broken rule (what): asserts; where asserts are compiled out (NDEBUG), logs
- * conn_bug and closes c from the event loop. */
-void conn_bug(struct conn *c, const char *what, enum conn_state next);
+/* A broken rule (what): logs conn_bug and asserts; where asserts are compiled out
+ * (NDEBUG), closes c from the event loop if close, else only the log is left. */
+void conn_bug(struct conn *c, const char *what, enum conn_state next, bool close);
 /* Keeps why for when the response is out, unless a stronger reason is kept already. */
 void conn_close_after(struct conn *c, enum conn_close why);
 /* Answers a request the connection itself refused with status, then closes. */

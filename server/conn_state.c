@@ -90,7 +90,7 @@ bool conn_set_state(struct conn *c, enum conn_state next)
 	enum conn_timer was = timer_of(c, c->state), now = timer_of(c, next);
 
 	if (!(rules[c->state].next & TO(next))) {
-		conn_bug(c, "transition", next);
+		conn_bug(c, "transition", next, true);
 		return false;
 	}
 	c->state = next;
@@ -101,11 +101,13 @@ bool conn_set_state(struct conn *c, enum conn_state next)
 	return true;
 }
 
-void conn_bug(struct conn *c, const char *what, enum conn_state next)
+void conn_bug(struct conn *c, const char *what, enum conn_state next, bool close)
 {
 	log_error("conn_bug", LF_ENUM("what", what), LF_ENUM("state", rules[c->state].name),
 		  LF_ENUM("next", rules[next].name));
 	assert(!"a connection broke a rule of its state machine (conn_private.h)");
+	if (!close)
+		return;
 	conn_close_after(c, CONN_CLOSE_BUG);
 	event_active(&c->ev, EV_WRITE, 1);
 }
