@@ -5,17 +5,11 @@
 #include "conn_private.h"
 #include "log.h"
 #include "clock.h"
-#include "response.h"
-#include "router.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* After an error response the peer may still be sending; reading (and discarding) for a
- * moment before closing keeps the kernel from resetting the connection under the
- * response, so the client gets to read it. */
-#define LINGER_SECONDS 2
 #define IN_MIN 1024
 /* TLS connections reused for request after request (a balancer's, a busy instance's)
  * keep their record buffers instead of allocating and freeing them for every record:
@@ -38,7 +32,7 @@ static void request_release(struct conn *c)
 	c->req = NULL;
 }
 
-void conn_free(struct conn *c)
+void conn_free(struct conn *c, enum conn_close why)
 {
 	struct relay *relay = c->relay;
 
@@ -61,17 +55,12 @@ void conn_free(struct conn *c)
 	free(c->in);
 	free(c->out);
 	free(c);
-	relay_conn_closed(relay);
+	relay->handler->closed(relay, why);
 }
 
-/* Every connection uses the same few durations: libevent's common timeouts keep them
- * in O(1) queues instead of the heap, re-armed on every request. */
-void conn_timer_arm(struct conn *c, int seconds)
+static bool conn_failed(const struct conn *c)
 {
-	struct timeval tv = { seconds, 0 };
-	const struct timeval *common = event_base_init_common_timeout(c->relay->base, &tv);
-
-	evtimer_add(&c->timer, common ? common : &tv);
+	return c->close >= CONN_CLOSE_FAILED;
 }
 
 /* How much unparsed input a client can make us hold while a request is handled. */
@@ -130,11 +119,11 @@ static void out_append(struct conn *c, const char *data, size_t n)
 {
 	char *grown;
 
-	if (!n || c->failed)
+	if (!n || conn_failed(c))
 		return;
 	grown = realloc(c->out, c->out_len + n);
 	if (!grown) {
-		c->failed = true;
+		conn_close_after(c, CONN_CLOSE_FAILED);
 		return;
 	}
 	c->out = grown;
@@ -159,13 +148,13 @@ static void conn_flush(struct conn *c)
 {
 	size_t n;
 
-	while (out_pending(c) && !c->failed) {
+	while (out_pending(c) && !conn_failed(c)) {
 		enum io_status st = conn_io_write(&c->io, c->out + c->out_off,
 						  c->out_len - c->out_off, &n);
 		if (st == IO_AGAIN)
 			return;
 		if (st != IO_DONE)
-			c->failed = true;
+			conn_close_after(c, CONN_CLOSE_FAILED);
 		c->out_off += n;
 	}
 	out_reset(c);
@@ -178,7 +167,7 @@ static void conn_send(struct conn *c, const char *a, size_t alen, const char *b,
 	size_t n = 0;
 	enum io_status st = IO_DONE;
 
-	if (c->failed)
+	if (conn_failed(c))
 		return;
 	if (out_pending(c) || (c->io.tls && alen + blen > sizeof(scratch))) {
 		out_append(c, a, alen);
@@ -196,7 +185,7 @@ static void conn_send(struct conn *c, const char *a, size_t alen, const char *b,
 		st = conn_io_write2(&c->io, a, alen, b, blen, &n);
 	}
 	if (st == IO_FAILED || st == IO_CLOSED) {
-		c->failed = true;
+		conn_close_after(c, CONN_CLOSE_FAILED);
 		return;
 	}
 	if (n < alen) {
@@ -227,20 +216,24 @@ void conn_respond(struct request *req, const char *head, size_t head_len, const 
 {
 	struct conn *c = req->conn;
 
+	if (c->state != CONN_HANDLING && c->state != CONN_PENDING) {
+		conn_bug(c, "second_response", CONN_SENT, false); /* dropped */
+		return;
+	}
+	req->on_abort = NULL; /* answered: nothing left to abort */
 	conn_send(c, head, head_len, body, req->is_head ? 0 : body_len);
 	if (out_pending(c)) {
-		c->state = CONN_WRITING;
-		conn_timer_arm(c, c->relay->settings.idle_timeout);
+		conn_set_state(c, CONN_WRITING);
 		return;
 	}
 	/* The handler may still use req after this returns: finish from the loop. */
-	c->state = CONN_SENT;
+	conn_set_state(c, CONN_SENT);
 	event_active(&c->ev, EV_WRITE, 1);
 }
 
 bool conn_will_close(const struct request *req)
 {
-	return req->conn->close_after || req->relay->draining;
+	return req->conn->close != CONN_CLOSE_NONE || req->relay->draining;
 }
 
 bool conn_is_tls(const struct request *req)
@@ -248,9 +241,9 @@ bool conn_is_tls(const struct request *req)
 	return req->conn->io.tls;
 }
 
-/* Answers a request the connection itself rejected (limits, malformed input), then
- * closes: after a framing error nothing that follows can be trusted. */
-static void conn_reject(struct conn *c, int status)
+/* Refused requests (limits, malformed input, timeouts) close the connection: after a
+ * framing error nothing that follows can be trusted. */
+void conn_reject(struct conn *c, int status)
 {
 	struct request stub;
 
@@ -258,10 +251,10 @@ static void conn_reject(struct conn *c, int status)
 	stub.conn = c;
 	stub.relay = c->relay;
 	stub.kind = c->kind;
-	c->close_after = true;
-	c->linger = true;
+	conn_close_after(c, CONN_CLOSE_LINGER);
 	log_debug("http_rejected", LF_INT("status", status));
-	response_error_status(&stub, status);
+	if (conn_set_state(c, CONN_HANDLING))
+		c->relay->handler->reject(&stub, status);
 }
 
 static bool head_take(struct conn *c)
@@ -299,8 +292,9 @@ static bool head_take(struct conn *c)
 		return false;
 	}
 	if (!c->req->head.keep_alive)
-		c->close_after = true;
-	c->state = CONN_BODY;
+		conn_close_after(c, CONN_CLOSE_AFTER);
+	if (!conn_set_state(c, CONN_BODY))
+		return false;
 	if (c->req->head.expect_continue && c->req->head.content_length > 0 && c->in_len == 0)
 		conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0);
 	return true;
@@ -326,28 +320,31 @@ static bool body_take(struct conn *c)
 	return true;
 }
 
-/* Takes the next request from the input, if it is complete, to the router. */
+/* Takes the next request from the input, if it is complete, to the handler, which
+ * answers before it returns or leaves the request pending with an abort hook. */
 static void conn_process(struct conn *c)
 {
 	if (c->state == CONN_IDLE) {
-		if (c->in_len == 0)
+		if (c->in_len == 0 || !conn_set_state(c, CONN_HEAD))
 			return;
-		c->state = CONN_HEAD;
-		conn_timer_arm(c, c->relay->settings.request_timeout);
 	}
 	if (c->state == CONN_HEAD && !head_take(c))
 		return;
-	if (c->state != CONN_BODY || !body_take(c))
+	if (c->state != CONN_BODY || !body_take(c) || !conn_set_state(c, CONN_HANDLING))
 		return;
-	c->state = CONN_HANDLING;
-	evtimer_del(&c->timer);
 	if (c->served && !c->buffers_kept && c->relay->tls_buffers_kept < TLS_BUFFERS_KEPT_MAX &&
 	    c->io.tls) {
 		conn_io_keep_buffers(&c->io);
 		c->buffers_kept = true;
 		c->relay->tls_buffers_kept++;
 	}
-	router_dispatch(c->req);
+	c->relay->handler->handle(c->req);
+	if (c->state != CONN_HANDLING)
+		return;
+	if (c->req->on_abort)
+		conn_set_state(c, CONN_PENDING);
+	else
+		conn_bug(c, "no_response", CONN_PENDING, true);
 }
 
 static bool waiting_for_request(const struct conn *c)
@@ -368,16 +365,15 @@ static bool conn_read(struct conn *c)
 		if (st == IO_AGAIN)
 			break;
 		if (st == IO_FAILED) {
-			conn_free(c);
+			conn_free(c, CONN_CLOSE_FAILED);
 			return false;
 		}
 		if (st == IO_CLOSED) {
-			c->peer_closed = true;
-			c->close_after = true;
+			conn_close_after(c, CONN_CLOSE_PEER);
 			break;
 		}
 		if (!in_append(c, scratch, n)) {
-			conn_free(c);
+			conn_free(c, CONN_CLOSE_FAILED);
 			return false;
 		}
 		if (c->io.read_drained)
@@ -385,8 +381,8 @@ static bool conn_read(struct conn *c)
 	}
 	if (waiting_for_request(c))
 		conn_process(c);
-	if (c->peer_closed && waiting_for_request(c)) {
-		conn_free(c);
+	if (c->close >= CONN_CLOSE_PEER && waiting_for_request(c)) {
+		conn_free(c, c->close);
 		return false;
 	}
 	return true;
@@ -394,41 +390,43 @@ static bool conn_read(struct conn *c)
 
 static void conn_linger_start(struct conn *c)
 {
-	c->state = CONN_LINGER;
+	if (!conn_set_state(c, CONN_LINGER))
+		return;
 	conn_io_shutdown(&c->io);
 	free(c->in);
 	c->in = NULL;
 	c->in_len = c->in_cap = 0;
-	conn_timer_arm(c, LINGER_SECONDS);
 	if (conn_io_discard(&c->io) != IO_AGAIN)
-		conn_free(c);
+		conn_free(c, CONN_CLOSE_LINGER);
 }
 
 /* The response is out: close, or go on with the next request. False when c is gone. */
 static bool conn_response_done(struct conn *c)
 {
 	request_release(c);
-	if (c->failed) {
-		conn_free(c);
+	if (conn_failed(c)) {
+		conn_free(c, c->close);
 		return false;
 	}
-	if (c->close_after || c->relay->draining) {
-		if (c->linger && !c->peer_closed) {
-			conn_linger_start(c);
-		} else {
-			conn_io_close_notify(&c->io);
-			conn_free(c);
-		}
+	if (c->relay->draining)
+		conn_close_after(c, CONN_CLOSE_DRAINING);
+	if (c->close == CONN_CLOSE_LINGER) {
+		conn_linger_start(c);
 		return false;
 	}
-	c->state = CONN_IDLE;
+	if (c->close != CONN_CLOSE_NONE) {
+		conn_io_close_notify(&c->io);
+		conn_free(c, c->close);
+		return false;
+	}
 	c->served = true;
+	if (!conn_set_state(c, CONN_IDLE))
+		return false;
 	if (c->in_len == 0) { /* an idle connection holds no input buffer */
 		free(c->in);
 		c->in = NULL;
 		c->in_cap = 0;
 	}
-	conn_timer_arm(c, c->relay->settings.idle_timeout);
 	conn_process(c);
 	return true;
 }
@@ -441,11 +439,10 @@ static bool conn_handshake(struct conn *c)
 	if (st == IO_AGAIN)
 		return true;
 	if (st != IO_DONE) {
-		conn_free(c);
+		conn_free(c, CONN_CLOSE_FAILED);
 		return false;
 	}
-	c->state = CONN_IDLE;
-	return true;
+	return conn_set_state(c, CONN_IDLE);
 }
 
 /* Whether closing c loses nothing: it waits for a request's first byte (or, on TLS, for
@@ -460,6 +457,10 @@ static bool conn_reclaimable(const struct conn *c)
 /* Runs whatever the events allow. False when c is gone. */
 static bool conn_step(struct conn *c, short what)
 {
+	if (c->close == CONN_CLOSE_BUG) {
+		conn_free(c, CONN_CLOSE_BUG);
+		return false;
+	}
 	if (c->state == CONN_HANDSHAKE) {
 		if (!conn_handshake(c))
 			return false;
@@ -471,16 +472,17 @@ static bool conn_step(struct conn *c, short what)
 	if (c->state == CONN_LINGER) {
 		if (conn_io_discard(&c->io) == IO_AGAIN)
 			return true;
-		conn_free(c);
+		conn_free(c, CONN_CLOSE_LINGER);
 		return false;
 	}
 	if (out_pending(c))
 		conn_flush(c);
-	if (c->state == CONN_WRITING && (!out_pending(c) || c->failed))
-		c->state = CONN_SENT;
+	if (c->state == CONN_WRITING && (!out_pending(c) || conn_failed(c)) &&
+	    !conn_set_state(c, CONN_SENT))
+		return true;
 	if (c->state == CONN_SENT && !conn_response_done(c))
 		return false;
-	if (c->failed || c->peer_closed)
+	if (c->close >= CONN_CLOSE_PEER)
 		return true;
 	if ((what & EV_READ) || !c->io.read_drained || c->io.wants_write)
 		return conn_read(c);
@@ -497,25 +499,4 @@ void conn_on_io(evutil_socket_t fd, short what, void *arg)
 		c->io.read_drained = false; /* whatever the last read said, there is more */
 	if (conn_step(c, what))
 		conn_budget_idle(&c->relay->budget, &c->slot, conn_reclaimable(c));
-}
-
-void conn_on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	switch (c->state) {
-	case CONN_HEAD:
-	case CONN_BODY:
-		conn_reject(c, 408);
-		return;
-	case CONN_HANDSHAKE:
-	case CONN_IDLE:
-	case CONN_WRITING:
-	case CONN_LINGER:
-		conn_free(c);
-		return;
-	case CONN_HANDLING:
-	case CONN_SENT:
-		return;
-	}
 }

@@ -21,7 +21,7 @@ static bool conn_reclaim(struct relay *relay, enum conn_pool pool)
 	c = (struct conn *)(void *)((char *)slot - offsetof(struct conn, slot)); /* container */
 	log_debug("connection_reclaimed", LF_INT("admin", pool == POOL_ADMIN));
 	conn_io_close_notify(&c->io);
-	conn_free(c);
+	conn_free(c, CONN_CLOSE_RECLAIMED);
 	return true;
 }
 
@@ -29,12 +29,17 @@ static bool conn_reclaim(struct relay *relay, enum conn_pool pool)
 static bool conn_admit(struct relay *relay, struct conn *c, const struct sockaddr *peer,
 		       int peer_len, enum listener_kind kind)
 {
+	const struct settings *s = &relay->settings;
+
 	c->slot.pool = kind == LISTENER_ADMIN ? POOL_ADMIN : POOL_PUBLIC;
-	if (!conn_budget_address_take(relay, &c->slot, peer, peer_len)) {
+	if (!conn_budget_address_take(&relay->budget, &c->slot, peer, peer_len,
+				      &relay->trusted_proxies,
+				      (unsigned)s->max_connections_per_address)) {
 		log_debug("connection_refused", LF_TEXT("reason", "address_cap"));
 		return false;
 	}
-	if (!conn_budget_room(relay, c->slot.pool) && !conn_reclaim(relay, c->slot.pool)) {
+	if (!conn_budget_room(&relay->budget, c->slot.pool, (size_t)s->max_connections) &&
+	    !conn_reclaim(relay, c->slot.pool)) {
 		log_debug("connection_refused", LF_TEXT("reason", "max_connections"));
 		return false;
 	}
@@ -73,11 +78,10 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 		relay->conns->prev = c;
 	relay->conns = c;
 	relay->n_conns++;
-	c->state = c->io.tls ? CONN_HANDSHAKE : CONN_IDLE;
 	conn_budget_idle(&relay->budget, &c->slot, true);
-	/* Shorter than idle: a silent connection holds its slot only this long. */
-	conn_timer_arm(c, relay->settings.handshake_timeout);
-	return true;
+	/* Arms handshake_timeout, shorter than idle: a silent connection holds its slot
+	 * only this long. */
+	return conn_set_state(c, c->io.tls ? CONN_HANDSHAKE : CONN_IDLE);
 failed:
 	if (c)
 		conn_budget_release(&relay->budget, &c->slot);
@@ -93,9 +97,9 @@ void conn_drain_all(struct relay *relay)
 	while (c) {
 		struct conn *next = c->next;
 		if ((c->state == CONN_IDLE && c->in_len == 0) || c->state == CONN_HANDSHAKE)
-			conn_free(c);
+			conn_free(c, CONN_CLOSE_DRAINING);
 		else
-			c->close_after = true;
+			conn_close_after(c, CONN_CLOSE_DRAINING);
 		c = next;
 	}
 }
@@ -103,5 +107,5 @@ void conn_drain_all(struct relay *relay)
 void conn_close_all(struct relay *relay)
 {
 	while (relay->conns)
-		conn_free(relay->conns);
+		conn_free(relay->conns, CONN_CLOSE_SHUTDOWN);
 }

@@ -4,7 +4,6 @@
 
 #include "addr.h"
 #include "cidr.h"
-#include "relay.h"
 
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -46,28 +45,27 @@ static bool address_fold(const struct sockaddr *peer, int peer_len,
 	return true;
 }
 
-bool conn_budget_address_take(struct relay *relay, struct conn_slot *s,
-			      const struct sockaddr *peer, int peer_len)
+bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s,
+			      const struct sockaddr *peer, int peer_len,
+			      const struct cidr_list *trusted, unsigned per_address)
 {
 	unsigned char bytes[16];
 	int family;
 
 	if (s->pool == POOL_ADMIN || !address_fold(peer, peer_len, s->addr, &family, bytes) ||
-	    cidr_list_contains(&relay->trusted_proxies, family, bytes))
+	    cidr_list_contains(trusted, family, bytes))
 		return true;
-	if (!addrcount_add(&relay->budget.per_address, s->addr,
-			   (unsigned)relay->settings.max_connections_per_address))
+	if (!addrcount_add(&b->per_address, s->addr, per_address))
 		return false;
 	s->counted = true;
 	return true;
 }
 
-bool conn_budget_room(const struct relay *relay, enum conn_pool pool)
+bool conn_budget_room(const struct conn_budget *b, enum conn_pool pool, size_t max_connections)
 {
-	size_t limit = pool == POOL_ADMIN ? ADMIN_CONNECTIONS_MAX
-					  : (size_t)relay->settings.max_connections;
+	size_t limit = pool == POOL_ADMIN ? ADMIN_CONNECTIONS_MAX : max_connections;
 
-	return relay->budget.used[pool] < limit;
+	return b->used[pool] < limit;
 }
 
 struct conn_slot *conn_budget_oldest_idle(struct conn_budget *b, enum conn_pool pool)

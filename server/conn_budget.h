@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-struct relay;
+struct cidr_list;
 
 /* The admin listener's connections: a few scrapers, checks and dashboards. */
 #define ADMIN_CONNECTIONS_MAX 64
@@ -41,12 +41,13 @@ struct conn_budget {
 bool conn_budget_init(struct conn_budget *b);
 void conn_budget_free(struct conn_budget *b);
 
-/* Counts s (from peer) under the per-address cap, unless s is the admin listener's or
- * peer a trusted proxy. False: the address has its share. */
-bool conn_budget_address_take(struct relay *relay, struct conn_slot *s,
-			      const struct sockaddr *peer, int peer_len);
-/* Whether the pool has room for one more. */
-bool conn_budget_room(const struct relay *relay, enum conn_pool pool);
+/* Counts s (from peer) under the per-address cap (0: none), unless s is the admin
+ * listener's or peer one of the trusted proxies. False: the address has its share. */
+bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s,
+			      const struct sockaddr *peer, int peer_len,
+			      const struct cidr_list *trusted, unsigned per_address);
+/* Whether the pool has room for one more (max_connections: the public pool's). */
+bool conn_budget_room(const struct conn_budget *b, enum conn_pool pool, size_t max_connections);
 /* The pool's longest-idle connection, or NULL. */
 struct conn_slot *conn_budget_oldest_idle(struct conn_budget *b, enum conn_pool pool);
 /* Counts s in its pool. */

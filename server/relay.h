@@ -1,5 +1,5 @@
 /*
- * The relay's process-wide state: one per process, owned by main.c.
+ * The relay's process-wide state: one per serving process, built and run by relay.c.
  */
 #ifndef OAUTH_RELAY_RELAY_H
 #define OAUTH_RELAY_RELAY_H
@@ -23,6 +23,7 @@ enum listener_kind { LISTENER_TLS, LISTENER_HTTP, LISTENER_ADMIN };
 #define LISTENERS_MAX 24
 
 struct conn;
+struct conn_handler;
 struct db;
 struct fetch_engine;
 struct revocations;
@@ -37,6 +38,7 @@ struct listener {
 
 struct relay {
 	struct event_base *base;
+	const struct conn_handler *handler; /* what connections hand requests to (conn.h) */
 	struct settings settings;
 	struct keyring keys;
 	SSL_CTX *tls;
@@ -71,6 +73,9 @@ struct relay {
 	struct event *signals[4];
 };
 
+/* Serves until a drain ends (relay->settings, keys and tls set); frees what it built.
+ * Returns the process's exit status. */
+int relay_run(struct relay *relay);
 /* Begins a graceful shutdown: /readyz turns 503, then listeners close and the loop ends
  * when the last in-flight request has been answered. */
 void relay_shutdown_begin(struct relay *relay);
@@ -78,9 +83,5 @@ void relay_shutdown_begin(struct relay *relay);
 void relay_limits_apply(struct relay *relay);
 /* Applies outbound_ca_file and allow_private_outbound to calls started from now on. */
 bool relay_outbound_apply(struct relay *relay);
-/* Called by conn.c whenever a connection closes. */
-void relay_conn_closed(struct relay *relay);
-/* Sets up the callbacks' free list: route_callback.c alone knows their size and layout. */
-void route_callback_pool_init(struct freelist *f);
 
 #endif

@@ -29,5 +29,7 @@ struct route_entry {
 void router_dispatch(struct request *req);
 /* Each metrics route's label for metrics_render: "other", then the table's, NULL after. */
 void router_labels(const char *labels[METRICS_ROUTES]);
+/* Sets up the callbacks' free list: route_callback.c alone knows their size and layout. */
+void route_callback_pool_init(struct freelist *f);
 
 #endif

@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, apps_suite());
 	srunner_add_suite(sr, callback_suite());
 	srunner_add_suite(sr, cidr_suite());
+	srunner_add_suite(sr, conn_suite());
 	srunner_add_suite(sr, conn_budget_suite());
 	srunner_add_suite(sr, conn_io_suite());
 	srunner_add_suite(sr, dashboard_suite());

@@ -6,6 +6,7 @@ Suite *addrcount_suite(void);
 Suite *apps_suite(void);
 Suite *callback_suite(void);
 Suite *cidr_suite(void);
+Suite *conn_suite(void);
 Suite *conn_budget_suite(void);
 Suite *conn_io_suite(void);
 Suite *dashboard_suite(void);
