@@ -110,10 +110,11 @@ bool addr_list_parse(const char *text, struct listen_addr *out, size_t max, size
 bool addr_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
-		       127;
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >>
+			24) == 127;
 	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+		return IN6_IS_ADDR_LOOPBACK(
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return false;
 }
 
@@ -142,11 +143,21 @@ static bool blocks_contain(const struct addr_block *blocks, size_t n, const unsi
 
 /* RFC 6890 and the IANA special-purpose registries. */
 static const struct addr_block v4_special[] = {
-	{ { 0 }, 8 },              { { 10 }, 8 },            { { 100, 64 }, 10 },
-	{ { 127 }, 8 },            { { 169, 254 }, 16 },     { { 172, 16 }, 12 },
-	{ { 192, 0, 0 }, 24 },     { { 192, 0, 2 }, 24 },    { { 192, 88, 99 }, 24 },
-	{ { 192, 168 }, 16 },      { { 198, 18 }, 15 },      { { 198, 51, 100 }, 24 },
-	{ { 203, 0, 113 }, 24 },   { { 224 }, 4 },           { { 240 }, 4 },
+	{ { 0 }, 8 },
+	{ { 10 }, 8 },
+	{ { 100, 64 }, 10 },
+	{ { 127 }, 8 },
+	{ { 169, 254 }, 16 },
+	{ { 172, 16 }, 12 },
+	{ { 192, 0, 0 }, 24 },
+	{ { 192, 0, 2 }, 24 },
+	{ { 192, 88, 99 }, 24 },
+	{ { 192, 168 }, 16 },
+	{ { 198, 18 }, 15 },
+	{ { 198, 51, 100 }, 24 },
+	{ { 203, 0, 113 }, 24 },
+	{ { 224 }, 4 },
+	{ { 240 }, 4 },
 };
 static const struct addr_block v6_global = { { 0x20 }, 3 };
 static const struct addr_block v6_special[] = {
@@ -160,7 +171,9 @@ bool addr_is_public(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return !blocks_contain(v4_special, sizeof(v4_special) / sizeof(v4_special[0]),
-				       (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+				       (const unsigned char *)&(
+					       (const struct sockaddr_in *)(const void *)sa)
+					       ->sin_addr);
 	if (sa->sa_family != AF_INET6)
 		return false;
 	const unsigned char *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;

@@ -39,7 +39,7 @@ void addrcount_free(struct addrcount *t)
 }
 
 static struct addrcount_entry **slot_of(const struct addrcount *t,
-					 const unsigned char addr[ADDRCOUNT_KEY_LEN])
+					const unsigned char addr[ADDRCOUNT_KEY_LEN])
 {
 	uint64_t h = siphash_u64(&t->hash, addr, ADDRCOUNT_KEY_LEN);
 	struct addrcount_entry **slot = &t->buckets[h & (t->n_buckets - 1)];
@@ -73,8 +73,7 @@ static void grow(struct addrcount *t)
 	free(old.buckets);
 }
 
-bool addrcount_add(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN],
-		   unsigned cap)
+bool addrcount_add(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN], unsigned cap)
 {
 	struct addrcount_entry **slot = slot_of(t, addr);
 

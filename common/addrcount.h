@@ -28,8 +28,7 @@ bool addrcount_init(struct addrcount *t, const unsigned char key[SIPHASH_KEY_LEN
 void addrcount_free(struct addrcount *t);
 /* Counts one more connection for addr, unless it has cap already (cap 0: no cap).
  * False: at the cap, or out of memory. */
-bool addrcount_add(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN],
-		   unsigned cap);
+bool addrcount_add(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN], unsigned cap);
 /* One connection of addr (counted by addrcount_add) is gone. */
 void addrcount_remove(struct addrcount *t, const unsigned char addr[ADDRCOUNT_KEY_LEN]);
 

@@ -116,8 +116,10 @@ bool app_grants_parse(const char *value, unsigned *grants, char *why, size_t siz
 			return false;
 		}
 		if (!bit) {
-			snprintf(why, size, "'%.*s' is not one of: authorization_code, refresh_token, "
-				 "client_credentials", (int)(len > 64 ? 64 : len), item);
+			snprintf(why, size,
+				 "'%.*s' is not one of: authorization_code, refresh_token, "
+				 "client_credentials",
+				 (int)(len > 64 ? 64 : len), item);
 			return false;
 		}
 		bits |= bit;
@@ -179,14 +181,17 @@ bool app_urls_check(const char *list, char *why, size_t size)
 
 	while (item_next(&list, &item, &len)) {
 		if (!entry_normalize(item, len, normalized, &wildcard)) {
-			snprintf(why, size, "entry %.*s is not an https URL without user-info, query "
+			snprintf(why, size,
+				 "entry %.*s is not an https URL without user-info, query "
 				 "or fragment (a '*' only as a leading \"*.\" label)",
 				 (int)(len > 200 ? 200 : len), item);
 			return false;
 		}
 		if (wildcard && !wildcard_suffix_valid(normalized)) {
-			snprintf(why, size, "entry %.*s: \"*.\" must be followed by at least two DNS "
-				 "labels", (int)(len > 200 ? 200 : len), item);
+			snprintf(why, size,
+				 "entry %.*s: \"*.\" must be followed by at least two DNS "
+				 "labels",
+				 (int)(len > 200 ? 200 : len), item);
 			return false;
 		}
 	}
@@ -237,8 +242,8 @@ bool app_url_first(const char *list, char *out)
 	size_t len;
 	bool wildcard;
 
-	return list && item_next(&list, &item, &len) && entry_normalize(item, len, out, &wildcard) &&
-	       !wildcard;
+	return list && item_next(&list, &item, &len) &&
+	       entry_normalize(item, len, out, &wildcard) && !wildcard;
 }
 
 static bool app_choice_set(const char *const *choices, const char *value, int *out, char *why,

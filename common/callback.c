@@ -86,11 +86,11 @@ static void param_add(struct delivery_params *p, const char *name, const char *v
 	p->count++;
 }
 
-void callback_params_build(const struct query *q, const struct flow *flow,
-			   const char *flow_id_text, struct delivery_params *out)
+void callback_params_build(const struct query *q, const struct flow *flow, const char *flow_id_text,
+			   struct delivery_params *out)
 {
-	const char *iss = NULL, *state_out = flow->has_instance_state ? flow->instance_state
-								       : flow_id_text;
+	const char *iss = NULL,
+		   *state_out = flow->has_instance_state ? flow->instance_state : flow_id_text;
 
 	memset(out, 0, sizeof(*out));
 	query_count(q, "iss", &iss);
@@ -151,12 +151,24 @@ bool html_escape(const char *text, char *out, size_t size)
 		out[0] = '\0';
 	for (; *text; text++) {
 		switch (*text) {
-		case '&': fixbuf_put(&t, "&amp;", 5); break;
-		case '<': fixbuf_put(&t, "&lt;", 4); break;
-		case '>': fixbuf_put(&t, "&gt;", 4); break;
-		case '"': fixbuf_put(&t, "&quot;", 6); break;
-		case '\'': fixbuf_put(&t, "&#39;", 5); break;
-		default: fixbuf_put(&t, text, 1); break;
+		case '&':
+			fixbuf_put(&t, "&amp;", 5);
+			break;
+		case '<':
+			fixbuf_put(&t, "&lt;", 4);
+			break;
+		case '>':
+			fixbuf_put(&t, "&gt;", 4);
+			break;
+		case '"':
+			fixbuf_put(&t, "&quot;", 6);
+			break;
+		case '\'':
+			fixbuf_put(&t, "&#39;", 5);
+			break;
+		default:
+			fixbuf_put(&t, text, 1);
+			break;
 		}
 	}
 	return !t.overflow;

@@ -52,8 +52,8 @@ struct delivery_params {
 	bool denied; /* the server sent error= (the person or the server refused) */
 };
 
-void callback_params_build(const struct query *q, const struct flow *flow,
-			   const char *flow_id_text, struct delivery_params *out);
+void callback_params_build(const struct query *q, const struct flow *flow, const char *flow_id_text,
+			   struct delivery_params *out);
 
 /* return_url with the parameters merged into its query. Returns false if too long. */
 bool callback_redirect_url(const char *return_url, const struct delivery_params *p, char *out,

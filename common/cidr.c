@@ -80,7 +80,8 @@ bool cidr_list_parse(const char *text, struct cidr_list *out, char *err, size_t 
 			return false;
 		}
 		if (!one_parse(p, n, &out->items[out->count])) {
-			snprintf(err, errsize, "'%.*s' is not an address or ADDRESS/PREFIX", (int)n, p);
+			snprintf(err, errsize, "'%.*s' is not an address or ADDRESS/PREFIX", (int)n,
+				 p);
 			return false;
 		}
 		out->count++;

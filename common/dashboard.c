@@ -27,8 +27,8 @@ static const char *const consent_labels[STATS_CONSENT_BUCKETS] = {
 };
 
 static const char *const upstream_labels[STATS_HANDLING_BUCKETS] = {
-	"≤0.5ms", "≤1ms", "≤2ms", "≤5ms", "≤10ms", "≤25ms", "≤50ms", "≤100ms", "≤250ms", "≤500ms",
-	"≤1s", ">1s",
+	"≤0.5ms", "≤1ms",   "≤2ms",   "≤5ms",   "≤10ms", "≤25ms",
+	"≤50ms",  "≤100ms", "≤250ms", "≤500ms", "≤1s",   ">1s",
 };
 
 bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
@@ -36,7 +36,8 @@ bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
 	int64_t a, b;
 
 	memset(d, 0, sizeof(*d));
-	if (!stats_date_parse(from, &a) || !stats_date_parse(to, &b) || b < a || (b - a) / 86400 >= DASHBOARD_DAYS_MAX)
+	if (!stats_date_parse(from, &a) || !stats_date_parse(to, &b) || b < a ||
+	    (b - a) / 86400 >= DASHBOARD_DAYS_MAX)
 		return false;
 	snprintf(d->from, sizeof(d->from), "%s", from);
 	snprintf(d->to, sizeof(d->to), "%s", to);
@@ -44,14 +45,13 @@ bool dashboard_init(struct dashboard_data *d, const char *from, const char *to)
 	return true;
 }
 
-void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider,
-			 uint64_t n)
+void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider, uint64_t n)
 {
 	int64_t a, t;
 	enum provider p = provider_from_label(provider);
 
-	if (p == PROVIDER_COUNT || !stats_date_parse(d->from, &a) || !stats_date_parse(day, &t) || t < a ||
-	    (size_t)((t - a) / 86400) >= d->days)
+	if (p == PROVIDER_COUNT || !stats_date_parse(d->from, &a) || !stats_date_parse(day, &t) ||
+	    t < a || (size_t)((t - a) / 86400) >= d->days)
 		return;
 	d->flows[(t - a) / 86400][p] += n;
 }
@@ -106,9 +106,11 @@ static void axis(struct textbuf *pg, uint64_t max, int w, int h)
 {
 	for (int i = 0; i <= 4; i++) {
 		int y = PAD_T + (h - PAD_T - PAD_B) * (4 - i) / 4;
-		textbuf_printf(pg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
-			"<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%llu</text>",
-		    PAD_L, y, w - 8, y, PAD_L - 6, y + 4, (unsigned long long)(max * (uint64_t)i / 4));
+		textbuf_printf(pg,
+			       "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"grid\"/>"
+			       "<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%llu</text>",
+			       PAD_L, y, w - 8, y, PAD_L - 6, y + 4,
+			       (unsigned long long)(max * (uint64_t)i / 4));
 	}
 }
 
@@ -125,8 +127,9 @@ static void day_ticks(struct textbuf *pg, const struct dashboard_data *d, double
 	for (size_t day = 0; day < d->days; day += every) {
 		time_t t = (time_t)(first + (int64_t)day * 86400);
 		strftime(label, sizeof(label), "%m-%d", gmtime_r(&t, &tm));
-		textbuf_printf(pg, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
-		    PAD_L + slot * ((double)day + 0.5), CHART_H - 8, label);
+		textbuf_printf(pg,
+			       "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
+			       PAD_L + slot * ((double)day + 0.5), CHART_H - 8, label);
 	}
 }
 
@@ -146,8 +149,10 @@ static void flows_chart(struct textbuf *pg, const struct dashboard_data *d)
 			max = sum;
 	}
 	max = nice_max(max);
-	textbuf_printf(pg, "<h2>Flows per day, by provider</h2><svg viewBox=\"0 0 %d %d\" role=\"img\" "
-		"aria-label=\"Flows per day by provider\">", CHART_W, CHART_H);
+	textbuf_printf(pg,
+		       "<h2>Flows per day, by provider</h2><svg viewBox=\"0 0 %d %d\" role=\"img\" "
+		       "aria-label=\"Flows per day by provider\">",
+		       CHART_W, CHART_H);
 	axis(pg, max, CHART_W, CHART_H);
 	for (size_t day = 0; day < d->days; day++) {
 		double y = PAD_T + plot_h;
@@ -156,19 +161,23 @@ static void flows_chart(struct textbuf *pg, const struct dashboard_data *d)
 			if (h <= 0)
 				continue;
 			y -= h;
-			textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
-				"<title>%s: %llu</title></rect>", PAD_L + slot * (double)day + slot * 0.15,
-			    y, slot * 0.7, h, palette[p], provider_label((enum provider)p),
-			    (unsigned long long)d->flows[day][p]);
+			textbuf_printf(pg,
+				       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+				       "<title>%s: %llu</title></rect>",
+				       PAD_L + slot * (double)day + slot * 0.15, y, slot * 0.7, h,
+				       palette[p], provider_label((enum provider)p),
+				       (unsigned long long)d->flows[day][p]);
 		}
 	}
 	day_ticks(pg, d, slot);
 	textbuf_printf(pg, "</svg><ul class=\"legend\">");
 	for (int p = 0; p < PROVIDER_COUNT; p++) {
 		if (totals[p])
-			textbuf_printf(pg, "<li><svg class=\"sw\" viewBox=\"0 0 10 10\"><rect width=\"10\" "
-				"height=\"10\" fill=\"%s\"/></svg>%s <b>%llu</b></li>",
-			    palette[p], provider_label((enum provider)p), (unsigned long long)totals[p]);
+			textbuf_printf(pg,
+				       "<li><svg class=\"sw\" viewBox=\"0 0 10 10\"><rect width=\"10\" "
+				       "height=\"10\" fill=\"%s\"/></svg>%s <b>%llu</b></li>",
+				       palette[p], provider_label((enum provider)p),
+				       (unsigned long long)totals[p]);
 	}
 	textbuf_printf(pg, "</ul>");
 }
@@ -192,18 +201,20 @@ static void outcomes_chart(struct textbuf *pg, const char *title, const char *em
 		return;
 	}
 	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", CHART_W,
-	    n * row + 8, title);
+		       n * row + 8, title);
 	int y = 4;
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 		if (!counts[o])
 			continue;
 		double w = (double)counts[o] * bar_w / (double)max;
-		textbuf_printf(pg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
-			"<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" class=\"o-%s\"/>"
-			"<text x=\"%.1f\" y=\"%d\" class=\"lbl\">%llu (%.1f%%)</text>",
-		    label_w - 8, y + 14, stats_outcome_name((enum stats_outcome)o), label_w, y, w,
-		    stats_outcome_name((enum stats_outcome)o), label_w + w + 6, y + 14,
-		    (unsigned long long)counts[o], 100.0 * (double)counts[o] / (double)total);
+		textbuf_printf(pg,
+			       "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>"
+			       "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" class=\"o-%s\"/>"
+			       "<text x=\"%.1f\" y=\"%d\" class=\"lbl\">%llu (%.1f%%)</text>",
+			       label_w - 8, y + 14, stats_outcome_name((enum stats_outcome)o),
+			       label_w, y, w, stats_outcome_name((enum stats_outcome)o),
+			       label_w + w + 6, y + 14, (unsigned long long)counts[o],
+			       100.0 * (double)counts[o] / (double)total);
 		y += row;
 	}
 	textbuf_printf(pg, "</svg>");
@@ -231,16 +242,18 @@ static uint64_t histogram_chart(struct textbuf *pg, const char *title, const cha
 	}
 	max = nice_max(max);
 	textbuf_printf(pg, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">", CHART_W,
-	    CHART_H, title);
+		       CHART_H, title);
 	axis(pg, max, CHART_W, CHART_H);
 	for (int b = 0; b < n; b++) {
 		double bar = (double)h[b] * plot_h / (double)max;
 		double x = PAD_L + slot * b;
-		textbuf_printf(pg, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\">"
-			"<title>%s: %llu</title></rect><text x=\"%.1f\" y=\"%d\" class=\"tick\" "
-			"text-anchor=\"middle\">%s</text>", x + slot * 0.1, PAD_T + plot_h - bar,
-		    slot * 0.8, bar, bar_class, labels[b], (unsigned long long)h[b],
-		    x + slot / 2, CHART_H - 8, labels[b]);
+		textbuf_printf(pg,
+			       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\">"
+			       "<title>%s: %llu</title></rect><text x=\"%.1f\" y=\"%d\" class=\"tick\" "
+			       "text-anchor=\"middle\">%s</text>",
+			       x + slot * 0.1, PAD_T + plot_h - bar, slot * 0.8, bar, bar_class,
+			       labels[b], (unsigned long long)h[b], x + slot / 2, CHART_H - 8,
+			       labels[b]);
 	}
 	textbuf_printf(pg, "</svg>");
 	return total;
@@ -248,12 +261,14 @@ static uint64_t histogram_chart(struct textbuf *pg, const char *title, const cha
 
 static void consent_chart(struct textbuf *pg, const struct dashboard_data *d)
 {
-	uint64_t total = histogram_chart(pg, "Time to consent", "No completed sign-ins in this range.",
-					 "bar", d->consent, consent_labels, STATS_CONSENT_BUCKETS);
+	uint64_t total = histogram_chart(pg, "Time to consent",
+					 "No completed sign-ins in this range.", "bar", d->consent,
+					 consent_labels, STATS_CONSENT_BUCKETS);
 
 	if (total)
-		textbuf_printf(pg, "<p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
-		    (unsigned long long)total);
+		textbuf_printf(pg,
+			       "<p class=\"note\">%llu sign-ins completed (delivered or denied).</p>",
+			       (unsigned long long)total);
 }
 
 /* The token delegate panel: requests by outcome, then how long the upstream token
@@ -277,8 +292,8 @@ static void token_panel(struct textbuf *pg, const struct dashboard_data *d)
 	textbuf_printf(pg, "<p class=\"note\">%llu upstream calls;", (unsigned long long)total);
 	for (size_t i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++)
 		textbuf_printf(pg, "%s p%g %s", i ? "," : "", quantiles[i] * 100,
-		    upstream_labels[stats_quantile_bucket(d->token_upstream, STATS_HANDLING_BUCKETS,
-							  quantiles[i])]);
+			       upstream_labels[stats_quantile_bucket(
+				       d->token_upstream, STATS_HANDLING_BUCKETS, quantiles[i])]);
 	textbuf_printf(pg, ".</p>");
 }
 
@@ -315,17 +330,20 @@ char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t
 	struct textbuf pg;
 
 	textbuf_init(&pg, 16384);
-	textbuf_printf(&pg, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-		 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-		 "<title>oauth-relay usage</title><style nonce=\"%s\">%s</style></head><body>"
-		 "<h1>oauth-relay usage, %s to %s (UTC)</h1>"
-		 "<form method=\"get\" action=\"/stats\"><label>From<br><input type=\"date\" "
-		 "name=\"from\" value=\"%s\"></label><label>To<br><input type=\"date\" name=\"to\" "
-		 "value=\"%s\"></label><button type=\"submit\">Show</button></form>",
-	    nonce, style, d->from, d->to, d->from, d->to);
+	textbuf_printf(&pg,
+		       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+		       "<title>oauth-relay usage</title><style nonce=\"%s\">%s</style></head><body>"
+		       "<h1>oauth-relay usage, %s to %s (UTC)</h1>"
+		       "<form method=\"get\" action=\"/stats\"><label>From<br><input type=\"date\" "
+		       "name=\"from\" value=\"%s\"></label><label>To<br><input type=\"date\" name=\"to\" "
+		       "value=\"%s\"></label><button type=\"submit\">Show</button></form>",
+		       nonce, style, d->from, d->to, d->from, d->to);
 	if (!has_data(d)) {
-		textbuf_printf(&pg, "<p class=\"empty\">Nothing recorded between %s and %s yet. Counters appear "
-			 "here a few seconds after the first flows.</p>", d->from, d->to);
+		textbuf_printf(&pg,
+			       "<p class=\"empty\">Nothing recorded between %s and %s yet. Counters appear "
+			       "here a few seconds after the first flows.</p>",
+			       d->from, d->to);
 	} else {
 		flows_chart(&pg, d);
 		outcomes_chart(&pg, "Callback outcomes", "No callbacks in this range.", d->outcomes);
@@ -333,6 +351,6 @@ char *dashboard_render(const struct dashboard_data *d, const char *nonce, size_t
 		token_panel(&pg, d);
 	}
 	textbuf_printf(&pg, "<p class=\"note\">Anonymous hourly counters only: no addresses, hosts or "
-		 "identifiers are kept.</p></body></html>\n");
+			    "identifiers are kept.</p></body></html>\n");
 	return textbuf_take(&pg, len);
 }

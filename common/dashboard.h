@@ -14,20 +14,19 @@
 #define DASHBOARD_DAYS_MAX 400
 
 struct dashboard_data {
-	char from[11], to[11];                           /* YYYY-MM-DD, inclusive */
-	size_t days;                                     /* from..to */
+	char from[11], to[11];                              /* YYYY-MM-DD, inclusive */
+	size_t days;                                        /* from..to */
 	uint64_t flows[DASHBOARD_DAYS_MAX][PROVIDER_COUNT]; /* flows created per day */
-	uint64_t outcomes[STATS_OUTCOME_COUNT];          /* callbacks by outcome */
-	uint64_t consent[STATS_CONSENT_BUCKETS];         /* time-to-consent histogram */
-	uint64_t token_outcomes[STATS_OUTCOME_COUNT];    /* token delegate requests by outcome */
-	uint64_t token_upstream[STATS_HANDLING_BUCKETS]; /* their upstream call time histogram */
+	uint64_t outcomes[STATS_OUTCOME_COUNT];             /* callbacks by outcome */
+	uint64_t consent[STATS_CONSENT_BUCKETS];            /* time-to-consent histogram */
+	uint64_t token_outcomes[STATS_OUTCOME_COUNT];       /* token delegate requests by outcome */
+	uint64_t token_upstream[STATS_HANDLING_BUCKETS];    /* their upstream call time histogram */
 };
 
 /* Fills from, to and days; zeroes the counts. False when the range is not valid. */
 bool dashboard_init(struct dashboard_data *d, const char *from, const char *to);
 /* Adds a count for a day (YYYY-MM-DD) and provider label; unknown ones are ignored. */
-void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider,
-			 uint64_t n);
+void dashboard_add_flows(struct dashboard_data *d, const char *day, const char *provider, uint64_t n);
 
 /* Adds one row of the dashboard's query: kind "flows" (a: day, b: provider), "outcome"
  * (a: callback outcome), "consent" (a: 1-based bucket), "token" (a: token outcome) or

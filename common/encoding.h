@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BASE64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define BASE64URL_LEN(n) (((n)*4 + 2) / 3)
 
 /* Writes BASE64URL_LEN(len) characters and a NUL; out must hold that plus one. */
 void base64url_encode(const unsigned char *in, size_t len, char *out);

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-static const char *const known_fields[] = { "return_url", "delivery",    "authorization_server",
-					    "expires_in", "client_id",   "require_iss",
+static const char *const known_fields[] = { "return_url",     "delivery",  "authorization_server",
+					    "expires_in",     "client_id", "require_iss",
 					    "instance_state", NULL };
 
 static bool refuse(struct flow_request_error *err, const char *code, const char *message)
@@ -165,8 +165,8 @@ static bool state_fill(json_t *body, struct flow *f, struct flow_request_error *
 	return true;
 }
 
-bool flow_request_parse(json_t *body, const struct settings *s, int64_t now,
-			struct flow *f, struct flow_request_error *err)
+bool flow_request_parse(json_t *body, const struct settings *s, int64_t now, struct flow *f,
+			struct flow_request_error *err)
 {
 	memset(f, 0, sizeof(*f));
 	if (!json_is_object(body))

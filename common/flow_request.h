@@ -27,7 +27,7 @@ struct flow_request_error {
  * and fills f: return_url (normalized), delivery, issuer, require_iss, instance_state,
  * shared_app and app, created = now and expires. The first rule broken is reported.
  */
-bool flow_request_parse(json_t *body, const struct settings *s, int64_t now,
-			struct flow *f, struct flow_request_error *err);
+bool flow_request_parse(json_t *body, const struct settings *s, int64_t now, struct flow *f,
+			struct flow_request_error *err);
 
 #endif

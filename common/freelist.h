@@ -28,7 +28,7 @@ void freelist_init(struct freelist *f, size_t size, size_t cleared);
  * type: the bytes past the cut are exactly member, the object's last (no member after it,
  * no trailing padding), so the only thing a reused object keeps is the array its users
  * write before they read; a member added after it would fail here, not go unzeroed. */
-#define FREELIST_CUT_IS_LAST(type, member)                                               \
+#define FREELIST_CUT_IS_LAST(type, member)                                                   \
 	_Static_assert(offsetof(type, member) + sizeof(((type *)0)->member) == sizeof(type), \
 		       #member " must end " #type ": its free list zeroes only what is before it")
 

@@ -117,8 +117,8 @@ static int request_line_parse(struct http_slice line, size_t max_target, struct 
 	const char *qm = memchr(out->target.p, '?', out->target.len);
 	if (qm) {
 		out->path = (struct http_slice){ out->target.p, (size_t)(qm - out->target.p) };
-		out->query = (struct http_slice){ qm + 1,
-						  (size_t)(out->target.p + out->target.len - qm - 1) };
+		out->query = (struct http_slice){ qm + 1, (size_t)(out->target.p + out->target.len -
+								   qm - 1) };
 	} else {
 		out->path = out->target;
 		out->query = (struct http_slice){ out->target.p + out->target.len, 0 };

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEYRING_HEADER                                                            \
-	"# oauth-relay keyring: one key per line, \"KID KEY\", newest last.\n"     \
+#define KEYRING_HEADER                                                         \
+	"# oauth-relay keyring: one key per line, \"KID KEY\", newest last.\n" \
 	"# KID: 8 hex digits; KEY: 32 random bytes, base64url. Keep this file secret.\n"
 
 /* The labels are part of the token and credential formats: a changed label strands every
@@ -117,7 +117,8 @@ bool keyring_parse(const char *text, struct keyring *out, char *err, size_t errs
 			text++;
 	}
 	if (out->count == 0) {
-		snprintf(err, errsize, "no keys (create one with: oauth-relayctl keys generate FILE)");
+		snprintf(err, errsize,
+			 "no keys (create one with: oauth-relayctl keys generate FILE)");
 		goto failed;
 	}
 	if (!keyring_derive(out)) {

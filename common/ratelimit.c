@@ -43,15 +43,14 @@ static double level_at(const struct ratelimit *rl, double tokens, double updated
 	return tokens < rl->burst ? tokens : rl->burst;
 }
 
-static double spill_level(const struct ratelimit *rl, const struct ratelimit_set *set,
-			  double now)
+static double spill_level(const struct ratelimit *rl, const struct ratelimit_set *set, double now)
 {
 	return set->spilled ? level_at(rl, set->spill_tokens, set->spill_updated, now) : rl->burst;
 }
 
 /* Gives tag a bucket of the set, taking one over as ratelimit.h describes. */
-static struct ratelimit_bucket *bucket_take(const struct ratelimit *rl,
-					    struct ratelimit_set *set, uint64_t tag, double now)
+static struct ratelimit_bucket *bucket_take(const struct ratelimit *rl, struct ratelimit_set *set,
+					    uint64_t tag, double now)
 {
 	struct ratelimit_bucket *victim = NULL;
 	double victim_level = 0;
@@ -78,8 +77,7 @@ static struct ratelimit_bucket *bucket_take(const struct ratelimit *rl,
 	return victim;
 }
 
-bool ratelimit_allow_key(struct ratelimit *rl, const unsigned char key[RATELIMIT_KEY_LEN],
-			 double now)
+bool ratelimit_allow_key(struct ratelimit *rl, const unsigned char key[RATELIMIT_KEY_LEN], double now)
 {
 	struct ratelimit_set *set;
 	struct ratelimit_bucket *b = NULL;

@@ -29,12 +29,12 @@
 
 #define RATELIMIT_SETS 1024
 #define RATELIMIT_WAYS 4
-#define RATELIMIT_KEY_LEN 16    /* what is limited: an address prefix, an instance */
+#define RATELIMIT_KEY_LEN 16 /* what is limited: an address prefix, an instance */
 #define RATELIMIT_SECRET_LEN SIPHASH_KEY_LEN
 
 struct ratelimit_bucket {
-	uint64_t tag;   /* keyed hash of the key; 0 = empty */
-	double tokens;  /* level at updated */
+	uint64_t tag;  /* keyed hash of the key; 0 = empty */
+	double tokens; /* level at updated */
 	double updated;
 };
 
@@ -42,12 +42,12 @@ struct ratelimit_set {
 	struct ratelimit_bucket ways[RATELIMIT_WAYS];
 	double spill_tokens; /* lowest level evicted here, at spill_updated */
 	double spill_updated;
-	bool spilled;        /* false: newcomers get a full burst */
+	bool spilled; /* false: newcomers get a full burst */
 };
 
 struct ratelimit {
-	double burst;      /* bucket size */
-	double per_second; /* refill rate; 0 = no limit */
+	double burst;        /* bucket size */
+	double per_second;   /* refill rate; 0 = no limit */
 	struct siphash hash; /* of the keys, under the secret */
 	struct ratelimit_set sets[RATELIMIT_SETS];
 };

@@ -17,7 +17,7 @@
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define HEADER_BYTES (1 + KID_BYTES)
-#define PLAIN_MAX                                                                      \
+#define PLAIN_MAX                                                                           \
 	(FLOW_ID_BYTES + 4 + 2 + 1 + 2 * CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + \
 	 INSTANCE_STATE_MAX)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
@@ -216,8 +216,8 @@ static bool gcm_open(struct keycache *kc, const unsigned char *sealed, size_t to
 	       EVP_DecryptFinal_ex(ctx, plain + n, &fin) == 1;
 }
 
-enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len,
-			   int64_t now, struct flow *flow)
+enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len, int64_t now,
+			   struct flow *flow)
 {
 	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
 	const struct keyring_key *k;

@@ -32,8 +32,8 @@ enum delivery { DELIVERY_REDIRECT, DELIVERY_FORM_POST, DELIVERY_PICKUP, DELIVERY
 
 struct flow {
 	unsigned char id[FLOW_ID_BYTES];
-	int64_t created;  /* unix seconds */
-	int64_t expires;  /* unix seconds */
+	int64_t created; /* unix seconds */
+	int64_t expires; /* unix seconds */
 	enum delivery delivery;
 	char return_url[URL_MAX + 1];
 	char issuer[ISSUER_MAX + 1];                 /* may be empty */
@@ -43,7 +43,7 @@ struct flow {
 	bool shared_app;  /* bound to a shared app (/v1/callback), else to an instance */
 	unsigned char instance[CALLBACK_ID_BYTES]; /* the creating instance's callback id */
 	unsigned char app[CALLBACK_ID_BYTES];      /* shared_app only: seal_app_binding() */
-	char kid[KEYRING_KID_LEN + 1]; /* the key that sealed it (set by seal_open) */
+	char kid[KEYRING_KID_LEN + 1];             /* the key that sealed it (set by seal_open) */
 };
 
 enum seal_result { SEAL_OK, SEAL_INVALID, SEAL_EXPIRED };
@@ -51,8 +51,8 @@ enum seal_result { SEAL_OK, SEAL_INVALID, SEAL_EXPIRED };
 /* Writes the token (NUL-terminated) to out, sealed with the newest key. */
 bool seal_flow(const struct keyring *ring, const struct flow *flow, char *out, size_t size);
 /* Opens a token; SEAL_EXPIRED still fills flow (the page says what happened). */
-enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len,
-			   int64_t now, struct flow *flow);
+enum seal_result seal_open(const struct keyring *ring, const char *token, size_t len, int64_t now,
+			   struct flow *flow);
 
 /* A keyed hash of an opened flow's id for the single-use table, not the id itself
  * (doc/design.md §3); keyed by the key that sealed it, which every node that can open the

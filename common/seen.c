@@ -203,8 +203,8 @@ static struct seen_entry *find_old(const struct seen *s, const unsigned char *ke
 
 /* One walk of the key's probe chain in cur: the key itself, or the first expired entry on
  * the way to the empty slot that ends it. Kept under half full, the walk stays short. */
-bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
-	      int64_t now, bool *failed)
+bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires, int64_t now,
+	      bool *failed)
 {
 	struct seen_entry *reuse = NULL, *e, *before;
 	size_t i;

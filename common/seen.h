@@ -46,8 +46,8 @@ bool seen_init(struct seen *s, size_t capacity, const struct seen_memory *mem);
 void seen_free(struct seen *s);
 /* Adds key until expires. Returns false when the key is already there and unexpired
  * (the replay case), true when it was added. *failed is set on allocation failure. */
-bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires,
-	      int64_t now, bool *failed);
+bool seen_add(struct seen *s, const unsigned char key[SEEN_KEY_LEN], int64_t expires, int64_t now,
+	      bool *failed);
 /* Removes a key (a check that could not be completed is undone). */
 void seen_remove(struct seen *s, const unsigned char key[SEEN_KEY_LEN]);
 

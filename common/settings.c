@@ -23,22 +23,36 @@ static const char *const registration_choices[] = { "open", "token", "closed", N
 static const char *const log_level_choices[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_format_choices[] = { "text", "json", NULL };
 
-#define S_STR(n, def, reload, doc) \
-	{ #n, SETTING_STRING, def, 0, 0, NULL, offsetof(struct settings, n), reload, false, doc }
-#define S_SECRET(n, reload, doc) \
-	{ #n, SETTING_STRING, "", 0, 0, NULL, offsetof(struct settings, n), reload, true, doc }
-#define S_BOOL(n, def, reload, doc) \
-	{ #n, SETTING_BOOL, def, 0, 0, bool_choices, offsetof(struct settings, n), reload, false, doc }
-#define S_INT(n, def, lo, hi, reload, doc) \
-	{ #n, SETTING_INT, def, lo, hi, NULL, offsetof(struct settings, n), reload, false, doc }
-#define S_ENUM(n, def, choices, reload, doc) \
-	{ #n, SETTING_ENUM, def, 0, 0, choices, offsetof(struct settings, n), reload, false, doc }
+#define S_STR(n, def, reload, doc)                                                                    \
+	{                                                                                             \
+#n, SETTING_STRING, def, 0, 0, NULL, offsetof(struct settings, n), reload, false, doc \
+	}
+#define S_SECRET(n, reload, doc)                                                                    \
+	{                                                                                           \
+#n, SETTING_STRING, "", 0, 0, NULL, offsetof(struct settings, n), reload, true, doc \
+	}
+#define S_BOOL(n, def, reload, doc)                                                              \
+	{                                                                                        \
+#n, SETTING_BOOL, def, 0, 0, bool_choices, offsetof(struct settings, n), reload, \
+			false, doc                                                               \
+	}
+#define S_INT(n, def, lo, hi, reload, doc)                                                           \
+	{                                                                                            \
+#n, SETTING_INT, def, lo, hi, NULL, offsetof(struct settings, n), reload, false, doc \
+	}
+#define S_ENUM(n, def, choices, reload, doc)                                                       \
+	{                                                                                          \
+#n, SETTING_ENUM, def, 0, 0, choices, offsetof(struct settings, n), reload, false, \
+			doc                                                                        \
+	}
 
 const struct setting_def settings_table[] = {
 	S_STR(listen, "0.0.0.0:8443", false, "public HTTPS listener(s), comma-separated"),
-	S_STR(listen_http, "", false, "public plain-HTTP listener(s), behind a TLS-terminating balancer"),
+	S_STR(listen_http, "", false,
+	      "public plain-HTTP listener(s), behind a TLS-terminating balancer"),
 	S_STR(admin_listen, "127.0.0.1:9090", false, "metrics, stats, dashboard"),
-	S_SECRET(admin_token, true, "bearer token for admin endpoints on a non-loopback admin listener"),
+	S_SECRET(admin_token, true,
+		 "bearer token for admin endpoints on a non-loopback admin listener"),
 	S_STR(public_url, "", true, "external base URL; callbacks under public_url + /v1/callback"),
 	S_STR(tls_cert, "", true, "PEM certificate chain, reloaded on SIGHUP"),
 	S_STR(tls_key, "", true, "PEM private key, reloaded on SIGHUP"),
@@ -49,11 +63,15 @@ const struct setting_def settings_table[] = {
 	S_ENUM(registration, "token", registration_choices, true, "open, token or closed"),
 	S_SECRET(enrollment_token, true, "required when registration = token"),
 	S_INT(flow_ttl_max, "1800", 60, 1800, true, "upper bound for expires_in, seconds"),
-	S_INT(rate_limit_register, "10", 0, 1000000, true, "registrations per minute per client address (0: no limit)"),
-	S_INT(rate_limit_flows, "120", 0, 1000000, true, "flow creations per minute per instance (0: no limit)"),
+	S_INT(rate_limit_register, "10", 0, 1000000, true,
+	      "registrations per minute per client address (0: no limit)"),
+	S_INT(rate_limit_flows, "120", 0, 1000000, true,
+	      "flow creations per minute per instance (0: no limit)"),
 	S_STR(trusted_proxies, "", true, "addresses whose X-Forwarded-* headers are believed"),
-	S_INT(rate_limit_token, "600", 0, 1000000, true, "token delegate requests per minute per instance (0: no limit)"),
-	S_BOOL(allow_private_outbound, "false", true, "let the token delegate and push reach non-public addresses (tests)"),
+	S_INT(rate_limit_token, "600", 0, 1000000, true,
+	      "token delegate requests per minute per instance (0: no limit)"),
+	S_BOOL(allow_private_outbound, "false", true,
+	       "let the token delegate and push reach non-public addresses (tests)"),
 	S_STR(outbound_ca_file, "", true, "PEM CA bundle for outbound TLS; empty: the system store"),
 	S_INT(token_timeout, "15", 1, 120, true, "seconds for one upstream token request"),
 	S_INT(workers, "1", 1, 64, false, "processes sharing the listeners"),
@@ -62,15 +80,21 @@ const struct setting_def settings_table[] = {
 	S_INT(stats_flush_seconds, "10", 1, 3600, true, "aggregation flush interval, seconds"),
 	S_INT(stats_retention_days, "400", 1, 36500, true, "how long hourly counters are kept"),
 	S_INT(max_connections, "16384", 1, 1000000, true, "open client connections per process"),
-	S_INT(max_connections_per_address, "256", 0, 1000000, true, "open client connections per client address, not for trusted_proxies (0: no cap)"),
-	S_INT(max_header_size, "8192", 1024, 65536, true, "request line and headers, bytes (431 beyond)"),
+	S_INT(max_connections_per_address, "256", 0, 1000000, true,
+	      "open client connections per client address, not for trusted_proxies (0: no cap)"),
+	S_INT(max_header_size, "8192", 1024, 65536, true,
+	      "request line and headers, bytes (431 beyond)"),
 	S_INT(max_headers, "64", 8, 100, true, "header fields per request (431 beyond)"),
 	S_INT(max_body_size, "65536", 1024, 16777216, true, "request body, bytes (413 beyond)"),
-	S_INT(request_timeout, "10", 1, 3600, true, "seconds for a whole request to arrive (408 beyond)"),
+	S_INT(request_timeout, "10", 1, 3600, true,
+	      "seconds for a whole request to arrive (408 beyond)"),
 	S_INT(idle_timeout, "60", 1, 3600, true, "seconds a connection may sit idle"),
-	S_INT(handshake_timeout, "10", 1, 3600, true, "seconds for a new connection's TLS handshake and first byte (at most idle_timeout)"),
-	S_INT(drain_seconds, "0", 0, 600, true, "on SIGTERM, seconds /readyz says 503 before listeners close"),
-	S_INT(shutdown_timeout, "30", 1, 3600, true, "on SIGTERM, seconds in-flight requests get to finish"),
+	S_INT(handshake_timeout, "10", 1, 3600, true,
+	      "seconds for a new connection's TLS handshake and first byte (at most idle_timeout)"),
+	S_INT(drain_seconds, "0", 0, 600, true,
+	      "on SIGTERM, seconds /readyz says 503 before listeners close"),
+	S_INT(shutdown_timeout, "30", 1, 3600, true,
+	      "on SIGTERM, seconds in-flight requests get to finish"),
 };
 const size_t settings_table_len = sizeof(settings_table) / sizeof(settings_table[0]);
 
@@ -395,7 +419,8 @@ static bool cross_check(struct load_ctx *ctx)
 		return false;
 	}
 	if (s->registration == REGISTRATION_TOKEN &&
-	    !required(ctx, s->enrollment_token, "enrollment_token", "is required with registration = token"))
+	    !required(ctx, s->enrollment_token, "enrollment_token",
+		      "is required with registration = token"))
 		return false;
 	/* admin_token's rule needs admin_listen resolved: server/config_check.c. */
 	return apps_check(ctx);
@@ -519,8 +544,9 @@ const char *settings_keep_fixed(struct settings *fresh, const struct settings *o
 		if (!changed)
 			changed = def->name;
 		if (def->type == SETTING_STRING) {
-			value_set(fresh, def, *(char *const *)(const void *)((const char *)old + def->offset), why,
-				  sizeof(why));
+			value_set(fresh, def,
+				  *(char *const *)(const void *)((const char *)old + def->offset),
+				  why, sizeof(why));
 		} else {
 			settings_format_value(old, def, text, sizeof(text));
 			value_set(fresh, def, text, why, sizeof(why));

@@ -84,11 +84,11 @@ struct setting_def {
 	const char *name;
 	enum setting_type type;
 	const char *default_value;
-	long min, max;               /* SETTING_INT bounds */
-	const char *const *choices;  /* SETTING_ENUM names, NULL-terminated; value = index */
+	long min, max;              /* SETTING_INT bounds */
+	const char *const *choices; /* SETTING_ENUM names, NULL-terminated; value = index */
 	size_t offset;
 	bool reloadable;
-	bool secret;                 /* never printed */
+	bool secret; /* never printed */
 	const char *doc;
 };
 

@@ -67,8 +67,7 @@ static const struct keyring_key *instance_key(const struct keyring *ring, const 
 	return key;
 }
 
-bool instance_secret(const struct keyring *ring, const char *id,
-		     char secret[INSTANCE_SECRET_LEN + 1])
+bool instance_secret(const struct keyring *ring, const char *id, char secret[INSTANCE_SECRET_LEN + 1])
 {
 	const struct keyring_key *key = instance_key(ring, id);
 
@@ -138,8 +137,7 @@ bool sign_equal(const char *a, const char *b)
 	       CRYPTO_memcmp(a, b, SIGN_SIG_LEN) == 0;
 }
 
-static bool field_take(const char **p, const char *end, const char *name, char *out,
-		       size_t size)
+static bool field_take(const char **p, const char *end, const char *name, char *out, size_t size)
 {
 	size_t n = strlen(name), len;
 	const char *stop;

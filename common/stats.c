@@ -13,11 +13,16 @@ const double stats_consent_bounds[STATS_CONSENT_BUCKETS - 1] = {
 };
 
 static const char *const event_names[STATS_EVENT_COUNT] = {
-	"instance_registered", "flow_created", "callback", "token",
+	"instance_registered",
+	"flow_created",
+	"callback",
+	"token",
 };
 static const char *const outcome_names[STATS_OUTCOME_COUNT] = {
-	"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-	"refused", "rate_limited", "unavailable", "wrong_callback", "upstream_error", "timeout",
+	"ok",           "delivered",   "denied",         "expired",
+	"invalid",      "replayed",    "iss_mismatch",   "refused",
+	"rate_limited", "unavailable", "wrong_callback", "upstream_error",
+	"timeout",
 };
 static const char *const delivery_names[STATS_DELIVERY_COUNT] = {
 	"redirect", "form_post", "pickup", "push", "none",

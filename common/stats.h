@@ -22,14 +22,14 @@ enum stats_event {
 };
 
 enum stats_outcome {
-	STATS_OK,           /* registered, created */
+	STATS_OK, /* registered, created */
 	STATS_DELIVERED,
 	STATS_DENIED,
 	STATS_EXPIRED,
 	STATS_INVALID,
 	STATS_REPLAYED,
 	STATS_ISS_MISMATCH,
-	STATS_REFUSED,      /* policy or signature */
+	STATS_REFUSED, /* policy or signature */
 	STATS_RATE_LIMITED,
 	STATS_UNAVAILABLE,
 	STATS_WRONG_CALLBACK, /* the response came to another callback path than its flow's */

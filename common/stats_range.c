@@ -53,8 +53,7 @@ static void date_format(int64_t t, char out[11])
 	strftime(out, 11, "%Y-%m-%d", gmtime_r(&tt, &tm));
 }
 
-bool stats_range_parse(const struct query *q, int64_t now, struct stats_range *out,
-		       const char **error)
+bool stats_range_parse(const struct query *q, int64_t now, struct stats_range *out, const char **error)
 {
 	const char *from = NULL, *to = NULL, *group = NULL;
 	int64_t tfrom, tto;

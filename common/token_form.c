@@ -28,8 +28,7 @@ struct token_request {
 	const char *grant_type, *client_id, *app_name, *token_url, *operation, *code_verifier;
 };
 
-static bool refuse(struct token_refusal *why, int status, const char *error,
-		   const char *description)
+static bool refuse(struct token_refusal *why, int status, const char *error, const char *description)
 {
 	*why = (struct token_refusal){ status, error, description, false };
 	return false;
@@ -144,10 +143,10 @@ static bool url_choose(const struct token_request *r, struct token_upstream *out
 {
 	const char *list = out->operation == TOKEN_OP_INTROSPECT ? out->app->introspect_urls
 								 : out->app->token_urls;
-	bool ok = r->token_url ? app_url_allowed(list, r->token_url) &&
-					 url_return_normalize(r->token_url, strlen(r->token_url),
-							      out->url)
-			       : app_url_first(list, out->url);
+	bool ok = r->token_url
+			  ? app_url_allowed(list, r->token_url) &&
+				    url_return_normalize(r->token_url, strlen(r->token_url), out->url)
+			  : app_url_first(list, out->url);
 
 	if (ok)
 		return true;
@@ -156,8 +155,8 @@ static bool url_choose(const struct token_request *r, struct token_upstream *out
 	return false;
 }
 
-static bool field_append(char *body, size_t *len, size_t size, const char *name,
-			 const char *value, size_t value_len)
+static bool field_append(char *body, size_t *len, size_t size, const char *name, const char *value,
+			 size_t value_len)
 {
 	size_t n;
 

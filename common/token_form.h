@@ -26,11 +26,11 @@ struct token_refusal {
 struct token_upstream {
 	const struct app_settings *app;
 	enum token_operation operation;
-	unsigned grant;           /* APP_GRANT_* bit; 0 for introspection */
-	char url[URL_MAX + 1];    /* the upstream endpoint, on the app's allow-list */
-	char *body;               /* application/x-www-form-urlencoded, NUL-terminated */
+	unsigned grant;        /* APP_GRANT_* bit; 0 for introspection */
+	char url[URL_MAX + 1]; /* the upstream endpoint, on the app's allow-list */
+	char *body;            /* application/x-www-form-urlencoded, NUL-terminated */
 	size_t body_len;
-	char *authorization;      /* "Basic ..." for client_secret_basic, else NULL */
+	char *authorization; /* "Basic ..." for client_secret_basic, else NULL */
 };
 
 /*

@@ -40,7 +40,7 @@ struct query_param {
 
 struct query {
 	size_t count;
-	char *buf; /* the decoded names and values, end to end */
+	char *buf;                                   /* the decoded names and values, end to end */
 	struct query_param params[QUERY_PARAMS_MAX]; /* [0, count) are set */
 };
 

@@ -13,8 +13,7 @@
 
 /* Resolves a as listener.c binds it, so a name counts for the addresses it resolves to:
  * "localhost" is loopback only where it resolves to loopback addresses alone. */
-static bool binds_loopback_only(const struct listen_addr *a, bool *loopback, char *why,
-				size_t whysize)
+static bool binds_loopback_only(const struct listen_addr *a, bool *loopback, char *why, size_t whysize)
 {
 	struct addrinfo hints, *res = NULL;
 	int rc;
@@ -58,8 +57,8 @@ bool config_check_admin(const struct settings *s, char *err, size_t errsize)
 	}
 	if (loopback)
 		return true;
-	snprintf(err, errsize, "%s: key 'admin_token': is required when admin_listen is not loopback",
-		 origin);
+	snprintf(err, errsize,
+		 "%s: key 'admin_token': is required when admin_listen is not loopback", origin);
 	return false;
 failed:
 	snprintf(err, errsize, "%s: key 'admin_listen': %s", origin, why);
@@ -71,8 +70,8 @@ bool config_check_secret_file(const char *key, const char *path, char *err, size
 	struct stat st;
 	char why[256];
 
-	if (stat(path, &st) != 0 || keyfile_mode_check(st.st_mode, st.st_uid, geteuid(), why,
-							sizeof(why)))
+	if (stat(path, &st) != 0 ||
+	    keyfile_mode_check(st.st_mode, st.st_uid, geteuid(), why, sizeof(why)))
 		return true;
 	snprintf(err, errsize, "key '%s': %s %s", key, path, why);
 	return false;

@@ -283,8 +283,7 @@ static bool head_take(struct conn *c)
 	c->req->relay = c->relay;
 	c->req->kind = c->kind;
 	c->req->started = clock_now();
-	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers, limit,
-				 &c->req->head);
+	status = http_head_parse(c->req->head_buf, end, (size_t)s->max_headers, limit, &c->req->head);
 	if (status == 0 && c->req->head.content_length > s->max_body_size)
 		status = 413;
 	if (status) {

@@ -20,12 +20,12 @@ struct request {
 	struct conn *conn;
 	struct relay *relay;
 	enum listener_kind kind;
-	bool is_head;         /* HEAD: answered like GET, without a body */
+	bool is_head; /* HEAD: answered like GET, without a body */
 	bool is_post;
-	int route;            /* metrics route (metrics.h), set by the router */
-	double started;       /* monotonic seconds when the head was complete */
-	char *head_buf;       /* the bytes head points into */
-	unsigned char *body;  /* NUL-terminated copy, body_len bytes */
+	int route;           /* metrics route (metrics.h), set by the router */
+	double started;      /* monotonic seconds when the head was complete */
+	char *head_buf;      /* the bytes head points into */
+	unsigned char *body; /* NUL-terminated copy, body_len bytes */
 	size_t body_len;
 	/* A handler that answers later sets this; it is called instead if the connection
 	 * closes first, and the request is gone after it returns. */
@@ -69,8 +69,8 @@ struct conn_handler {
 /* Takes ownership of fd. Returns false (fd closed) when the connection cannot be set up
  * or finds no place in the budgets, not even by closing the longest-idle connection
  * (conn_budget.h). */
-bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
-		 int peer_len, enum listener_kind kind);
+bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer, int peer_len,
+		 enum listener_kind kind);
 
 /* For handlers that answer later (see on_abort); NULL clears it. */
 void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *arg);

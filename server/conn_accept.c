@@ -47,8 +47,8 @@ static bool conn_admit(struct relay *relay, struct conn *c, const struct sockadd
 	return true;
 }
 
-bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer,
-		 int peer_len, enum listener_kind kind)
+bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr *peer, int peer_len,
+		 enum listener_kind kind)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	int one = 1;

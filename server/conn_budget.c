@@ -45,9 +45,8 @@ static bool address_fold(const struct sockaddr *peer, int peer_len,
 	return true;
 }
 
-bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s,
-			      const struct sockaddr *peer, int peer_len,
-			      const struct cidr_list *trusted, unsigned per_address)
+bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s, const struct sockaddr *peer,
+			      int peer_len, const struct cidr_list *trusted, unsigned per_address)
 {
 	unsigned char bytes[16];
 	int family;

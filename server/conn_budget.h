@@ -43,9 +43,8 @@ void conn_budget_free(struct conn_budget *b);
 
 /* Counts s (from peer) under the per-address cap (0: none), unless s is the admin
  * listener's or peer one of the trusted proxies. False: the address has its share. */
-bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s,
-			      const struct sockaddr *peer, int peer_len,
-			      const struct cidr_list *trusted, unsigned per_address);
+bool conn_budget_address_take(struct conn_budget *b, struct conn_slot *s, const struct sockaddr *peer,
+			      int peer_len, const struct cidr_list *trusted, unsigned per_address);
 /* Whether the pool has room for one more (max_connections: the public pool's). */
 bool conn_budget_room(const struct conn_budget *b, enum conn_pool pool, size_t max_connections);
 /* The pool's longest-idle connection, or NULL. */

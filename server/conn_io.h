@@ -27,14 +27,14 @@ enum io_status {
  * empty (SSL_MODE_RELEASE_BUFFERS), so an idle connection holds its SSL object only. */
 struct conn_io {
 	evutil_socket_t fd;
-	SSL *ssl;           /* NULL for plain HTTP */
+	SSL *ssl; /* NULL for plain HTTP */
 	bool tls;
-	bool handshaken;    /* always true for plain */
-	bool received;      /* some byte arrived (for TLS: the handshake has begun) */
-	bool read_drained;  /* the last read emptied the socket: wait for the next edge */
-	bool peer_fin;      /* the peer's FIN is queued: read on to it, no edge will follow */
-	bool eof;           /* TLS: the socket read its end */
-	bool wants_write;   /* TLS: a read is waiting for the socket to become writable */
+	bool handshaken;   /* always true for plain */
+	bool received;     /* some byte arrived (for TLS: the handshake has begun) */
+	bool read_drained; /* the last read emptied the socket: wait for the next edge */
+	bool peer_fin;     /* the peer's FIN is queued: read on to it, no edge will follow */
+	bool eof;          /* TLS: the socket read its end */
+	bool wants_write;  /* TLS: a read is waiting for the socket to become writable */
 };
 
 /* Takes fd; with tls, a server-side SSL from ctx. False (fd not closed) on failure. */

@@ -51,8 +51,8 @@ struct conn {
 	enum listener_kind kind;
 	enum conn_state state; /* only conn_set_state changes it */
 	enum conn_close close; /* why it closes once the response is out (conn.h) */
-	bool served;      /* a response went out: the next request reuses the connection */
-	bool buffers_kept; /* counted in relay->tls_buffers_kept */
+	bool served;           /* a response went out: the next request reuses the connection */
+	bool buffers_kept;     /* counted in relay->tls_buffers_kept */
 	struct event ev;
 	struct event timer;
 	struct request *req;

@@ -22,7 +22,8 @@ PGconn *ctl_db_connect(const char *config, const char *conninfo, const char *wha
 			return NULL;
 		}
 		if (!*s.database_url) {
-			fprintf(stderr, "oauth-relayctl: %s needs database_url or --database\n", what);
+			fprintf(stderr, "oauth-relayctl: %s needs database_url or --database\n",
+				what);
 			settings_free(&s);
 			return NULL;
 		}

@@ -21,12 +21,23 @@ void ctl_target_init(struct ctl_target *t)
 bool ctl_target_option(struct ctl_target *t, int opt, const char *arg)
 {
 	switch (opt) {
-	case CTL_OPT_RELAY: t->relay = arg; return true;
-	case CTL_OPT_CACERT: t->cacert = arg; return true;
-	case CTL_OPT_INSECURE: t->insecure = true; return true;
-	case CTL_OPT_ID: t->id = arg; return true;
-	case CTL_OPT_SECRET: t->secret = arg; return true;
-	default: return false;
+	case CTL_OPT_RELAY:
+		t->relay = arg;
+		return true;
+	case CTL_OPT_CACERT:
+		t->cacert = arg;
+		return true;
+	case CTL_OPT_INSECURE:
+		t->insecure = true;
+		return true;
+	case CTL_OPT_ID:
+		t->id = arg;
+		return true;
+	case CTL_OPT_SECRET:
+		t->secret = arg;
+		return true;
+	default:
+		return false;
 	}
 }
 

@@ -5,25 +5,33 @@
 #include <stdbool.h>
 
 struct ctl_target {
-	const char *relay;     /* base URL, e.g. https://relay.example */
-	const char *cacert;    /* CA file for self-signed relays, or NULL */
-	bool insecure;         /* skip certificate verification (tests only) */
-	const char *id;        /* instance credentials for signed requests, or NULL */
+	const char *relay;  /* base URL, e.g. https://relay.example */
+	const char *cacert; /* CA file for self-signed relays, or NULL */
+	bool insecure;      /* skip certificate verification (tests only) */
+	const char *id;     /* instance credentials for signed requests, or NULL */
 	const char *secret;
-	const char *bearer;    /* Authorization: Bearer, or NULL */
-	const char *accept;    /* Accept, or NULL for curl's */
+	const char *bearer; /* Authorization: Bearer, or NULL */
+	const char *accept; /* Accept, or NULL for curl's */
 };
 
 /* The options every instance command takes, for its getopt_long table; a command numbers
  * its own options from CTL_OPT_NEXT. */
-enum { CTL_OPT_RELAY = 256, CTL_OPT_CACERT, CTL_OPT_INSECURE, CTL_OPT_ID, CTL_OPT_SECRET,
-       CTL_OPT_NEXT };
-#define CTL_TARGET_OPTIONS \
-	{ "relay", required_argument, NULL, CTL_OPT_RELAY }, \
-	{ "cacert", required_argument, NULL, CTL_OPT_CACERT }, \
-	{ "insecure", no_argument, NULL, CTL_OPT_INSECURE }, \
-	{ "id", required_argument, NULL, CTL_OPT_ID }, \
-	{ "secret", required_argument, NULL, CTL_OPT_SECRET }
+enum {
+	CTL_OPT_RELAY = 256,
+	CTL_OPT_CACERT,
+	CTL_OPT_INSECURE,
+	CTL_OPT_ID,
+	CTL_OPT_SECRET,
+	CTL_OPT_NEXT
+};
+#define CTL_TARGET_OPTIONS                                             \
+	{ "relay", required_argument, NULL, CTL_OPT_RELAY },           \
+		{ "cacert", required_argument, NULL, CTL_OPT_CACERT }, \
+		{ "insecure", no_argument, NULL, CTL_OPT_INSECURE },   \
+		{ "id", required_argument, NULL, CTL_OPT_ID },         \
+	{                                                              \
+		"secret", required_argument, NULL, CTL_OPT_SECRET      \
+	}
 
 /* Relay and credentials from OAUTH_RELAYCTL_RELAY, _ID and _SECRET, or NULL. */
 void ctl_target_init(struct ctl_target *t);

@@ -14,8 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_TOKEN = CTL_OPT_NEXT, OPT_RETURN_URL, OPT_DELIVERY, OPT_ISSUER, OPT_EXPIRES_IN,
-       OPT_INSTANCE_STATE, OPT_CLIENT_ID, OPT_REQUIRE_ISS };
+enum {
+	OPT_TOKEN = CTL_OPT_NEXT,
+	OPT_RETURN_URL,
+	OPT_DELIVERY,
+	OPT_ISSUER,
+	OPT_EXPIRES_IN,
+	OPT_INSTANCE_STATE,
+	OPT_CLIENT_ID,
+	OPT_REQUIRE_ISS
+};
 
 static const struct option options[] = {
 	CTL_TARGET_OPTIONS,
@@ -48,19 +56,37 @@ static bool args_parse(int argc, char **argv, struct instance_args *a)
 		if (ctl_target_option(&a->target, opt, optarg))
 			continue;
 		switch (opt) {
-		case OPT_TOKEN: a->target.bearer = optarg; break;
-		case OPT_RETURN_URL: a->return_url = optarg; break;
-		case OPT_DELIVERY: a->delivery = optarg; break;
-		case OPT_ISSUER: a->issuer = optarg; break;
-		case OPT_EXPIRES_IN: a->expires_in = strtol(optarg, NULL, 10); break;
-		case OPT_INSTANCE_STATE: a->instance_state = optarg; break;
-		case OPT_CLIENT_ID: a->client_id = optarg; break;
-		case OPT_REQUIRE_ISS: a->require_iss = true; break;
-		default: return false;
+		case OPT_TOKEN:
+			a->target.bearer = optarg;
+			break;
+		case OPT_RETURN_URL:
+			a->return_url = optarg;
+			break;
+		case OPT_DELIVERY:
+			a->delivery = optarg;
+			break;
+		case OPT_ISSUER:
+			a->issuer = optarg;
+			break;
+		case OPT_EXPIRES_IN:
+			a->expires_in = strtol(optarg, NULL, 10);
+			break;
+		case OPT_INSTANCE_STATE:
+			a->instance_state = optarg;
+			break;
+		case OPT_CLIENT_ID:
+			a->client_id = optarg;
+			break;
+		case OPT_REQUIRE_ISS:
+			a->require_iss = true;
+			break;
+		default:
+			return false;
 		}
 	}
 	if (optind != argc || !a->target.relay) {
-		fprintf(stderr, "oauth-relayctl: --relay URL (or OAUTH_RELAYCTL_RELAY) is required\n");
+		fprintf(stderr,
+			"oauth-relayctl: --relay URL (or OAUTH_RELAYCTL_RELAY) is required\n");
 		return false;
 	}
 	return true;
@@ -112,14 +138,14 @@ static int flow_run(int argc, char **argv)
 	json_decref(body);
 	if (!text)
 		return 1;
-	rc = exit_for(ctl_http_request(&a.target, "POST", "/v1/flows", "application/json", text), 201);
+	rc = exit_for(ctl_http_request(&a.target, "POST", "/v1/flows", "application/json", text),
+		      201);
 	free(text);
 	return rc;
 }
 
 const struct ctl_command ctl_register = {
-	"register", "register --relay URL [--enrollment-token T] [--cacert F | --insecure]",
-	register_run
+	"register", "register --relay URL [--enrollment-token T] [--cacert F | --insecure]", register_run
 };
 const struct ctl_command ctl_flow = {
 	"flow",

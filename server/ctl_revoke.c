@@ -40,9 +40,9 @@ static int revoke_run(int argc, char **argv)
 	if (!pg)
 		goto done;
 	const char *params[1] = { argv[optind] };
-	res = PQexecParams(pg,
-			   "INSERT INTO revoked_instances (instance_id) VALUES ($1) ON CONFLICT DO NOTHING",
-			   1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(
+		pg, "INSERT INTO revoked_instances (instance_id) VALUES ($1) ON CONFLICT DO NOTHING",
+		1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "oauth-relayctl: %s", PQresultErrorMessage(res));
 		goto done;
@@ -55,6 +55,6 @@ done:
 	return rc;
 }
 
-const struct ctl_command ctl_revoke = {
-	"revoke", "revoke INSTANCE_ID (-c CONFIG | --database CONNINFO)", revoke_run
-};
+const struct ctl_command ctl_revoke = { "revoke",
+					"revoke INSTANCE_ID (-c CONFIG | --database CONNINFO)",
+					revoke_run };

@@ -14,10 +14,10 @@
 
 /* The token delegate's outcomes and upstream time histogram (for token events the
  * handling histogram holds the upstream call's time), over the same period. */
-#define TOKEN_SQL                                                                                \
-	"SELECT 'outcome', outcome, sum(count)::numeric FROM stats_hourly WHERE event = 'token' "  \
+#define TOKEN_SQL                                                                                 \
+	"SELECT 'outcome', outcome, sum(count)::numeric FROM stats_hourly WHERE event = 'token' " \
 	"AND hour >= now() - $1::interval GROUP BY 2 "                                            \
-	"UNION ALL SELECT 'ms', b.i::text, sum(b.n)::numeric FROM stats_hourly, "                  \
+	"UNION ALL SELECT 'ms', b.i::text, sum(b.n)::numeric FROM stats_hourly, "                 \
 	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND "       \
 	"hour >= now() - $1::interval GROUP BY 2"
 
@@ -134,7 +134,8 @@ static void json_print(PGresult *res, const char *by)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(rows, json_pack("{s:s, s:s, s:I}", by, PQgetvalue(res, i, 0),
 						      "event", PQgetvalue(res, i, 1), "count",
-						      (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10)));
+						      (json_int_t)strtoll(PQgetvalue(res, i, 2),
+									  NULL, 10)));
 	text = json_dumps(rows, JSON_INDENT(2));
 	puts(text ? text : "[]");
 	free(text);
@@ -144,9 +145,12 @@ static void json_print(PGresult *res, const char *by)
 static int stats_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' }, { "database", required_argument, NULL, 'd' },
-		{ "since", required_argument, NULL, 's' },  { "by", required_argument, NULL, 'b' },
-		{ "json", no_argument, NULL, 'j' },         { NULL, 0, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "since", required_argument, NULL, 's' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *database = NULL, *since = "7d";
 	const struct by *by = &bys[0];
@@ -159,10 +163,18 @@ static int stats_run(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:d:", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'd': database = optarg; break;
-		case 's': since = optarg; break;
-		case 'j': json = true; break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			database = optarg;
+			break;
+		case 's':
+			since = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'b':
 			by = NULL;
 			for (size_t i = 0; i < sizeof(bys) / sizeof(bys[0]); i++) {
@@ -174,7 +186,8 @@ static int stats_run(int argc, char **argv)
 				return 2;
 			}
 			break;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (optind != argc || !since_parse(since, interval, sizeof(interval))) {
@@ -186,7 +199,8 @@ static int stats_run(int argc, char **argv)
 		return 1;
 	snprintf(sql, sizeof(sql),
 		 "SELECT %s, event, sum(count) FROM stats_hourly WHERE hour >= now() - $1::interval "
-		 "GROUP BY 1, 2 ORDER BY 1, 2", by->sql);
+		 "GROUP BY 1, 2 ORDER BY 1, 2",
+		 by->sql);
 	const char *params[1] = { interval };
 	res = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
@@ -204,6 +218,7 @@ static int stats_run(int argc, char **argv)
 }
 
 const struct ctl_command ctl_stats = {
-	"stats", "stats [--since 7d|24h] [--by provider|day|outcome] [--json] (-c CONFIG | --database CONNINFO)",
+	"stats",
+	"stats [--since 7d|24h] [--by provider|day|outcome] [--json] (-c CONFIG | --database CONNINFO)",
 	stats_run
 };

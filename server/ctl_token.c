@@ -18,8 +18,20 @@
 
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
-enum { OPT_CLIENT_ID = CTL_OPT_NEXT, OPT_GRANT_TYPE, OPT_CODE, OPT_REDIRECT_URI, OPT_CODE_VERIFIER, OPT_REFRESH_TOKEN,
-       OPT_SCOPE, OPT_TOKEN_URL, OPT_APP, OPT_INTROSPECT, OPT_TOKEN, OPT_HELP };
+enum {
+	OPT_CLIENT_ID = CTL_OPT_NEXT,
+	OPT_GRANT_TYPE,
+	OPT_CODE,
+	OPT_REDIRECT_URI,
+	OPT_CODE_VERIFIER,
+	OPT_REFRESH_TOKEN,
+	OPT_SCOPE,
+	OPT_TOKEN_URL,
+	OPT_APP,
+	OPT_INTROSPECT,
+	OPT_TOKEN,
+	OPT_HELP
+};
 
 static const struct option options[] = {
 	CTL_TARGET_OPTIONS,
@@ -39,12 +51,26 @@ static const struct option options[] = {
 };
 
 /* The form's fields in the order they are sent; NULL values are left out. */
-enum { F_GRANT_TYPE, F_CLIENT_ID, F_CLIENT_SECRET, F_CODE, F_REDIRECT_URI, F_CODE_VERIFIER,
-       F_REFRESH_TOKEN, F_SCOPE, F_TOKEN, F_TOKEN_URL, F_APP, F_OPERATION, F_COUNT };
+enum {
+	F_GRANT_TYPE,
+	F_CLIENT_ID,
+	F_CLIENT_SECRET,
+	F_CODE,
+	F_REDIRECT_URI,
+	F_CODE_VERIFIER,
+	F_REFRESH_TOKEN,
+	F_SCOPE,
+	F_TOKEN,
+	F_TOKEN_URL,
+	F_APP,
+	F_OPERATION,
+	F_COUNT
+};
 
 static const char *const field_names[F_COUNT] = {
-	"grant_type", "client_id", "client_secret", "code", "redirect_uri", "code_verifier",
-	"refresh_token", "scope", "token", "oauth2_token_url", "oauth2_app", "oauth2_operation",
+	"grant_type",   "client_id",        "client_secret", "code",
+	"redirect_uri", "code_verifier",    "refresh_token", "scope",
+	"token",        "oauth2_token_url", "oauth2_app",    "oauth2_operation",
 };
 
 struct token_args {
@@ -88,19 +114,44 @@ static bool args_parse(int argc, char **argv, struct token_args *a)
 		if (ctl_target_option(&a->target, opt, optarg))
 			continue;
 		switch (opt) {
-		case OPT_CLIENT_ID: a->field[F_CLIENT_ID] = optarg; break;
-		case OPT_GRANT_TYPE: a->field[F_GRANT_TYPE] = optarg; break;
-		case OPT_CODE: a->field[F_CODE] = optarg; break;
-		case OPT_REDIRECT_URI: a->field[F_REDIRECT_URI] = optarg; break;
-		case OPT_CODE_VERIFIER: a->field[F_CODE_VERIFIER] = optarg; break;
-		case OPT_REFRESH_TOKEN: a->field[F_REFRESH_TOKEN] = optarg; break;
-		case OPT_SCOPE: a->field[F_SCOPE] = optarg; break;
-		case OPT_TOKEN_URL: a->field[F_TOKEN_URL] = optarg; break;
-		case OPT_APP: a->field[F_APP] = optarg; break;
-		case OPT_INTROSPECT: a->introspect = true; break;
-		case OPT_TOKEN: a->field[F_TOKEN] = optarg; break;
-		case OPT_HELP: a->help = true; break;
-		default: return false;
+		case OPT_CLIENT_ID:
+			a->field[F_CLIENT_ID] = optarg;
+			break;
+		case OPT_GRANT_TYPE:
+			a->field[F_GRANT_TYPE] = optarg;
+			break;
+		case OPT_CODE:
+			a->field[F_CODE] = optarg;
+			break;
+		case OPT_REDIRECT_URI:
+			a->field[F_REDIRECT_URI] = optarg;
+			break;
+		case OPT_CODE_VERIFIER:
+			a->field[F_CODE_VERIFIER] = optarg;
+			break;
+		case OPT_REFRESH_TOKEN:
+			a->field[F_REFRESH_TOKEN] = optarg;
+			break;
+		case OPT_SCOPE:
+			a->field[F_SCOPE] = optarg;
+			break;
+		case OPT_TOKEN_URL:
+			a->field[F_TOKEN_URL] = optarg;
+			break;
+		case OPT_APP:
+			a->field[F_APP] = optarg;
+			break;
+		case OPT_INTROSPECT:
+			a->introspect = true;
+			break;
+		case OPT_TOKEN:
+			a->field[F_TOKEN] = optarg;
+			break;
+		case OPT_HELP:
+			a->help = true;
+			break;
+		default:
+			return false;
 		}
 	}
 	if (a->introspect)

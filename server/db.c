@@ -45,7 +45,7 @@ struct db {
 
 	struct db_job *head, *tail; /* queued; head is in flight when busy */
 	bool busy;
-	PGresult *result;           /* the result kept for the job in flight */
+	PGresult *result; /* the result kept for the job in flight */
 	bool flushing;
 	unsigned connection; /* counts connections: a statement prepared on an older one is not */
 };
@@ -125,7 +125,8 @@ static void sock_watch(struct db *db, short what)
 {
 	evutil_socket_t fd = PQsocket(db->pg);
 
-	if (db->sock_ev && (db->sock_fd != fd || event_pending(db->sock_ev, EV_READ | EV_WRITE, NULL) != what)) {
+	if (db->sock_ev &&
+	    (db->sock_fd != fd || event_pending(db->sock_ev, EV_READ | EV_WRITE, NULL) != what)) {
 		event_free(db->sock_ev);
 		db->sock_ev = NULL;
 	}
@@ -339,7 +340,8 @@ static void db_send_next(struct db *db)
 		job->preparing = true;
 	} else if (job->stmt)
 		ok = PQsendQueryPrepared(db->pg, job->stmt->name, job->nparams,
-					 (const char *const *)job->params, job->lengths, job->formats, 0);
+					 (const char *const *)job->params, job->lengths,
+					 job->formats, 0);
 	else if (job->nparams < 0)
 		ok = PQsendQuery(db->pg, job->sql);
 	else
@@ -472,7 +474,8 @@ static bool job_params_copy(struct db_job *job, const char *const *params, const
 			job->lengths[i] = lengths[i];
 			job->formats[i] = 1;
 		}
-		if (params[i] && !(job->params[i] = param_copy(params[i], lengths ? &lengths[i] : NULL)))
+		if (params[i] &&
+		    !(job->params[i] = param_copy(params[i], lengths ? &lengths[i] : NULL)))
 			return false;
 	}
 	return true;
@@ -518,8 +521,8 @@ static bool job_queue(struct db *db, bool internal, struct db_statement *stmt, c
 	return true;
 }
 
-bool db_query(struct db *db, bool internal, const char *sql, int nparams,
-	      const char *const *params, db_result_fn *cb, void *arg)
+bool db_query(struct db *db, bool internal, const char *sql, int nparams, const char *const *params,
+	      db_result_fn *cb, void *arg)
 {
 	return job_queue(db, internal, NULL, sql, nparams, params, NULL, cb, arg);
 }

@@ -15,7 +15,7 @@ enum db_state {
 	DB_CONNECTING, /* connecting or waiting to reconnect after a first attempt */
 	DB_PREPARING,  /* connected; the owner's on_connected work (migrations) runs */
 	DB_READY,
-	DB_DOWN,       /* lost or refused; a reconnect is scheduled */
+	DB_DOWN, /* lost or refused; a reconnect is scheduled */
 };
 
 struct db;
@@ -44,8 +44,8 @@ const char *db_state_name(enum db_state state);
 /* Queues a parameterized statement (nparams >= 0) or, with nparams < 0, a script of
  * several statements sent with the simple protocol. Accepted only when ready, or during
  * DB_PREPARING when internal is true. Returns false (cb never called) when refused. */
-bool db_query(struct db *db, bool internal, const char *sql, int nparams,
-	      const char *const *params, db_result_fn *cb, void *arg);
+bool db_query(struct db *db, bool internal, const char *sql, int nparams, const char *const *params,
+	      db_result_fn *cb, void *arg);
 
 /* A statement the server parses and plans once per connection, on its first use, instead
  * of on every call. The caller owns it and keeps it as long as the database; only db.c

@@ -122,8 +122,9 @@ static enum fetch_outcome outcome_of(const struct fetch *f, CURLcode rc)
 
 static void fetch_finish(struct fetch *f, enum fetch_outcome outcome)
 {
-	struct fetch_result r = { outcome, 0, NULL, f->body ? f->body : "", f->body_len,
-				  clock_now() - f->started };
+	struct fetch_result r = { outcome,     0,
+				  NULL,        f->body ? f->body : "",
+				  f->body_len, clock_now() - f->started };
 	char *ctype = NULL;
 
 	if (outcome == FETCH_ANSWERED) {
@@ -318,12 +319,15 @@ static bool easy_setup_fixed(struct fetch *f)
 	       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
 	       (!e->ca_file || curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file) == CURLE_OK) &&
-	       curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, (long)FETCH_CA_CACHE_SECONDS) == CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, (long)FETCH_CA_CACHE_SECONDS) ==
+		       CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	       curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS) == CURLE_OK &&
-	       curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_BODY_MAX) == CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)FETCH_CONNECT_TIMEOUT_MS) ==
+		       CURLE_OK &&
+	       curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_BODY_MAX) ==
+		       CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_USERAGENT, "oauth-relay/" PACKAGE_VERSION) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, socket_open) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, f) == CURLE_OK &&
@@ -367,8 +371,8 @@ static struct fetch *fetch_new(struct fetch_engine *e)
 	return NULL;
 }
 
-struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r,
-			  fetch_done_fn done, void *arg)
+struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r, fetch_done_fn done,
+			  void *arg)
 {
 	struct fetch *f = fetch_new(e);
 
@@ -442,7 +446,8 @@ struct fetch_engine *fetch_engine_new(struct event_base *base, const struct fetc
 	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_update) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
-	    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)FETCH_KEEP_CONNECTIONS) != CURLM_OK) {
+	    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)FETCH_KEEP_CONNECTIONS) !=
+		    CURLM_OK) {
 		fetch_engine_free(e);
 		return NULL;
 	}

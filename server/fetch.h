@@ -72,8 +72,8 @@ void fetch_engine_free(struct fetch_engine *e);
 
 /* Starts one POST; NULL when it could not be started (nothing will be called). The
  * request's strings are copied. */
-struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r,
-			  fetch_done_fn done, void *arg);
+struct fetch *fetch_start(struct fetch_engine *e, const struct fetch_request *r, fetch_done_fn done,
+			  void *arg);
 /* Abandons a call; its done function will not run. */
 void fetch_cancel(struct fetch *f);
 

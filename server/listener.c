@@ -74,8 +74,8 @@ failed:
 	return false;
 }
 
-static bool bind_list(struct relay *relay, const char *text, enum listener_kind kind,
-		      char *err, size_t errsize)
+static bool bind_list(struct relay *relay, const char *text, enum listener_kind kind, char *err,
+		      size_t errsize)
 {
 	struct listen_addr addrs[ADDR_LIST_MAX];
 	size_t n;

@@ -26,17 +26,15 @@ enum mode { MODE_RUN, MODE_CHECK, MODE_MIGRATE };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: oauth-relayd [-c FILE] [--check-config | --migrate]\n"
-		"       oauth-relayd --version\n"
-		"  -c, --config FILE  settings file (default " DEFAULT_CONFIG " if it exists)\n"
-		"      --check-config validate settings, keyring and certificate, then exit\n"
-		"                     (0 valid, 2 invalid)\n"
-		"      --migrate      apply pending database migrations, then exit\n"
-		"      --version      print the versions of the relay and its libraries\n"
-		"Every setting can also be given as OAUTH_RELAY_<KEY> in the environment.\n");
+	fprintf(out, "usage: oauth-relayd [-c FILE] [--check-config | --migrate]\n"
+		     "       oauth-relayd --version\n"
+		     "  -c, --config FILE  settings file (default " DEFAULT_CONFIG " if it exists)\n"
+		     "      --check-config validate settings, keyring and certificate, then exit\n"
+		     "                     (0 valid, 2 invalid)\n"
+		     "      --migrate      apply pending database migrations, then exit\n"
+		     "      --version      print the versions of the relay and its libraries\n"
+		     "Every setting can also be given as OAUTH_RELAY_<KEY> in the environment.\n");
 }
-
 
 struct migrate_outcome {
 	struct event_base *base;
@@ -138,12 +136,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': given = optarg; break;
-		case 'k': mode = MODE_CHECK; break;
-		case 'm': mode = MODE_MIGRATE; break;
-		case 'V': versions_print("oauth-relayd"); return EXIT_SUCCESS;
-		case 'h': usage(stdout); return EXIT_SUCCESS;
-		default: usage(stderr); return EXIT_INVALID_CONFIG;
+		case 'c':
+			given = optarg;
+			break;
+		case 'k':
+			mode = MODE_CHECK;
+			break;
+		case 'm':
+			mode = MODE_MIGRATE;
+			break;
+		case 'V':
+			versions_print("oauth-relayd");
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_INVALID_CONFIG;
 		}
 	}
 	if (optind != argc) {
@@ -158,14 +168,16 @@ int main(int argc, char **argv)
 	}
 	log_configure(state.settings.log_level, state.settings.log_format);
 	if (mode == MODE_CHECK) {
-		printf("configuration ok: %s\n", state.settings.path ? state.settings.path : "(environment)");
+		printf("configuration ok: %s\n",
+		       state.settings.path ? state.settings.path : "(environment)");
 		rc = EXIT_SUCCESS;
 	} else if (mode == MODE_MIGRATE) {
 		rc = migrate_only(&state.settings);
 	} else {
 		versions_log();
-		rc = state.settings.workers > 1 ? supervisor_run(state.settings.workers, serve, &state)
-						: serve(&state);
+		rc = state.settings.workers > 1
+			     ? supervisor_run(state.settings.workers, serve, &state)
+			     : serve(&state);
 	}
 	relay_state_free(&state);
 	conn_io_cleanup();

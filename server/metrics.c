@@ -35,7 +35,8 @@ void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms,
 {
 	metrics.callbacks[p][o]++;
 	if (handling_ms >= 0) {
-		bucket_add(metrics.handling, stats_handling_bounds, STATS_HANDLING_BUCKETS, handling_ms);
+		bucket_add(metrics.handling, stats_handling_bounds, STATS_HANDLING_BUCKETS,
+			   handling_ms);
 		metrics.handling_sum += handling_ms / 1000.0;
 		metrics.handling_count++;
 	}
@@ -72,11 +73,11 @@ static void histogram(struct textbuf *t, const char *name, const char *help, con
 	for (int i = 0; i < n - 1; i++) {
 		cumulative += buckets[i];
 		textbuf_printf(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i] / scale,
-		    (unsigned long long)cumulative);
+			       (unsigned long long)cumulative);
 	}
 	cumulative += buckets[n - 1];
 	textbuf_printf(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-	    (unsigned long long)cumulative, name, sum, name, (unsigned long long)count);
+		       (unsigned long long)cumulative, name, sum, name, (unsigned long long)count);
 }
 
 static bool same_label(const char *const labels[METRICS_ROUTES], int a, int b)
@@ -101,8 +102,9 @@ static void route_render(struct textbuf *t, const char *const labels[METRICS_ROU
 	}
 	for (int s = 0; s <= METRICS_STATUS_MAX - METRICS_STATUS_MIN; s++) {
 		if (n[s])
-			textbuf_printf(t, "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-			    labels[r], s + METRICS_STATUS_MIN, (unsigned long long)n[s]);
+			textbuf_printf(t,
+				       "oauth_relay_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				       labels[r], s + METRICS_STATUS_MIN, (unsigned long long)n[s]);
 	}
 }
 
@@ -125,8 +127,9 @@ static void by_provider_outcome(struct textbuf *t, const char *name, const char 
 		for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 			if (counts[p][o])
 				textbuf_printf(t, "%s{provider=\"%s\",outcome=\"%s\"} %llu\n", name,
-				    provider_label((enum provider)p), stats_outcome_name((enum stats_outcome)o),
-				    (unsigned long long)counts[p][o]);
+					       provider_label((enum provider)p),
+					       stats_outcome_name((enum stats_outcome)o),
+					       (unsigned long long)counts[p][o]);
 		}
 	}
 }
@@ -163,8 +166,9 @@ char *metrics_render(const struct metrics_gauges *g, const char *const labels[ME
 	label_escape(v.libevent, libevent, sizeof(libevent));
 	label_escape(v.openssl, openssl, sizeof(openssl));
 	header(&t, "oauth_relay_build_info", "gauge", "Versions of the relay and its libraries.");
-	textbuf_printf(&t, "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
-	    version, libevent, openssl, v.libpq);
+	textbuf_printf(&t,
+		       "oauth_relay_build_info{version=\"%s\",libevent=\"%s\",openssl=\"%s\",libpq=\"%s\"} 1\n",
+		       version, libevent, openssl, v.libpq);
 	requests_render(&t, labels);
 	by_provider_outcome(&t, "oauth_relay_callbacks_total",
 			    "Authorization responses handled, by provider kind and outcome.",
@@ -193,6 +197,7 @@ char *metrics_render(const struct metrics_gauges *g, const char *const labels[ME
 	textbuf_printf(&t, "oauth_relay_stats_buffer_cells %zu\n", g->stats_cells);
 	header(&t, "oauth_relay_stats_dropped_total", "counter",
 	       "Usage events dropped because the in-memory buffer was full.");
-	textbuf_printf(&t, "oauth_relay_stats_dropped_total %llu\n", (unsigned long long)g->stats_dropped);
+	textbuf_printf(&t, "oauth_relay_stats_dropped_total %llu\n",
+		       (unsigned long long)g->stats_dropped);
 	return textbuf_take(&t, len);
 }

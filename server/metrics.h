@@ -47,7 +47,7 @@ void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms,
 void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms);
 
 struct metrics_gauges {
-	int database_up;     /* 1, 0, or -1 when no database is configured */
+	int database_up; /* 1, 0, or -1 when no database is configured */
 	size_t connections;
 	size_t stats_cells;
 	uint64_t stats_dropped;

@@ -11,13 +11,13 @@
 /* Arbitrary but fixed: every relay takes the same advisory lock. */
 #define MIGRATE_LOCK_KEY "7268657061797231"
 
-#define MIGRATE_BEGIN                                                                 \
-	"BEGIN;"                                                                      \
-	"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");"                         \
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("                              \
-	" version integer PRIMARY KEY,"                                               \
-	" name text NOT NULL,"                                                        \
-	" applied_at timestamptz NOT NULL DEFAULT now());"                            \
+#define MIGRATE_BEGIN                                         \
+	"BEGIN;"                                              \
+	"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");" \
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("      \
+	" version integer PRIMARY KEY,"                       \
+	" name text NOT NULL,"                                \
+	" applied_at timestamptz NOT NULL DEFAULT now());"    \
 	"SELECT version FROM schema_migrations ORDER BY version"
 
 struct migrate_run {
@@ -95,9 +95,10 @@ static char *script_build(PGresult *res, int *count)
 		const struct migration *m = &migrations[i];
 		if (version_applied(res, m->version))
 			continue;
-		len += (size_t)snprintf(script + len, size - len,
-					"%s\n;INSERT INTO schema_migrations (version, name) VALUES (%d, '%s');\n",
-					m->sql, m->version, m->name);
+		len += (size_t)snprintf(
+			script + len, size - len,
+			"%s\n;INSERT INTO schema_migrations (version, name) VALUES (%d, '%s');\n",
+			m->sql, m->version, m->name);
 		(*count)++;
 	}
 	snprintf(script + len, size - len, "COMMIT");

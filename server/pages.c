@@ -59,8 +59,7 @@ static void nonce_make(char *out)
 	base64url_encode(raw, sizeof(raw), out);
 }
 
-static void html_send(struct request *req, int status, const char *csp, const char *html,
-		      size_t len)
+static void html_send(struct request *req, int status, const char *csp, const char *html, size_t len)
 {
 	struct response_header h = { "Content-Security-Policy", csp };
 
@@ -76,7 +75,8 @@ void page_send(struct request *req, enum page_kind kind)
 	nonce_make(nonce);
 	snprintf(csp, sizeof(csp),
 		 "default-src 'none'; style-src 'nonce-%s'; frame-ancestors 'none'; base-uri 'none'; "
-		 "form-action 'none'", nonce);
+		 "form-action 'none'",
+		 nonce);
 	len = snprintf(html, sizeof(html),
 		       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -128,7 +128,8 @@ void page_form_post(struct request *req, const char *return_url, const struct de
 	origin_of(return_url, origin, sizeof(origin));
 	snprintf(csp, sizeof(csp),
 		 "default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; form-action %s; "
-		 "frame-ancestors 'none'; base-uri 'none'", nonce, nonce, origin);
+		 "frame-ancestors 'none'; base-uri 'none'",
+		 nonce, nonce, origin);
 	n = snprintf(html, PAGE_MAX,
 		     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 		     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"

@@ -10,12 +10,12 @@
 #include "conn.h"
 
 enum page_kind {
-	PAGE_INVALID,  /* 400: the response does not belong to a sign-in we started */
-	PAGE_EXPIRED,  /* 410 */
-	PAGE_USED,     /* 409 */
-	PAGE_ERROR,    /* 500 */
-	PAGE_UNAVAILABLE, /* 503 */
-	PAGE_NOT_FOUND,   /* 404 for browsers */
+	PAGE_INVALID,        /* 400: the response does not belong to a sign-in we started */
+	PAGE_EXPIRED,        /* 410 */
+	PAGE_USED,           /* 409 */
+	PAGE_ERROR,          /* 500 */
+	PAGE_UNAVAILABLE,    /* 503 */
+	PAGE_NOT_FOUND,      /* 404 for browsers */
 	PAGE_WRONG_CALLBACK, /* 400: the response came to another callback address than its flow's */
 };
 

@@ -51,12 +51,12 @@ struct relay {
 	struct revocations *revoked;
 	struct singleuse *singleuse;
 	struct stats_sink *stats;
-	struct seen seen_signatures;       /* replay protection for signed requests */
+	struct seen seen_signatures;         /* replay protection for signed requests */
 	struct ratelimit ratelimit_register; /* per client address */
 	struct ratelimit ratelimit_flows;    /* per instance */
 	struct ratelimit ratelimit_token;    /* per instance */
 	struct fetch_engine *fetch;          /* outbound calls (token delegate) */
-	struct cidr_list trusted_proxies;  /* parsed from settings, rebuilt on reload */
+	struct cidr_list trusted_proxies;    /* parsed from settings, rebuilt on reload */
 
 	struct freelist requests;  /* struct request, reused (see freelist.h) */
 	struct freelist callbacks; /* route_callback.c's state (route_callback_pool_init) */
@@ -64,7 +64,7 @@ struct relay {
 	struct conn *conns; /* every open client connection, for draining */
 	size_t n_conns;
 	struct conn_budget budget; /* who may open one more (conn_budget.h) */
-	size_t tls_buffers_kept; /* connections keeping their TLS buffers (conn.c) */
+	size_t tls_buffers_kept;   /* connections keeping their TLS buffers (conn.c) */
 
 	bool draining;
 	bool finishing; /* the final stats flush is under way */

@@ -11,15 +11,15 @@
 
 #define HEAD_MAX 2048
 #define HEAD_BASE 1024 /* status line and the fixed headers, without content type */
-#define FIXED_HEADERS                   \
-	"Cache-Control: no-store\r\n"    \
+#define FIXED_HEADERS                         \
+	"Cache-Control: no-store\r\n"         \
 	"X-Content-Type-Options: nosniff\r\n" \
 	"Referrer-Policy: no-referrer\r\n"
 
 struct status_text {
 	int status;
 	const char *reason;
-	const char *code;    /* the JSON error code for response_error_status */
+	const char *code; /* the JSON error code for response_error_status */
 	const char *message;
 };
 
@@ -33,21 +33,27 @@ static const struct status_text statuses[] = {
 	{ 401, "Unauthorized", "unauthorized", "Authentication is required." },
 	{ 403, "Forbidden", "forbidden", "Not allowed." },
 	{ 404, "Not Found", "not_found", "No such endpoint." },
-	{ 405, "Method Not Allowed", "method_not_allowed", "This endpoint does not accept that method." },
+	{ 405, "Method Not Allowed", "method_not_allowed",
+	  "This endpoint does not accept that method." },
 	{ 408, "Request Timeout", "request_timeout", "The request took too long to arrive." },
 	{ 409, "Conflict", "conflict", "Already used." },
 	{ 410, "Gone", "gone", "Expired." },
 	{ 413, "Content Too Large", "body_too_large", "The request body is too large." },
 	{ 414, "URI Too Long", "uri_too_long", "The request target is too long." },
 	{ 415, "Unsupported Media Type", "unsupported_media_type", "Unsupported content type." },
-	{ 417, "Expectation Failed", "expectation_failed", "Only 'Expect: 100-continue' is supported." },
+	{ 417, "Expectation Failed", "expectation_failed",
+	  "Only 'Expect: 100-continue' is supported." },
 	{ 429, "Too Many Requests", "rate_limited", "Too many requests; try again later." },
-	{ 431, "Request Header Fields Too Large", "headers_too_large", "The request headers are too large or too many." },
+	{ 431, "Request Header Fields Too Large", "headers_too_large",
+	  "The request headers are too large or too many." },
 	{ 500, "Internal Server Error", "internal_error", "Something went wrong on the relay." },
-	{ 501, "Not Implemented", "not_implemented", "Transfer codings are not supported; send Content-Length." },
+	{ 501, "Not Implemented", "not_implemented",
+	  "Transfer codings are not supported; send Content-Length." },
 	{ 502, "Bad Gateway", "bad_gateway", "The upstream server did not answer properly." },
-	{ 503, "Service Unavailable", "unavailable", "The relay cannot serve this request right now." },
-	{ 505, "HTTP Version Not Supported", "http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1 are supported." },
+	{ 503, "Service Unavailable", "unavailable",
+	  "The relay cannot serve this request right now." },
+	{ 505, "HTTP Version Not Supported", "http_version_not_supported",
+	  "Only HTTP/1.0 and HTTP/1.1 are supported." },
 };
 
 static const struct status_text *status_find(int status)
@@ -146,7 +152,8 @@ void response_send(struct request *req, int status, const char *content_type,
 	/* Cache-Control, X-Content-Type-Options and Referrer-Policy: on every response. */
 	fixbuf_put(&b, FIXED_HEADERS, sizeof(FIXED_HEADERS) - 1);
 	if (!extra_has(extra, n_extra, "Content-Security-Policy"))
-		head_append(&b, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+		head_append(&b, "Content-Security-Policy",
+			    "default-src 'none'; frame-ancestors 'none'");
 	if (conn_is_tls(req))
 		head_append(&b, "Strict-Transport-Security", "max-age=31536000");
 	for (size_t i = 0; i < n_extra; i++) {

@@ -80,8 +80,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	r->in_flight = db_query(r->db, false, SELECT_REVOKED, 0, NULL, loaded, r);
 }
 
-struct revocations *revocations_new(struct event_base *base, struct db *db,
-				    const struct keyring *keys)
+struct revocations *revocations_new(struct event_base *base, struct db *db, const struct keyring *keys)
 {
 	struct revocations *r = calloc(1, sizeof(*r));
 	struct timeval every = { REVOCATIONS_REFRESH_SECONDS, 0 };
@@ -120,7 +119,6 @@ bool revocations_contains(const struct revocations *r, const char *instance_id)
 bool revocations_contains_callback(const struct revocations *r,
 				   const unsigned char callback_id[CALLBACK_ID_BYTES])
 {
-	return r->n_callbacks &&
-	       bsearch(callback_id, r->callbacks, r->n_callbacks, sizeof(*r->callbacks),
-		       callback_compare);
+	return r->n_callbacks && bsearch(callback_id, r->callbacks, r->n_callbacks,
+					 sizeof(*r->callbacks), callback_compare);
 }

@@ -168,8 +168,7 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 	cb->opened = true;
 	/* Before expiry and single use: a response that came to another flow's path is
 	 * refused and uses nothing up (an attacker's state at a victim's callback). */
-	if (!callback_bound_to(&cb->flow, at, req->relay->settings.apps,
-			       req->relay->settings.n_apps)) {
+	if (!callback_bound_to(&cb->flow, at, req->relay->settings.apps, req->relay->settings.n_apps)) {
 		reject(req, cb, PAGE_WRONG_CALLBACK, STATS_WRONG_CALLBACK);
 		return;
 	}

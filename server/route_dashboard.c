@@ -14,20 +14,20 @@
 
 /* Five aggregates in one statement: rows of (kind, a, b, n). For token events the
  * handling histogram holds the upstream call's time. */
-#define DASHBOARD_SQL                                                                              \
-	"SELECT 'flows', to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD'), provider, sum(count) "     \
-	"FROM stats_hourly WHERE event = 'flow_created' AND outcome = 'ok' AND " STATS_RANGE_SQL    \
-	" GROUP BY 2, 3 "                                                                           \
-	"UNION ALL SELECT 'outcome', outcome, '', sum(count) FROM stats_hourly "                    \
-	"WHERE event = 'callback' AND " STATS_RANGE_SQL " GROUP BY 2 "                              \
-	"UNION ALL SELECT 'consent', b.i::text, '', sum(b.n) FROM stats_hourly, "                   \
-	"unnest(consent_s_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'callback' AND "        \
-	"outcome IN ('delivered', 'denied') AND " STATS_RANGE_SQL " GROUP BY 2 "                    \
-	"UNION ALL SELECT 'token', outcome, '', sum(count) FROM stats_hourly "                      \
-	"WHERE event = 'token' AND " STATS_RANGE_SQL " GROUP BY 2 "                                 \
-	"UNION ALL SELECT 'token_ms', b.i::text, '', sum(b.n) FROM stats_hourly, "                  \
-	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND "         \
-	STATS_RANGE_SQL " GROUP BY 2"
+#define DASHBOARD_SQL                                                                                       \
+	"SELECT 'flows', to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD'), provider, sum(count) "             \
+	"FROM stats_hourly WHERE event = 'flow_created' AND outcome = 'ok' AND " STATS_RANGE_SQL            \
+	" GROUP BY 2, 3 "                                                                                   \
+	"UNION ALL SELECT 'outcome', outcome, '', sum(count) FROM stats_hourly "                            \
+	"WHERE event = 'callback' AND " STATS_RANGE_SQL " GROUP BY 2 "                                      \
+	"UNION ALL SELECT 'consent', b.i::text, '', sum(b.n) FROM stats_hourly, "                           \
+	"unnest(consent_s_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'callback' AND "                \
+	"outcome IN ('delivered', 'denied') AND " STATS_RANGE_SQL " GROUP BY 2 "                            \
+	"UNION ALL SELECT 'token', outcome, '', sum(count) FROM stats_hourly "                              \
+	"WHERE event = 'token' AND " STATS_RANGE_SQL " GROUP BY 2 "                                         \
+	"UNION ALL SELECT 'token_ms', b.i::text, '', sum(b.n) FROM stats_hourly, "                          \
+	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND " STATS_RANGE_SQL \
+	" GROUP BY 2"
 
 static void answer(struct request *req, PGresult *res, const struct stats_range *range)
 {
@@ -43,8 +43,8 @@ static void answer(struct request *req, PGresult *res, const struct stats_range 
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
-		dashboard_add_row(d, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-				  strtoull(PQgetvalue(res, i, 3), NULL, 10));
+		dashboard_add_row(d, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				  PQgetvalue(res, i, 2), strtoull(PQgetvalue(res, i, 3), NULL, 10));
 	RAND_bytes(raw, sizeof(raw));
 	base64url_encode(raw, sizeof(raw), nonce);
 	html = dashboard_render(d, nonce, &len);

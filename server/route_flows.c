@@ -86,10 +86,10 @@ static void flows_create(struct request *req)
 		 LF_ENUM("provider", provider_label(provider)),
 		 LF_ENUM("delivery", delivery_name(f.delivery)));
 	usage_record(req, provider, STATS_FLOW_CREATED, STATS_OK, (int)f.delivery, -1);
-	response_json(req, 201, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "flow_id", flow_id,
-					  "state", token, "redirect_uri", redirect_uri, "return_url",
-					  f.return_url, "expires_at", expires_at, "expires_in",
-					  (json_int_t)(f.expires - f.created)));
+	response_json(req, 201,
+		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "flow_id", flow_id, "state", token,
+				"redirect_uri", redirect_uri, "return_url", f.return_url, "expires_at",
+				expires_at, "expires_in", (json_int_t)(f.expires - f.created)));
 }
 
 const struct route_entry route_flows = {

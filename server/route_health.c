@@ -42,8 +42,9 @@ static void readyz(struct request *req)
 		response_json(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 		return;
 	}
-	response_json(req, 503, json_pack("{s:s, s:s, s:o}", "status", "not_ready", "reason", reason,
-					  "checks", checks));
+	response_json(req, 503,
+		      json_pack("{s:s, s:s, s:o}", "status", "not_ready", "reason", reason,
+				"checks", checks));
 }
 
 const struct route_entry route_healthz = {

@@ -54,11 +54,10 @@ static void instances_create(struct request *req)
 	struct callback_path at = { .shared = false };
 
 	client_addr_get(req, &addr);
-	if (!ratelimit_allow(&req->relay->ratelimit_register, addr.family, addr.bytes,
-			     clock_now())) {
+	if (!ratelimit_allow(&req->relay->ratelimit_register, addr.family, addr.bytes, clock_now())) {
 		log_info("instance_register", LF_LABEL("outcome", "rate_limited"));
-		usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_RATE_LIMITED,
-			     STATS_DELIVERY_NONE, -1);
+		usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED,
+			     STATS_RATE_LIMITED, STATS_DELIVERY_NONE, -1);
 		response_error_status(req, 429);
 		return;
 	}
@@ -84,8 +83,9 @@ static void instances_create(struct request *req)
 	log_info("instance_register", LF_LABEL("outcome", "created"));
 	usage_record(req, PROVIDER_UNSPECIFIED, STATS_INSTANCE_REGISTERED, STATS_OK,
 		     STATS_DELIVERY_NONE, -1);
-	response_json(req, 201, json_pack("{s:s, s:s, s:s}", "instance_id", id, "instance_secret",
-					  secret, "redirect_uri", redirect_uri));
+	response_json(req, 201,
+		      json_pack("{s:s, s:s, s:s}", "instance_id", id, "instance_secret", secret,
+				"redirect_uri", redirect_uri));
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 

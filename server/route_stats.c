@@ -12,19 +12,20 @@
 /* Rows of (kind, key, event, n): the counts by the group's key and event, then the token
  * delegate's upstream time histogram (for token events the handling histogram holds it)
  * and its sum. */
-#define SELECT_GROUPED(key)                                                                     \
-	"SELECT 'row', " key ", event, sum(count)::numeric FROM stats_hourly WHERE "            \
-	STATS_RANGE_SQL " GROUP BY 2, 3 "                                                       \
-	"UNION ALL SELECT 'token_ms', b.i::text, '', sum(b.n)::numeric FROM stats_hourly, "      \
-	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND "     \
-	STATS_RANGE_SQL " GROUP BY 2 "                                                          \
-	"UNION ALL SELECT 'token_ms_sum', '', '', coalesce(sum(handling_ms_sum), 0)::numeric "  \
+#define SELECT_GROUPED(key)                                                                                 \
+	"SELECT 'row', " key                                                                                \
+	", event, sum(count)::numeric FROM stats_hourly WHERE " STATS_RANGE_SQL " GROUP BY 2, 3 "           \
+	"UNION ALL SELECT 'token_ms', b.i::text, '', sum(b.n)::numeric FROM stats_hourly, "                 \
+	"unnest(handling_ms_buckets) WITH ORDINALITY AS b(n, i) WHERE event = 'token' AND " STATS_RANGE_SQL \
+	" GROUP BY 2 "                                                                                      \
+	"UNION ALL SELECT 'token_ms_sum', '', '', coalesce(sum(handling_ms_sum), 0)::numeric "              \
 	"FROM stats_hourly WHERE event = 'token' AND " STATS_RANGE_SQL " ORDER BY 1, 2, 3"
 
 static const char *const sql_by_group[] = {
 	[GROUP_PROVIDER] = SELECT_GROUPED("provider"),
 	[GROUP_DAY] = SELECT_GROUPED("to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-	[GROUP_HOUR] = SELECT_GROUPED("to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00:00Z\"')"),
+	[GROUP_HOUR] = SELECT_GROUPED(
+		"to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24\":00:00Z\"')"),
 	[GROUP_OUTCOME] = SELECT_GROUPED("outcome"),
 };
 
@@ -41,8 +42,8 @@ static json_t *histogram_json(const uint64_t *buckets, double sum)
 		json_array_append_new(counts, json_integer((json_int_t)buckets[i]));
 		count += (json_int_t)buckets[i];
 	}
-	return json_pack("{s:o, s:o, s:I, s:f}", "bounds", bounds, "buckets", counts, "count", count,
-			 "sum", sum);
+	return json_pack("{s:o, s:o, s:I, s:f}", "bounds", bounds, "buckets", counts, "count",
+			 count, "sum", sum);
 }
 
 static void answer(struct request *req, PGresult *res, const struct stats_range *range)
@@ -72,9 +73,10 @@ static void answer(struct request *req, PGresult *res, const struct stats_range 
 					    json_integer((total ? json_integer_value(total) : 0) + n));
 		}
 	}
-	response_json(req, 200, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "from", range->from, "to",
-					  range->to, "group", group, "rows", rows, "totals", totals,
-					  "token_upstream_ms", histogram_json(upstream, upstream_sum)));
+	response_json(req, 200,
+		      json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "from", range->from, "to",
+				range->to, "group", group, "rows", rows, "totals", totals,
+				"token_upstream_ms", histogram_json(upstream, upstream_sum)));
 }
 
 static void stats_get(struct request *req)

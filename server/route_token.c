@@ -36,12 +36,10 @@ static const struct response_header no_cache[] = {
 };
 
 /* RFC 6749 §5.2 errors; Cache-Control: no-store is on every response already. */
-static void token_error(struct request *req, int status, const char *error,
-			const char *description)
+static void token_error(struct request *req, int status, const char *error, const char *description)
 {
 	response_json_with(req, status, no_cache, 1,
-			   json_pack("{s:s, s:s}", "error", error, "error_description",
-				     description));
+			   json_pack("{s:s, s:s}", "error", error, "error_description", description));
 }
 
 static void outcome_log(const char *app, const char *grant, enum provider provider,
@@ -144,7 +142,8 @@ static bool call_start(struct request *req, const struct token_upstream *up)
 	if (!call)
 		return false;
 	call->req = req;
-	call->grant = up->operation == TOKEN_OP_INTROSPECT ? "introspect" : app_grant_label(up->grant);
+	call->grant = up->operation == TOKEN_OP_INTROSPECT ? "introspect"
+							   : app_grant_label(up->grant);
 	call->provider = provider_classify(up->url);
 	snprintf(call->app, sizeof(call->app), "%s", up->app->name);
 	call->fetch = fetch_start(req->relay->fetch, &r, on_upstream_done, call);
@@ -176,7 +175,8 @@ static void token_handle(struct request *req)
 	}
 	if (!ratelimit_allow_key(&req->relay->ratelimit_token, auth_instance_key(instance_id),
 				 clock_now())) {
-		refuse(req, STATS_RATE_LIMITED, 429, "rate_limited", "Too many token requests; try again later.");
+		refuse(req, STATS_RATE_LIMITED, 429, "rate_limited",
+		       "Too many token requests; try again later.");
 		return;
 	}
 	if (!content_type_ok(req)) {

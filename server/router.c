@@ -22,15 +22,9 @@ extern const struct route_entry route_token;
 
 /* First match wins. A route's metrics route is 1 + its index here. */
 static const struct route_entry *const routes[] = {
-	&route_healthz,
-	&route_readyz,
-	&route_instances,
-	&route_flows,
-	&route_callback,
-	&route_callback_instance,
-	&route_metrics,
-	&route_stats_json,
-	&route_dashboard,
+	&route_healthz, &route_readyz,     &route_instances,
+	&route_flows,   &route_callback,   &route_callback_instance,
+	&route_metrics, &route_stats_json, &route_dashboard,
 	&route_token,
 };
 

@@ -28,14 +28,13 @@
 /* The live keys of the batches above $1, outside the claims' lock: rows are committed in
  * id order (sql/003), so what this sees is all of them up to its highest id. Read from 0
  * before the first claim, and from the last batch read when the node has been quiet. */
-#define LOAD_LIVE                                                                   \
-	"SELECT coalesce(max(id), $1::bigint), "                                      \
-	"coalesce(string_agg(keys, ''::bytea ORDER BY id), ''::bytea) "               \
+#define LOAD_LIVE                                                       \
+	"SELECT coalesce(max(id), $1::bigint), "                        \
+	"coalesce(string_agg(keys, ''::bytea ORDER BY id), ''::bytea) " \
 	"FROM used_flow_batches WHERE id > $1::bigint AND expires_max >= extract(epoch FROM now())"
 /* The database's clock, as always: one clock for every node, so a node whose clock runs
  * ahead cannot delete the keys of flows the others still accept. */
-#define DELETE_EXPIRED \
-	"DELETE FROM used_flow_batches WHERE expires_max < extract(epoch FROM now())"
+#define DELETE_EXPIRED "DELETE FROM used_flow_batches WHERE expires_max < extract(epoch FROM now())"
 
 struct singleuse_ticket {
 	unsigned char key[USEDKEY_LEN];
@@ -56,8 +55,8 @@ struct singleuse {
 	bool loading;  /* the first read of every live key is under way */
 	struct ticket_list queued;    /* waiting for the next claim */
 	struct ticket_list in_flight; /* the batch of the claim under way */
-	struct event *flush_ev;    /* last priority: runs when nothing else is ready */
-	struct event *deadline_ev; /* ... or when this fires first */
+	struct event *flush_ev;       /* last priority: runs when nothing else is ready */
+	struct event *deadline_ev;    /* ... or when this fires first */
 	struct event *cleanup_ev;
 	struct event *quiet_ev;
 	bool claimed; /* a claim was sent since quiet_ev last ran */

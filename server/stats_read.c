@@ -42,7 +42,8 @@ static void on_result(void *arg, PGresult *res, const char *error)
 		if (res)
 			r->done(r->req, res, &r->range);
 		else
-			response_error(r->req, 503, "unavailable", "The statistics could not be read.");
+			response_error(r->req, 503, "unavailable",
+				       "The statistics could not be read.");
 	}
 	free(r);
 }

@@ -17,8 +17,8 @@ void stats_read(struct request *req, const struct stats_range *range, const char
 		stats_read_fn *done);
 
 /* The WHERE clause for the range, UTC days: use as "... WHERE " STATS_RANGE_SQL. */
-#define STATS_RANGE_SQL                                            \
-	"hour >= ($1::date::timestamp AT TIME ZONE 'UTC') AND "    \
+#define STATS_RANGE_SQL                                         \
+	"hour >= ($1::date::timestamp AT TIME ZONE 'UTC') AND " \
 	"hour < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')"
 
 #endif

@@ -12,17 +12,17 @@
 
 #define RETENTION_CHECK_SECONDS 3600
 
-#define UPSERT                                                                                     \
-	"INSERT INTO stats_hourly AS s (hour, provider, event, outcome, delivery, count,"            \
-	" handling_ms_buckets, handling_ms_sum, consent_s_buckets, consent_s_sum) "                    \
-	"SELECT to_timestamp(h), p, e, o, d, c, hb::bigint[], hs, cb::bigint[], cs FROM unnest("      \
-	"$1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[],"       \
-	" $8::float8[], $9::text[], $10::float8[]) AS t(h, p, e, o, d, c, hb, hs, cb, cs) "           \
-	"ON CONFLICT (hour, provider, event, outcome, delivery) DO UPDATE SET"                        \
-	" count = s.count + EXCLUDED.count,"                                                           \
+#define UPSERT                                                                                           \
+	"INSERT INTO stats_hourly AS s (hour, provider, event, outcome, delivery, count,"                \
+	" handling_ms_buckets, handling_ms_sum, consent_s_buckets, consent_s_sum) "                      \
+	"SELECT to_timestamp(h), p, e, o, d, c, hb::bigint[], hs, cb::bigint[], cs FROM unnest("         \
+	"$1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[],"          \
+	" $8::float8[], $9::text[], $10::float8[]) AS t(h, p, e, o, d, c, hb, hs, cb, cs) "              \
+	"ON CONFLICT (hour, provider, event, outcome, delivery) DO UPDATE SET"                           \
+	" count = s.count + EXCLUDED.count,"                                                             \
 	" handling_ms_buckets = stats_buckets_add(s.handling_ms_buckets, EXCLUDED.handling_ms_buckets)," \
-	" handling_ms_sum = s.handling_ms_sum + EXCLUDED.handling_ms_sum,"                             \
-	" consent_s_buckets = stats_buckets_add(s.consent_s_buckets, EXCLUDED.consent_s_buckets),"    \
+	" handling_ms_sum = s.handling_ms_sum + EXCLUDED.handling_ms_sum,"                               \
+	" consent_s_buckets = stats_buckets_add(s.consent_s_buckets, EXCLUDED.consent_s_buckets),"       \
 	" consent_s_sum = s.consent_s_sum + EXCLUDED.consent_s_sum"
 #define RETENTION "DELETE FROM stats_hourly WHERE hour < now() - make_interval(days => $1::int)"
 
@@ -52,8 +52,19 @@ static void buckets_put(struct textbuf *b, const uint64_t *v, int n)
 	textbuf_printf(b, "}\"");
 }
 
-enum column { C_HOUR, C_PROVIDER, C_EVENT, C_OUTCOME, C_DELIVERY, C_COUNT, C_HB, C_HS, C_CB, C_CS,
-	      C_COLUMNS };
+enum column {
+	C_HOUR,
+	C_PROVIDER,
+	C_EVENT,
+	C_OUTCOME,
+	C_DELIVERY,
+	C_COUNT,
+	C_HB,
+	C_HS,
+	C_CB,
+	C_CS,
+	C_COLUMNS
+};
 
 static void cell_put(struct textbuf *cols, const struct stats_cell *c, bool first)
 {
@@ -230,8 +241,7 @@ void stats_sink_free(struct stats_sink *sink)
 }
 
 void stats_sink_record(struct stats_sink *sink, enum provider provider, enum stats_event event,
-		       enum stats_outcome outcome, int delivery, double handling_ms,
-		       double consent_s)
+		       enum stats_outcome outcome, int delivery, double handling_ms, double consent_s)
 {
 	/* Without a database there is nowhere to keep them: /metrics still counts. */
 	if (!sink->db)

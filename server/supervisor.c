@@ -107,7 +107,8 @@ static void reap(struct supervisor *sv)
 			if (sv->stopping)
 				break;
 			log_error("worker_died", LF_INT("worker", i),
-				  LF_INT("status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
+				  LF_INT("status", WIFEXITED(status) ? WEXITSTATUS(status)
+								     : 128 + WTERMSIG(status)));
 			if (refused) {
 				log_error("worker_failing_at_start");
 				sv->stopping = true;

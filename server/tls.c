@@ -7,9 +7,9 @@
 #include <string.h>
 
 /* TLS 1.2 suites: forward secret AEAD only (TLS 1.3 suites are all fine by default). */
-#define TLS12_CIPHERS                                              \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"   \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"   \
+#define TLS12_CIPHERS                                                \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256:P-384"
 
@@ -37,8 +37,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 	return SSL_TLSEXT_ERR_OK;
 }
 
-SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *err,
-			   size_t errsize)
+SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *err, size_t errsize)
 {
 	char reason[256];
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());

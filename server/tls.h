@@ -6,7 +6,6 @@
 #include <stddef.h>
 
 /* Returns a new context (the caller owns it) or NULL with a reason naming the file. */
-SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *err,
-			   size_t errsize);
+SSL_CTX *tls_context_build(const char *cert_path, const char *key_path, char *err, size_t errsize);
 
 #endif

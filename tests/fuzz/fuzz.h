@@ -16,13 +16,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(cond)                                                               \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-				#cond);                                                 \
-			abort();                                                        \
-		}                                                                       \
+#define FUZZ_ASSERT(cond)                                                                            \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 /* Two keys, the newer one sealing; built on first use and kept for the process. */

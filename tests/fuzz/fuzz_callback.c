@@ -70,8 +70,7 @@ static size_t pair_longest(const char *text)
 	return longest;
 }
 
-static void redirect_check(const struct flow *flow, const struct delivery_params *d,
-			   const char *url)
+static void redirect_check(const struct flow *flow, const struct delivery_params *d, const char *url)
 {
 	size_t base = strlen(flow->return_url);
 	const char *added;

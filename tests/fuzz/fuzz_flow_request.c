@@ -22,8 +22,8 @@
 #define TTL_MAX 3600
 #define CLIENT_ID "shared-client"
 
-static const char *const known_fields[] = { "return_url", "delivery", "authorization_server",
-					    "expires_in", "client_id", "require_iss",
+static const char *const known_fields[] = { "return_url",    "delivery",  "authorization_server",
+					    "expires_in",    "client_id", "require_iss",
 					    "instance_state" };
 
 static const struct settings *relay_settings(void)

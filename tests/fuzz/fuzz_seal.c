@@ -26,8 +26,8 @@ static bool flow_equal(const struct flow *a, const struct flow *b)
 {
 	return memcmp(a->id, b->id, sizeof(a->id)) == 0 && a->created == b->created &&
 	       a->expires == b->expires && a->delivery == b->delivery &&
-	       a->has_instance_state == b->has_instance_state &&
-	       a->require_iss == b->require_iss && a->shared_app == b->shared_app &&
+	       a->has_instance_state == b->has_instance_state && a->require_iss == b->require_iss &&
+	       a->shared_app == b->shared_app &&
 	       memcmp(a->instance, b->instance, sizeof(a->instance)) == 0 &&
 	       (!a->shared_app || memcmp(a->app, b->app, sizeof(a->app)) == 0) &&
 	       strcmp(a->return_url, b->return_url) == 0 && strcmp(a->issuer, b->issuer) == 0 &&
@@ -143,9 +143,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	switch (data[0] % 3) {
-	case 0: token_open(data + 1, size - 1); break;
-	case 1: plaintext_seal(data + 1, size - 1); break;
-	default: flow_tamper(data + 1, size - 1); break;
+	case 0:
+		token_open(data + 1, size - 1);
+		break;
+	case 1:
+		plaintext_seal(data + 1, size - 1);
+		break;
+	default:
+		flow_tamper(data + 1, size - 1);
+		break;
 	}
 	return 0;
 }

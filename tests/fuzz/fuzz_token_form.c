@@ -32,11 +32,20 @@ static char gh_name[] = "gh", gh_id[] = "gh:id%", gh_secret[] = "gh s:e&c+\xc3\x
 static char gh_urls[] = "https://github.com/login/oauth/access_token";
 
 static const struct app_settings apps[] = {
-	{ .name = sf_name, .client_id = sf_id, .client_secret = sf_secret, .token_urls = sf_urls,
-	  .introspect_urls = sf_introspect, .auth_method = APP_AUTH_BASIC,
-	  .grants = APP_GRANTS_DEFAULT, .require_pkce = true },
-	{ .name = gh_name, .client_id = gh_id, .client_secret = gh_secret, .token_urls = gh_urls,
-	  .auth_method = APP_AUTH_POST, .grants = APP_GRANTS_DEFAULT | APP_GRANT_CLIENT_CREDENTIALS,
+	{ .name = sf_name,
+	  .client_id = sf_id,
+	  .client_secret = sf_secret,
+	  .token_urls = sf_urls,
+	  .introspect_urls = sf_introspect,
+	  .auth_method = APP_AUTH_BASIC,
+	  .grants = APP_GRANTS_DEFAULT,
+	  .require_pkce = true },
+	{ .name = gh_name,
+	  .client_id = gh_id,
+	  .client_secret = gh_secret,
+	  .token_urls = gh_urls,
+	  .auth_method = APP_AUTH_POST,
+	  .grants = APP_GRANTS_DEFAULT | APP_GRANT_CLIENT_CREDENTIALS,
 	  .require_pkce = false },
 };
 
@@ -44,8 +53,13 @@ static const struct app_settings apps[] = {
 
 /* What is never forwarded, in whatever case (token_form.h). */
 static const char *const control_fields[] = {
-	"client_secret", "client_assertion", "client_assertion_type", "oauth2_token_url",
-	"oauth2_operation", "oauth2_app", "oauth2_token_use_basic_auth",
+	"client_secret",
+	"client_assertion",
+	"client_assertion_type",
+	"oauth2_token_url",
+	"oauth2_operation",
+	"oauth2_app",
+	"oauth2_token_use_basic_auth",
 	"oauth2_token_auth_secret_only",
 };
 

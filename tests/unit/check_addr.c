@@ -51,28 +51,28 @@ START_TEST(parse_ok)
 END_TEST
 
 static const char *const parse_bad_cases[] = {
-	"127.0.0.1",          /* missing port */
-	"127.0.0.1:",         /* empty port */
-	"a:0",                /* port 0 */
-	"a:65536",            /* port too large */
-	"a:abc",              /* not a number */
-	"a:80x",              /* trailing garbage */
-	"a:-1",               /* negative */
-	"a:12345678",         /* longer than any port */
-	"::1:80",             /* IPv6 without brackets */
-	"::1",                /* IPv6 without brackets or port */
-	"[::1]",              /* brackets, no port */
-	"[::1]80",            /* no colon after the bracket */
-	"[::1:80",            /* unclosed bracket */
-	"[not-v6]:80",        /* bracketed but not IPv6 */
-	"[127.0.0.1]:80",     /* bracketed IPv4 */
-	"[]:80",              /* empty brackets do not mean every address */
-	"[*]:80",             /* nor does a bracketed star */
-	"[::g]:80",           /* bad IPv6 */
-	"exa mple:80",        /* space inside a host */
-	"a_b:80",             /* underscore is not a host character */
-	"host/x:80",          /* slash */
-	"a:1,b",              /* second item bad */
+	"127.0.0.1",      /* missing port */
+	"127.0.0.1:",     /* empty port */
+	"a:0",            /* port 0 */
+	"a:65536",        /* port too large */
+	"a:abc",          /* not a number */
+	"a:80x",          /* trailing garbage */
+	"a:-1",           /* negative */
+	"a:12345678",     /* longer than any port */
+	"::1:80",         /* IPv6 without brackets */
+	"::1",            /* IPv6 without brackets or port */
+	"[::1]",          /* brackets, no port */
+	"[::1]80",        /* no colon after the bracket */
+	"[::1:80",        /* unclosed bracket */
+	"[not-v6]:80",    /* bracketed but not IPv6 */
+	"[127.0.0.1]:80", /* bracketed IPv4 */
+	"[]:80",          /* empty brackets do not mean every address */
+	"[*]:80",         /* nor does a bracketed star */
+	"[::g]:80",       /* bad IPv6 */
+	"exa mple:80",    /* space inside a host */
+	"a_b:80",         /* underscore is not a host character */
+	"host/x:80",      /* slash */
+	"a:1,b",          /* second item bad */
 };
 
 START_TEST(parse_bad)
@@ -94,8 +94,7 @@ START_TEST(parse_error_names_item)
 	char err[256];
 	size_t n;
 
-	ck_assert(!addr_list_parse("a:1, bad:99999 ,c:3", addrs, ADDR_LIST_MAX, &n, err,
-				   sizeof(err)));
+	ck_assert(!addr_list_parse("a:1, bad:99999 ,c:3", addrs, ADDR_LIST_MAX, &n, err, sizeof(err)));
 	ck_assert_str_eq(err, "'bad:99999' is not HOST:PORT (IPv6 as [ADDR]:PORT, * for all)");
 }
 END_TEST
@@ -139,17 +138,10 @@ struct loopback_case {
 };
 
 static const struct loopback_case loopback_cases[] = {
-	{ "127.0.0.1", true },
-	{ "127.1.2.3", true },
-	{ "127.255.255.255", true },
-	{ "::1", true },
-	{ "0.0.0.0", false },
-	{ "::", false },
-	{ "10.0.0.1", false },
-	{ "126.255.255.255", false },
-	{ "128.0.0.1", false },
-	{ "::2", false },
-	{ "::ffff:127.0.0.1", false }, /* mapped forms are not trusted */
+	{ "127.0.0.1", true },    { "127.1.2.3", true },         { "127.255.255.255", true },
+	{ "::1", true },          { "0.0.0.0", false },          { "::", false },
+	{ "10.0.0.1", false },    { "126.255.255.255", false },  { "128.0.0.1", false },
+	{ "::2", false },         { "::ffff:127.0.0.1", false }, /* mapped forms are not trusted */
 	{ "::127.0.0.1", false },
 };
 
@@ -174,8 +166,7 @@ START_TEST(loopback)
 	const struct loopback_case *c = &loopback_cases[_i];
 	struct sockaddr_storage ss;
 
-	ck_assert_msg(addr_is_loopback(sockaddr_of(c->text, &ss)) == c->loopback, "'%s'",
-		      c->text);
+	ck_assert_msg(addr_is_loopback(sockaddr_of(c->text, &ss)) == c->loopback, "'%s'", c->text);
 }
 END_TEST
 
@@ -183,23 +174,56 @@ static const struct public_case {
 	const char *text;
 	bool public;
 } public_cases[] = {
-	{ "8.8.8.8", true },           { "1.1.1.1", true },          { "13.110.0.1", true },
-	{ "100.63.255.255", true },    { "100.128.0.0", true },      { "172.15.255.255", true },
-	{ "172.32.0.0", true },        { "192.169.0.1", true },      { "223.255.255.255", true },
-	{ "0.0.0.0", false },          { "0.1.2.3", false },         { "10.0.0.1", false },
-	{ "100.64.0.1", false },       { "127.0.0.1", false },       { "127.255.255.254", false },
-	{ "169.254.169.254", false },  { "172.16.0.1", false },      { "172.31.255.255", false },
-	{ "192.0.0.1", false },        { "192.0.2.1", false },       { "192.88.99.1", false },
-	{ "192.168.1.1", false },      { "198.18.0.1", false },      { "198.19.255.255", false },
-	{ "198.51.100.1", false },     { "203.0.113.1", false },     { "224.0.0.1", false },
-	{ "239.255.255.250", false },  { "240.0.0.1", false },       { "255.255.255.255", false },
-	{ "2a00:1450:4001::1", true }, { "2606:4700::1111", true },  { "2001:4860::8888", true },
-	{ "::", false },               { "::1", false },             { "::ffff:8.8.8.8", false },
-	{ "::ffff:127.0.0.1", false }, { "::127.0.0.1", false },     { "64:ff9b::808:808", false },
-	{ "fc00::1", false },          { "fd12:3456::1", false },    { "fe80::1", false },
-	{ "fec0::1", false },          { "ff02::1", false },         { "2001::1", false },
-	{ "2001:db8::1", false },      { "2002:7f00:1::1", false },  { "3fff::1", false },
-	{ "4000::1", false },          { "100::1", false },
+	{ "8.8.8.8", true },
+	{ "1.1.1.1", true },
+	{ "13.110.0.1", true },
+	{ "100.63.255.255", true },
+	{ "100.128.0.0", true },
+	{ "172.15.255.255", true },
+	{ "172.32.0.0", true },
+	{ "192.169.0.1", true },
+	{ "223.255.255.255", true },
+	{ "0.0.0.0", false },
+	{ "0.1.2.3", false },
+	{ "10.0.0.1", false },
+	{ "100.64.0.1", false },
+	{ "127.0.0.1", false },
+	{ "127.255.255.254", false },
+	{ "169.254.169.254", false },
+	{ "172.16.0.1", false },
+	{ "172.31.255.255", false },
+	{ "192.0.0.1", false },
+	{ "192.0.2.1", false },
+	{ "192.88.99.1", false },
+	{ "192.168.1.1", false },
+	{ "198.18.0.1", false },
+	{ "198.19.255.255", false },
+	{ "198.51.100.1", false },
+	{ "203.0.113.1", false },
+	{ "224.0.0.1", false },
+	{ "239.255.255.250", false },
+	{ "240.0.0.1", false },
+	{ "255.255.255.255", false },
+	{ "2a00:1450:4001::1", true },
+	{ "2606:4700::1111", true },
+	{ "2001:4860::8888", true },
+	{ "::", false },
+	{ "::1", false },
+	{ "::ffff:8.8.8.8", false },
+	{ "::ffff:127.0.0.1", false },
+	{ "::127.0.0.1", false },
+	{ "64:ff9b::808:808", false },
+	{ "fc00::1", false },
+	{ "fd12:3456::1", false },
+	{ "fe80::1", false },
+	{ "fec0::1", false },
+	{ "ff02::1", false },
+	{ "2001::1", false },
+	{ "2001:db8::1", false },
+	{ "2002:7f00:1::1", false },
+	{ "3fff::1", false },
+	{ "4000::1", false },
+	{ "100::1", false },
 };
 
 START_TEST(public_address)

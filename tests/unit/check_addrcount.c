@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const unsigned char seq_key[SIPHASH_KEY_LEN] = { 0, 1, 2,  3,  4,  5,  6,  7,
-							 8, 9, 10, 11, 12, 13, 14, 15 };
+							8, 9, 10, 11, 12, 13, 14, 15 };
 
 /* The paper's key 00..0f over the messages 00, 00 01, ... (Appendix A, vectors.h). */
 START_TEST(siphash_reference_vectors)
@@ -77,12 +77,12 @@ START_TEST(cap_per_address)
 	ck_assert(addrcount_init(&t, seq_key));
 	for (int i = 0; i < 3; i++)
 		ck_assert(addrcount_add(&t, a, 3));
-	ck_assert(!addrcount_add(&t, a, 3));   /* the fourth from a */
-	ck_assert(addrcount_add(&t, b, 3));    /* another address is not held back */
+	ck_assert(!addrcount_add(&t, a, 3)); /* the fourth from a */
+	ck_assert(addrcount_add(&t, b, 3));  /* another address is not held back */
 	ck_assert_uint_eq(count_of(&t, a), 3);
 	addrcount_remove(&t, a);
-	ck_assert(addrcount_add(&t, a, 3));    /* one closed: room again */
-	ck_assert(addrcount_add(&t, a, 0));    /* 0: no cap */
+	ck_assert(addrcount_add(&t, a, 3)); /* one closed: room again */
+	ck_assert(addrcount_add(&t, a, 0)); /* 0: no cap */
 	ck_assert_uint_eq(count_of(&t, a), 4);
 	addrcount_free(&t);
 }

@@ -241,8 +241,7 @@ START_TEST(url_allowed_lists)
 	ck_assert(app_url_allowed("https://*.com/token,, " SF_LOGIN ",", SF_LOGIN));
 	/* A host-only entry stands for its root path, an IPv6 one in canonical form. */
 	ck_assert(app_url_allowed("https://login.example", "https://LOGIN.example:443/"));
-	ck_assert(app_url_allowed("https://[2001:DB8:0::1]:8443/t",
-				  "https://[2001:db8::1]:8443/t"));
+	ck_assert(app_url_allowed("https://[2001:DB8:0::1]:8443/t", "https://[2001:db8::1]:8443/t"));
 	ck_assert(app_url_allowed("https://*.example.com:8443/t", "https://a.example.com:8443/t"));
 	ck_assert(!app_url_allowed("https://*.example.com:8443/t", "https://a.example.com/t"));
 	ck_assert(app_url_allowed("https://*.co.uk/t", "https://acme.co.uk/t"));
@@ -291,8 +290,7 @@ static void app_fill(struct app_settings *app, const char *id, const char *secre
 	if (token_urls)
 		ck_assert(app_setting_set(app, "token_urls", token_urls, why, sizeof(why)));
 	if (introspect_urls)
-		ck_assert(app_setting_set(app, "introspect_urls", introspect_urls, why,
-					  sizeof(why)));
+		ck_assert(app_setting_set(app, "introspect_urls", introspect_urls, why, sizeof(why)));
 }
 
 START_TEST(setting_set)

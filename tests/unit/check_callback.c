@@ -83,31 +83,61 @@ static const struct build_case build_cases[] = {
 	{ "code=C&state=TOKEN", "", "", false, false, { "code=C", "state=" } },
 	{ "state=TOKEN&code=C&iss=" ISS, ISS, "i", false, false, { "state=i", "code=C", "iss=" ISS } },
 	/* no issuer in the flow, or no iss in the response: nothing to compare */
-	{ "code=C&state=T&iss=https://other", "", "i", false, false,
+	{ "code=C&state=T&iss=https://other",
+	  "",
+	  "i",
+	  false,
+	  false,
 	  { "code=C", "state=i", "iss=https://other" } },
 	{ "code=C&state=T", ISS, "i", false, false, { "code=C", "state=i" } },
 	/* mismatch (exact string comparison): only the error, the description and state */
-	{ "code=C&state=T&iss=https://evil.example", ISS, "i", true, false,
+	{ "code=C&state=T&iss=https://evil.example",
+	  ISS,
+	  "i",
+	  true,
+	  false,
 	  { "error=invalid_request", "error_description=issuer mismatch", "state=i" } },
-	{ "iss=" ISS "/&code=C&state=T", ISS, NULL, true, false,
+	{ "iss=" ISS "/&code=C&state=T",
+	  ISS,
+	  NULL,
+	  true,
+	  false,
 	  { "error=invalid_request", "error_description=issuer mismatch", "state=" FLOW_ID_TEXT } },
-	{ "code=C&state=T&iss=HTTPS://LOGIN.SALESFORCE.COM", ISS, "i", true, false,
+	{ "code=C&state=T&iss=HTTPS://LOGIN.SALESFORCE.COM",
+	  ISS,
+	  "i",
+	  true,
+	  false,
 	  { "error=invalid_request", "error_description=issuer mismatch", "state=i" } },
-	{ "code=C&state=T&iss=", ISS, "i", true, false,
+	{ "code=C&state=T&iss=",
+	  ISS,
+	  "i",
+	  true,
+	  false,
 	  { "error=invalid_request", "error_description=issuer mismatch", "state=i" } },
 	/* errors from the server are delivered like a code */
-	{ "error=access_denied&error_description=User+denied+access&state=T", ISS, "i", false, true,
+	{ "error=access_denied&error_description=User+denied+access&state=T",
+	  ISS,
+	  "i",
+	  false,
+	  true,
 	  { "error=access_denied", "error_description=User denied access", "state=i" } },
-	{ "state=T&error=&error_uri=https://e.example/x", "", "i", false, true,
+	{ "state=T&error=&error_uri=https://e.example/x",
+	  "",
+	  "i",
+	  false,
+	  true,
 	  { "state=i", "error=", "error_uri=https://e.example/x" } },
 	/* provider extras verbatim, in order, repeated ones too; values stay decoded */
 	{ "code=a%2Bb&sfdc_community_url=https%3A%2F%2Fc.example&state=T&sfdc_community_id=1"
 	  "&x=1&x=2&flag",
-	  "", "i", false, false,
-	  { "code=a+b", "sfdc_community_url=https://c.example", "state=i", "sfdc_community_id=1", "x=1",
-	    "x=2", "flag=" } },
-	{ "code=a%0D%0ALocation:+x&state=T", "", "i", false, false,
-	  { "code=a\r\nLocation: x", "state=i" } },
+	  "",
+	  "i",
+	  false,
+	  false,
+	  { "code=a+b", "sfdc_community_url=https://c.example", "state=i", "sfdc_community_id=1",
+	    "x=1", "x=2", "flag=" } },
+	{ "code=a%0D%0ALocation:+x&state=T", "", "i", false, false, { "code=a\r\nLocation: x", "state=i" } },
 };
 
 START_TEST(params_build)
@@ -321,9 +351,10 @@ START_TEST(redirect_encodes)
 	p.values[1] = "1+1=2 & 100%#frag?/\\\"'";
 	p.count = 2;
 	ck_assert(callback_redirect_url("https://q.example/cb?x=1", &p, out, sizeof(out)));
-	ck_assert_str_eq(out, "https://q.example/cb?x=1"
-			      "&code=a%0D%0ALocation%3A%20https%3A%2F%2Fevil.example%2F%0D%0A%0D%0A%3Cx%3E"
-			      "&a%20b%26c%3Dd=1%2B1%3D2%20%26%20100%25%23frag%3F%2F%5C%22%27");
+	ck_assert_str_eq(out,
+			 "https://q.example/cb?x=1"
+			 "&code=a%0D%0ALocation%3A%20https%3A%2F%2Fevil.example%2F%0D%0A%0D%0A%3Cx%3E"
+			 "&a%20b%26c%3Dd=1%2B1%3D2%20%26%20100%25%23frag%3F%2F%5C%22%27");
 }
 END_TEST
 
@@ -390,8 +421,8 @@ START_TEST(redirect_overflow_large)
 	params_two(&p);
 	p.values[0] = value;
 	ck_assert(callback_redirect_url("https://q.example/cb", &p, out, CALLBACK_URL_MAX));
-	ck_assert_uint_eq(strlen(out), strlen("https://q.example/cb?code=&state=s") +
-					       3 * QUERY_VALUE_MAX);
+	ck_assert_uint_eq(strlen(out),
+			  strlen("https://q.example/cb?code=&state=s") + 3 * QUERY_VALUE_MAX);
 	p.values[1] = value;
 	ck_assert(!callback_redirect_url("https://q.example/cb", &p, out, CALLBACK_URL_MAX));
 	free(value);

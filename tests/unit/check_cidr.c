@@ -24,7 +24,8 @@ struct parse_case {
 static const struct parse_case parse_cases[] = {
 	{ "", 0, { { 0, 0 } } },
 	{ " , ,, ", 0, { { 0, 0 } } },
-	{ "10.0.0.0/8, 2001:db8::/32, 127.0.0.1", 3,
+	{ "10.0.0.0/8, 2001:db8::/32, 127.0.0.1",
+	  3,
 	  { { AF_INET, 8 }, { AF_INET6, 32 }, { AF_INET, 32 } } },
 	{ "10.0.0.0/8,192.168.0.0/16", 2, { { AF_INET, 8 }, { AF_INET, 16 } } },
 	{ "  ::1 ,fe80::/10  ", 2, { { AF_INET6, 128 }, { AF_INET6, 10 } } },
@@ -32,7 +33,8 @@ static const struct parse_case parse_cases[] = {
 	{ "1.2.3.4/32, ::/128", 2, { { AF_INET, 32 }, { AF_INET6, 128 } } },
 	{ "10.1.2.3/8", 1, { { AF_INET, 8 } } },
 	/* IPv4-mapped entries are kept as IPv4 */
-	{ "::ffff:10.0.0.0/104, ::ffff:1.2.3.4, ::ffff:0:0/80", 3,
+	{ "::ffff:10.0.0.0/104, ::ffff:1.2.3.4, ::ffff:0:0/80",
+	  3,
 	  { { AF_INET, 8 }, { AF_INET, 32 }, { AF_INET6, 80 } } },
 };
 

@@ -115,16 +115,16 @@ static void on_guard(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Runs the relay's loop until cond holds. */
-#define RUN_UNTIL(cond)                                                               \
-	do {                                                                          \
-		struct timeval tv_ = { GUARD_SECONDS, 0 };                            \
-		struct event *guard_ = evtimer_new(relay.base, on_guard, NULL);       \
-		guard_fired = false;                                                  \
-		evtimer_add(guard_, &tv_);                                            \
-		while (!(cond) && !guard_fired)                                       \
-			event_base_loop(relay.base, EVLOOP_ONCE);                     \
-		event_free(guard_);                                                   \
-		ck_assert_msg(cond, "never happened: %s", #cond);                     \
+#define RUN_UNTIL(cond)                                                         \
+	do {                                                                    \
+		struct timeval tv_ = { GUARD_SECONDS, 0 };                      \
+		struct event *guard_ = evtimer_new(relay.base, on_guard, NULL); \
+		guard_fired = false;                                            \
+		evtimer_add(guard_, &tv_);                                      \
+		while (!(cond) && !guard_fired)                                 \
+			event_base_loop(relay.base, EVLOOP_ONCE);               \
+		event_free(guard_);                                             \
+		ck_assert_msg(cond, "never happened: %s", #cond);               \
 	} while (0)
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg)

@@ -42,8 +42,8 @@ static void nonblocking(int fd)
 
 /* Until both sides are done; the client sends first_bytes as soon as it is, so that they
  * reach the relay with its last handshake flight, as browsers' requests do. */
-static void pair_open_groups(struct pair *p, int max_version, const char *suite,
-			     const char *first, const char *groups)
+static void pair_open_groups(struct pair *p, int max_version, const char *suite, const char *first,
+			     const char *groups)
 {
 	int fds[2];
 	bool client_done = false, server_done = false, sent = !first;
@@ -146,9 +146,8 @@ static void answer(struct pair *p, const char *request, const char *response)
 	client_expect(p, response);
 }
 
-static const char *const tls13_suites[] = {
-	"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"
-};
+static const char *const tls13_suites[] = { "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+					    "TLS_CHACHA20_POLY1305_SHA256" };
 
 START_TEST(tls13_each_suite)
 {

@@ -360,8 +360,8 @@ static size_t axis_labels(const char *html, unsigned long long *out, size_t max)
  * numbers from 0 to the top, which is at least the tallest bar. */
 START_TEST(axis_matches_grid)
 {
-	static const uint64_t tallest[] = { 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 13, 17, 21, 33, 99, 100,
-					    101, 250, 999, 1234, 40000 };
+	static const uint64_t tallest[] = { 1,  2,  3,  4,  5,   6,   7,   9,   10,   11,   13,
+					    17, 21, 33, 99, 100, 101, 250, 999, 1234, 40000 };
 	static struct dashboard_data d;
 	unsigned long long labels[8];
 	uint64_t v = tallest[_i];

@@ -77,22 +77,22 @@ START_TEST(round_trip)
 END_TEST
 
 static const char *const decode_bad_cases[] = {
-	"Zg==",     /* padding */
-	"Zm8=",     /* padding */
-	"Zg=",      /* padding */
-	"+w",       /* standard alphabet */
-	"/w",       /* standard alphabet */
-	"Zm9v Yg",  /* space */
-	"Zm8\n",    /* newline */
-	"\tZm8",    /* tab */
-	"Z",        /* length % 4 == 1 */
-	"Zm9vY",    /* length % 4 == 1 */
-	"A",        /* length % 4 == 1, even with zero bits */
-	"AAAAA",    /* length % 4 == 1, even with zero bits */
-	"Zh",       /* non-zero trailing bits after one byte */
-	"Zm9",      /* non-zero trailing bits after two bytes */
-	"-x",       /* non-zero trailing bits */
-	"Zm8*",     /* not in the alphabet */
+	"Zg==",       /* padding */
+	"Zm8=",       /* padding */
+	"Zg=",        /* padding */
+	"+w",         /* standard alphabet */
+	"/w",         /* standard alphabet */
+	"Zm9v Yg",    /* space */
+	"Zm8\n",      /* newline */
+	"\tZm8",      /* tab */
+	"Z",          /* length % 4 == 1 */
+	"Zm9vY",      /* length % 4 == 1 */
+	"A",          /* length % 4 == 1, even with zero bits */
+	"AAAAA",      /* length % 4 == 1, even with zero bits */
+	"Zh",         /* non-zero trailing bits after one byte */
+	"Zm9",        /* non-zero trailing bits after two bytes */
+	"-x",         /* non-zero trailing bits */
+	"Zm8*",       /* not in the alphabet */
 	"Zm\xc3\xa9", /* non-ASCII */
 };
 

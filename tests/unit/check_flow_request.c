@@ -238,8 +238,8 @@ START_TEST(url_lengths)
 	memcpy(url, "https://qorus.example/", base);
 	memset(url + base, 'a', URL_MAX - base);
 	url[URL_MAX] = '\0';
-	snprintf(body, sizeof(body), "{\"return_url\":\"%s\",\"authorization_server\":\"%s\"}",
-		 url, url);
+	snprintf(body, sizeof(body), "{\"return_url\":\"%s\",\"authorization_server\":\"%s\"}", url,
+		 url);
 	accepted(body, &f);
 	ck_assert_str_eq(f.return_url, url);
 	ck_assert_str_eq(f.issuer, url);

@@ -237,8 +237,7 @@ START_TEST(derive_follows_secret)
 	ck_assert(keyring_derive(&ring));
 	ck_assert(memcmp(ring.keys[1].seal_key, before.keys[1].seal_key, KEYRING_DERIVED_LEN) != 0);
 	/* Each purpose has a key of its own. */
-	ck_assert(memcmp(ring.keys[1].used_flow_key, ring.keys[1].seal_key,
-			 KEYRING_DERIVED_LEN) != 0);
+	ck_assert(memcmp(ring.keys[1].used_flow_key, ring.keys[1].seal_key, KEYRING_DERIVED_LEN) != 0);
 	ring.keys[1].secret[0] ^= 1;
 	ck_assert(keyring_derive(&ring));
 	ring_assert_equal(&ring, &before);
@@ -295,8 +294,7 @@ START_TEST(write_exclusive_refuses)
 	ring_random(&other, 1);
 	ck_assert(keyring_file_write(path, &ring, true, err, sizeof(err)));
 	ck_assert(!keyring_file_write(path, &other, true, err, sizeof(err)));
-	snprintf(expect, sizeof(expect), "%s: already exists (use 'keys rotate' to add a key)",
-		 path);
+	snprintf(expect, sizeof(expect), "%s: already exists (use 'keys rotate' to add a key)", path);
 	ck_assert_str_eq(err, expect);
 	ck_assert(keyring_file_load(path, &back, err, sizeof(err)));
 	ring_assert_equal(&ring, &back);

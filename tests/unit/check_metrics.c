@@ -50,9 +50,9 @@ static void check_fail(const char *fmt, ...)
 	longjmp(check_failed, 1);
 }
 
-#define CHECK(cond, ...)                  \
-	do {                              \
-		if (!(cond))              \
+#define CHECK(cond, ...)                         \
+	do {                                     \
+		if (!(cond))                     \
 			check_fail(__VA_ARGS__); \
 	} while (0)
 
@@ -100,7 +100,7 @@ static const char *labels_check(const char *p, const char *line, char *le, size_
 			CHECK(*p && *p != '\n', "'%s': unterminated label value", line);
 			if (*p == '\\') {
 				CHECK(p[1] == '\\' || p[1] == '"' || p[1] == 'n',
-					      "'%s': bad escape in a label value", line);
+				      "'%s': bad escape in a label value", line);
 				value[vlen++] = p[1] == 'n' ? '\n' : p[1];
 				p += 2;
 			} else {
@@ -156,7 +156,7 @@ static void sample_check(struct exposition *e, const char *line)
 			}
 		}
 		CHECK(f && strcmp(f->type, "histogram") == 0,
-			      "'%s': sample without # HELP/# TYPE before it", line);
+		      "'%s': sample without # HELP/# TYPE before it", line);
 	}
 	CHECK(f->help, "'%s': no # HELP before it", line);
 	CHECK(f->type[0], "'%s': no # TYPE before it", line);
@@ -167,7 +167,7 @@ static void sample_check(struct exposition *e, const char *line)
 	CHECK(v >= 0 || strcmp(f->type, "gauge") == 0, "'%s': negative", line);
 	if (strcmp(f->type, "counter") == 0)
 		CHECK(ends_with(f->name, strlen(f->name), "_total"),
-			      "counter %s does not end in _total", f->name);
+		      "counter %s does not end in _total", f->name);
 	if (strcmp(f->type, "histogram") != 0)
 		return;
 	CHECK(*suffix, "'%s': histogram sample without a suffix", line);
@@ -217,7 +217,8 @@ static const char *exposition_try(const char *text, size_t len, struct expositio
 			if (!f) {
 				CHECK(e->n < FAMILIES_MAX, "too many families");
 				f = &e->families[e->n++];
-				CHECK((size_t)(sp - name) < NAME_MAX_LEN, "'%s': name too long", line);
+				CHECK((size_t)(sp - name) < NAME_MAX_LEN, "'%s': name too long",
+				      line);
 				memcpy(f->name, name, (size_t)(sp - name));
 				f->last_le = -INFINITY;
 				f->last_bucket = 0;
@@ -231,8 +232,8 @@ static const char *exposition_try(const char *text, size_t len, struct expositio
 			} else {
 				CHECK(!f->type[0], "two # TYPE for %s", f->name);
 				CHECK(strcmp(sp + 1, "counter") == 0 || strcmp(sp + 1, "gauge") == 0 ||
-						      strcmp(sp + 1, "histogram") == 0,
-					      "'%s': unknown type", line);
+					      strcmp(sp + 1, "histogram") == 0,
+				      "'%s': unknown type", line);
 				snprintf(f->type, sizeof(f->type), "%s", sp + 1);
 			}
 			continue;
@@ -282,8 +283,8 @@ static double requests(const char *text, const char *route, int status)
 /* Route labels as router_labels gives them (the test binary has no router): a path and
  * its prefix twin share one. */
 static const char *const labels[METRICS_ROUTES] = {
-	"other", "/healthz", "/readyz", "/v1/instances", "/v1/flows", "/v1/callback",
-	"/v1/callback", "/metrics", "/v1/stats", "/stats", "/v1/token",
+	"other",        "/healthz", "/readyz",   "/v1/instances", "/v1/flows", "/v1/callback",
+	"/v1/callback", "/metrics", "/v1/stats", "/stats",        "/v1/token",
 };
 
 /* The first metrics route after `after` with this label. */
@@ -339,7 +340,8 @@ START_TEST(empty_is_valid)
 	ck_assert_double_eq(sample(text, "oauth_relay_stats_dropped_total"), 0);
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE oauth_relay_token_requests_total counter\n"));
 	ck_assert_ptr_null(strstr(text, "oauth_relay_token_requests_total{"));
-	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"), 0);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"),
+			    0);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"), 0);
 	free(text);
 }
@@ -363,7 +365,7 @@ START_TEST(after_traffic)
 	metrics_request(flows, 201);
 	metrics_request(METRICS_ROUTE_OTHER, 404);
 	metrics_request(route_of("/metrics", METRICS_ROUTE_OTHER), 200);
-	metrics_request(flows, 99);  /* out of range: ignored */
+	metrics_request(flows, 99); /* out of range: ignored */
 	metrics_request(flows, 600);
 	metrics_request(-1, 200);
 	metrics_request(METRICS_ROUTES, 200);
@@ -377,29 +379,36 @@ START_TEST(after_traffic)
 
 	ck_assert_double_eq(requests(text, "/v1/callback", 303), 2);
 	ck_assert_int_eq(series_count(text, "oauth_relay_http_requests_total{route=\"/v1/callback\","
-					    "status=\"303\"}"), 1);
+					    "status=\"303\"}"),
+			 1);
 	ck_assert_double_eq(requests(text, "/metrics", 200), 1);
 	ck_assert_int_eq(series_count(text, "oauth_relay_http_requests_total{route=\"/metrics\","
-					    "status=\"200\"}"), 1);
+					    "status=\"200\"}"),
+			 1);
 	ck_assert_double_eq(requests(text, "/v1/callback", 410), 1);
 	ck_assert_double_eq(requests(text, "/v1/flows", 201), 1);
 	ck_assert_double_eq(requests(text, "other", 404), 1);
 	ck_assert_ptr_null(strstr(text, "status=\"99\""));
 	ck_assert_ptr_null(strstr(text, "status=\"600\""));
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"salesforce\","
-					 "outcome=\"delivered\"}"), 2);
+					 "outcome=\"delivered\"}"),
+			    2);
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"microsoft\","
-					 "outcome=\"expired\"}"), 1);
+					 "outcome=\"expired\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"unspecified\","
-					 "outcome=\"invalid\"}"), 1);
+					 "outcome=\"invalid\"}"),
+			    1);
 	/* Handling time in seconds: 0.0004 <= 0.0005, 0.003 <= 0.005, 2 > 1. */
-	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"0.0005\"}"),
+	ck_assert_double_eq(sample(text,
+				   "oauth_relay_callback_duration_seconds_bucket{le=\"0.0005\"}"),
 			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"0.002\"}"),
 			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"0.005\"}"),
 			    2);
-	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"1\"}"), 2);
+	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"1\"}"),
+			    2);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"+Inf\"}"),
 			    3);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"), 3);
@@ -440,7 +449,8 @@ START_TEST(histogram_bounds)
 	reset();
 	for (int i = 0; i < STATS_HANDLING_BUCKETS - 1; i++) {
 		metrics_callback(PROVIDER_GOOGLE, STATS_DELIVERED, stats_handling_bounds[i], -1);
-		metrics_callback(PROVIDER_GOOGLE, STATS_DELIVERED, stats_handling_bounds[i] * 1.01, -1);
+		metrics_callback(PROVIDER_GOOGLE, STATS_DELIVERED, stats_handling_bounds[i] * 1.01,
+				 -1);
 	}
 	for (int i = 0; i < STATS_CONSENT_BUCKETS - 1; i++) {
 		metrics_callback(PROVIDER_GOOGLE, STATS_DENIED, -1, stats_consent_bounds[i]);
@@ -453,7 +463,8 @@ START_TEST(histogram_bounds)
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
 	/* A value equal to a bound is in that bucket (le is inclusive). */
-	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"0.0005\"}"),
+	ck_assert_double_eq(sample(text,
+				   "oauth_relay_callback_duration_seconds_bucket{le=\"0.0005\"}"),
 			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_bucket{le=\"0.001\"}"),
 			    3);
@@ -467,8 +478,10 @@ START_TEST(histogram_bounds)
 	ck_assert_double_eq(sample(text, "oauth_relay_time_to_consent_seconds_bucket{le=\"+Inf\"}"),
 			    2 * (STATS_CONSENT_BUCKETS - 1));
 	ck_assert_double_eq(sample(text, "oauth_relay_callbacks_total{provider=\"google\","
-					 "outcome=\"delivered\"}"), 2 * (STATS_HANDLING_BUCKETS - 1));
-	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"), 1);
+					 "outcome=\"delivered\"}"),
+			    2 * (STATS_HANDLING_BUCKETS - 1));
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.1\"}"), 3);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"15\"}"),
 			    2 * (METRICS_TOKEN_BUCKETS - 1) - 1);
@@ -553,23 +566,32 @@ START_TEST(token_requests)
 	ck_assert_double_eq(requests(text, "/v1/token", 200), 1);
 	ck_assert_double_eq(requests(text, "/v1/token", 502), 1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"salesforce\","
-					 "outcome=\"ok\"}"), 2);
+					 "outcome=\"ok\"}"),
+			    2);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"salesforce-mydomain\","
-					 "outcome=\"upstream_error\"}"), 1);
+					 "outcome=\"upstream_error\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"microsoft\","
-					 "outcome=\"timeout\"}"), 1);
+					 "outcome=\"timeout\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"other\","
-					 "outcome=\"refused\"}"), 1);
+					 "outcome=\"refused\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_requests_total{provider=\"unspecified\","
-					 "outcome=\"invalid\"}"), 1);
-	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"), 1);
-	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.25\"}"), 1);
+					 "outcome=\"invalid\"}"),
+			    1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.05\"}"),
+			    1);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.25\"}"),
+			    1);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"0.5\"}"), 2);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"2.5\"}"), 3);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"15\"}"), 3);
-	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"), 4);
+	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_bucket{le=\"+Inf\"}"),
+			    4);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"), 4);
-	ck_assert_double_eq_tol(sample(text, "oauth_relay_token_upstream_seconds_sum"), 17.8405, 1e-6);
+	ck_assert_double_eq_tol(sample(text, "oauth_relay_token_upstream_seconds_sum"), 17.8405,
+				1e-6);
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE oauth_relay_token_upstream_seconds histogram\n"));
 	/* Token requests are not callbacks. */
 	ck_assert_ptr_null(strstr(text, "oauth_relay_callbacks_total{"));

@@ -175,8 +175,8 @@ START_TEST(long_hosts)
 	snprintf(url, sizeof(url), "https://%s.%s.%s.my.salesforce.com/", label, label, label);
 	ck_assert_int_eq(provider_classify(url), PROVIDER_SALESFORCE_MYDOMAIN);
 	/* 5 * 64 + 17 = 337 characters: too long for a host name. */
-	snprintf(url, sizeof(url), "https://%s.%s.%s.%s.%s.my.salesforce.com/", label, label,
-		 label, label, label);
+	snprintf(url, sizeof(url), "https://%s.%s.%s.%s.%s.my.salesforce.com/", label, label, label,
+		 label, label);
 	ck_assert_int_eq(provider_classify(url), PROVIDER_OTHER);
 }
 END_TEST
@@ -190,7 +190,8 @@ START_TEST(labels_round_trip)
 		/* Safe as a metric label value and an SQL text value without escaping. */
 		ck_assert_uint_gt(strlen(label), 0);
 		for (const char *c = label; *c; c++)
-			ck_assert_msg(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-',
+			ck_assert_msg(islower((unsigned char)*c) || isdigit((unsigned char)*c) ||
+					      *c == '-',
 				      "%s", label);
 		for (int q = 0; q < p; q++)
 			ck_assert_str_ne(label, provider_label((enum provider)q));

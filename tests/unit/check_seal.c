@@ -81,8 +81,8 @@ static void assert_invalid(const struct keyring *ring, const char *token, size_t
 {
 	struct flow f;
 
-	ck_assert_msg(seal_open(ring, token, len, T0, &f) == SEAL_INVALID, "opened: %.*s",
-		      (int)len, token);
+	ck_assert_msg(seal_open(ring, token, len, T0, &f) == SEAL_INVALID, "opened: %.*s", (int)len,
+		      token);
 	ck_assert_str_eq(f.return_url, ""); /* nothing of a rejected token is handed out */
 }
 
@@ -429,13 +429,14 @@ END_TEST
 /* Keys 0..31 and all 0xff; the version-1 token and the hashes below were made by the relay
  * before its keys were derived at load time, so a change of derivation cannot pass
  * unnoticed. The version-2 token was made when flows were first bound to their callback. */
-#define FIXED_RING "0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n" \
-		   "ffffffff __________________________________________8\n"
-#define FIXED_TOKEN \
+#define FIXED_RING                                               \
+	"0123abcd AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n" \
+	"ffffffff __________________________________________8\n"
+#define FIXED_TOKEN                                                                            \
 	"Af____8o5LxqB244e4HZ694J1-wvR2XcdcSgQO4_DPsRWCte-HOr4p2gMV1kODEkenRWtyzPaIXEbWuo-g9_" \
 	"4DfcygkgITLIWGIvwpCADBxOu5CEGNazDvoWrzYP4b1wRHkXpGAHudITvhAfF0Vl7Gc5Yo9qyM2eHIPlqzMO" \
 	"droyrfRH3f_RKHW9pw"
-#define FIXED_TOKEN_V2 \
+#define FIXED_TOKEN_V2                                                                           \
 	"Av____9JFrJIbXxM40RO5dMTCZeK17fKf3sM96wDUQ-bQO86WxYfQzQgyZsdHgDHFGh3zUKqkUtqlGURP-nx8b" \
 	"s1ol2-mUYWpM5LZDWCTtSdEyY9V4JWD6sbQNPnt8A1vFe-kD6etBJWABj8941IcdKDHH-0GJjJ7-SmLNyyXwaX" \
 	"CHyO9UhD1thvOBmfGpEz4c8PENzCnJ3r26g"
@@ -467,8 +468,7 @@ START_TEST(fixed_vectors)
 	}
 	/* Version 1 carried no callback binding: such a token could be answered anywhere. */
 	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN, strlen(FIXED_TOKEN), T0, &out), SEAL_INVALID);
-	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN_V2, strlen(FIXED_TOKEN_V2), T0, &out),
-			 SEAL_OK);
+	ck_assert_int_eq(seal_open(&ring, FIXED_TOKEN_V2, strlen(FIXED_TOKEN_V2), T0, &out), SEAL_OK);
 	flow_assert_eq(&out, &want);
 	ck_assert_str_eq(out.kid, "ffffffff");
 	flow_hash_assert(&ring, &out, FIXED_HASH_FF);
@@ -489,7 +489,8 @@ static void seal_raw(const struct keyring_key *k, unsigned char version, const u
 
 	sealed[0] = version;
 	for (int i = 0; i < 4; i++)
-		sealed[1 + i] = (unsigned char)strtoul((char[3]){ k->kid[2 * i], k->kid[2 * i + 1], 0 },
+		sealed[1 + i] = (unsigned char)strtoul((char[3]){ k->kid[2 * i], k->kid[2 * i + 1],
+								  0 },
 						       NULL, 16);
 	memset(sealed + 5, 0x5a, 12);
 	ck_assert(ctx &&
@@ -517,7 +518,7 @@ struct forged_case {
 	unsigned char version, flags;
 	size_t url_len; /* of a string of 'u' that starts "https://" */
 	const char *url;
-	int extra;      /* bytes appended (+) or cut (-) */
+	int extra; /* bytes appended (+) or cut (-) */
 	enum seal_result want;
 };
 

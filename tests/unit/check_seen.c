@@ -78,7 +78,7 @@ START_TEST(add_replay_expiry)
 	ck_assert(seen_init(&s, 0, NULL));
 	ck_assert(!contains(&s, k, NOW));
 	ck_assert(add(&s, k, NOW + 300, NOW));
-	ck_assert(!add(&s, k, NOW + 300, NOW));        /* replay */
+	ck_assert(!add(&s, k, NOW + 300, NOW));       /* replay */
 	ck_assert(!add(&s, k, NOW + 900, NOW + 299)); /* still a replay, and not extended */
 	ck_assert(contains(&s, k, NOW + 299));
 	ck_assert(!contains(&s, k, NOW + 300));

@@ -17,18 +17,18 @@
 
 /* The four required keys (with listen at its default) and the enrollment token the default
  * registration = token needs: lines 1 to 5 of most test files. */
-#define REQUIRED                                   \
-	"public_url = https://relay.example\n"     \
-	"key_file = /etc/oauth-relay/keyring\n"    \
-	"tls_cert = /etc/oauth-relay/cert.pem\n"   \
-	"tls_key = /etc/oauth-relay/key.pem\n"     \
+#define REQUIRED                                 \
+	"public_url = https://relay.example\n"   \
+	"key_file = /etc/oauth-relay/keyring\n"  \
+	"tls_cert = /etc/oauth-relay/cert.pem\n" \
+	"tls_key = /etc/oauth-relay/key.pem\n"   \
 	"enrollment_token = enroll-test\n"
 #define N_REQUIRED 5
 
-#define GITHUB                                  \
-	"[app github]\n"                        \
-	"client_id = the-id\n"                  \
-	"client_secret = the-secret\n"          \
+#define GITHUB                         \
+	"[app github]\n"               \
+	"client_id = the-id\n"         \
+	"client_secret = the-secret\n" \
 	"token_urls = https://github.com/login/oauth/access_token\n"
 
 /* One fresh directory per test inside the tcase's, which goes at the end, failed or not. */
@@ -125,22 +125,36 @@ struct pair {
 
 /* doc/design.md §7 and settings_table agree; every setting but the required four is listed. */
 static const struct pair defaults[] = {
-	{ "listen", "0.0.0.0:8443" },      { "listen_http", "" },
-	{ "admin_listen", "127.0.0.1:9090" }, { "admin_token", "" },
-	{ "database_url", "" },            { "migrate_on_start", "true" },
-	{ "db_query_timeout", "5" },       { "registration", "token" },
+	{ "listen", "0.0.0.0:8443" },
+	{ "listen_http", "" },
+	{ "admin_listen", "127.0.0.1:9090" },
+	{ "admin_token", "" },
+	{ "database_url", "" },
+	{ "migrate_on_start", "true" },
+	{ "db_query_timeout", "5" },
+	{ "registration", "token" },
 	{ "flow_ttl_max", "1800" },
-	{ "rate_limit_register", "10" },   { "rate_limit_flows", "120" },
-	{ "trusted_proxies", "" },         { "allow_private_outbound", "false" },
-	{ "rate_limit_token", "600" },     { "outbound_ca_file", "" },
+	{ "rate_limit_register", "10" },
+	{ "rate_limit_flows", "120" },
+	{ "trusted_proxies", "" },
+	{ "allow_private_outbound", "false" },
+	{ "rate_limit_token", "600" },
+	{ "outbound_ca_file", "" },
 	{ "token_timeout", "15" },
-	{ "workers", "1" },                { "log_level", "info" },
-	{ "log_format", "text" },          { "stats_flush_seconds", "10" },
-	{ "stats_retention_days", "400" }, { "max_connections", "16384" },
-	{ "max_connections_per_address", "256" }, { "handshake_timeout", "10" },
-	{ "max_header_size", "8192" },     { "max_headers", "64" },
-	{ "max_body_size", "65536" },      { "request_timeout", "10" },
-	{ "idle_timeout", "60" },          { "drain_seconds", "0" },
+	{ "workers", "1" },
+	{ "log_level", "info" },
+	{ "log_format", "text" },
+	{ "stats_flush_seconds", "10" },
+	{ "stats_retention_days", "400" },
+	{ "max_connections", "16384" },
+	{ "max_connections_per_address", "256" },
+	{ "handshake_timeout", "10" },
+	{ "max_header_size", "8192" },
+	{ "max_headers", "64" },
+	{ "max_body_size", "65536" },
+	{ "request_timeout", "10" },
+	{ "idle_timeout", "60" },
+	{ "drain_seconds", "0" },
 	{ "shutdown_timeout", "30" },
 };
 
@@ -215,9 +229,10 @@ START_TEST(file_syntax)
 	struct settings s;
 
 	/* Comments, blank lines, CRLF, no spaces around '=', and a later line winning. */
-	load_ok(&s, "# comment\r\n; comment\r\n\r\npublic_url=https://a.example\r\n"
-		    "key_file = k\r\ntls_cert = c\r\ntls_key = k\r\n"
-		    "registration = open\r\nworkers = 2\r\nworkers = 3\r\n",
+	load_ok(&s,
+		"# comment\r\n; comment\r\n\r\npublic_url=https://a.example\r\n"
+		"key_file = k\r\ntls_cert = c\r\ntls_key = k\r\n"
+		"registration = open\r\nworkers = 2\r\nworkers = 3\r\n",
 		NULL);
 	ck_assert_str_eq(s.public_url, "https://a.example");
 	ck_assert_str_eq(s.tls_key, "k");
@@ -231,8 +246,10 @@ START_TEST(values_are_literal)
 	struct settings s;
 
 	/* The example config promises: no quotes and no inline comments. */
-	load_ok(&s, REQUIRED "admin_token = a ;b #c\nenrollment_token = \"t\"\n"
-		       "trusted_proxies = 10.0.0.0/8, ::1\n", NULL);
+	load_ok(&s,
+		REQUIRED "admin_token = a ;b #c\nenrollment_token = \"t\"\n"
+			 "trusted_proxies = 10.0.0.0/8, ::1\n",
+		NULL);
 	ck_assert_str_eq(s.admin_token, "a ;b #c");
 	ck_assert_str_eq(s.enrollment_token, "\"t\"");
 	ck_assert_str_eq(s.trusted_proxies, "10.0.0.0/8, ::1");
@@ -321,9 +338,9 @@ START_TEST(bad_setting)
 END_TEST
 
 static const char *const bad_urls[] = {
-	"relay.example",       "ftp://relay.example", "https://",
+	"relay.example",       "ftp://relay.example",   "https://",
 	"https:///path",       "https://a.example?x=1", "https://a.example#f",
-	"https://u@a.example", "https://a b.example", "https://a.example\\x",
+	"https://u@a.example", "https://a b.example",   "https://a.example\\x",
 };
 
 START_TEST(bad_public_url)
@@ -379,9 +396,10 @@ START_TEST(cross_rules_satisfied)
 {
 	struct settings s;
 
-	load_ok(&s, "public_url = http://relay.internal\nkey_file = k\nlisten =\n"
-		    "listen_http = *:8080\nregistration = token\nenrollment_token = enroll\n"
-		    "admin_listen = 0.0.0.0:9090\nadmin_token = admin\n",
+	load_ok(&s,
+		"public_url = http://relay.internal\nkey_file = k\nlisten =\n"
+		"listen_http = *:8080\nregistration = token\nenrollment_token = enroll\n"
+		"admin_listen = 0.0.0.0:9090\nadmin_token = admin\n",
 		NULL);
 	ck_assert_str_eq(s.listen, "");
 	ck_assert_str_eq(s.tls_cert, "");
@@ -394,10 +412,13 @@ END_TEST
 
 START_TEST(env_overrides)
 {
-	static const char *const env[] = { "PATH=/usr/bin", "OAUTH_RELAYX_WORKERS=9",
-					   "OAUTH_RELAY_LOG_LEVEL=debug", "OAUTH_RELAY_WORKERS=3",
+	static const char *const env[] = { "PATH=/usr/bin",
+					   "OAUTH_RELAYX_WORKERS=9",
+					   "OAUTH_RELAY_LOG_LEVEL=debug",
+					   "OAUTH_RELAY_WORKERS=3",
 					   "OAUTH_RELAY_TLS_KEY=/env/key.pem",
-					   "OAUTH_RELAY_LOG_FORMAT=JSON", NULL };
+					   "OAUTH_RELAY_LOG_FORMAT=JSON",
+					   NULL };
 	struct settings s;
 
 	load_ok(&s, REQUIRED "workers = 2\nlog_level = error\n", env);
@@ -412,9 +433,11 @@ END_TEST
 START_TEST(env_supplies_required)
 {
 	static const char *const env[] = { "OAUTH_RELAY_PUBLIC_URL=https://env.example",
-					   "OAUTH_RELAY_KEY_FILE=/env/keys", "OAUTH_RELAY_LISTEN=",
+					   "OAUTH_RELAY_KEY_FILE=/env/keys",
+					   "OAUTH_RELAY_LISTEN=",
 					   "OAUTH_RELAY_LISTEN_HTTP=127.0.0.1:8080",
-					   "OAUTH_RELAY_ENROLLMENT_TOKEN=enroll-env", NULL };
+					   "OAUTH_RELAY_ENROLLMENT_TOKEN=enroll-env",
+					   NULL };
 	struct settings s;
 
 	load_ok(&s, NULL, env);
@@ -466,11 +489,12 @@ START_TEST(app_sections)
 	unsigned char binding[CALLBACK_ID_BYTES];
 	struct settings s;
 
-	load_ok(&s, REQUIRED GITHUB "[app sf-prod_2]\nclient_id = sf\nclient_secret = x\n"
-				    "token_urls = https://login.salesforce.com/services/oauth2/token\n"
-				    "introspect_urls = https://login.salesforce.com/i\n"
-				    "auth_method = client_secret_post\n"
-				    "[app github]\nauth_method = CLIENT_SECRET_BASIC\n",
+	load_ok(&s,
+		REQUIRED GITHUB "[app sf-prod_2]\nclient_id = sf\nclient_secret = x\n"
+				"token_urls = https://login.salesforce.com/services/oauth2/token\n"
+				"introspect_urls = https://login.salesforce.com/i\n"
+				"auth_method = client_secret_post\n"
+				"[app github]\nauth_method = CLIENT_SECRET_BASIC\n",
 		NULL);
 	ck_assert_uint_eq(s.n_apps, 2);
 	ck_assert_str_eq(s.apps[0].name, "github");
@@ -558,9 +582,10 @@ START_TEST(keep_fixed)
 	ck_assert_ptr_null(settings_keep_fixed(&fresh, &old));
 	settings_free(&fresh);
 
-	load_ok(&fresh, REQUIRED "workers = 8\ndatabase_url = postgresql://new\n"
-				 "listen_http = *:8080\nmigrate_on_start = false\n"
-				 "log_level = debug\nflow_ttl_max = 600\n",
+	load_ok(&fresh,
+		REQUIRED "workers = 8\ndatabase_url = postgresql://new\n"
+			 "listen_http = *:8080\nmigrate_on_start = false\n"
+			 "log_level = debug\nflow_ttl_max = 600\n",
 		NULL);
 	ck_assert_str_eq(settings_keep_fixed(&fresh, &old), "listen_http");
 	ck_assert_str_eq(fresh.listen_http, "");
@@ -581,8 +606,9 @@ START_TEST(format_hides_secrets)
 	static const char *const secrets[] = { "admin_token", "database_url", "enrollment_token" };
 	struct settings s;
 
-	load_ok(&s, REQUIRED "admin_token = tok-1\ndatabase_url = postgresql://u:pw-2@db/x\n"
-			     "enrollment_token = enr-3\n",
+	load_ok(&s,
+		REQUIRED "admin_token = tok-1\ndatabase_url = postgresql://u:pw-2@db/x\n"
+			 "enrollment_token = enr-3\n",
 		NULL);
 	for (size_t i = 0; i < settings_table_len; i++) {
 		const char *shown = value_of(&s, settings_table[i].name);

@@ -241,7 +241,7 @@ START_TEST(instance_unknown_or_malformed)
 	ck_assert(!instance_secret(&other, id, got)); /* unknown kid */
 	ck_assert(!instance_secret(&ring, "", got));
 	ck_assert(!instance_secret(&ring, ID, got)); /* well-formed, kid not in the ring */
-	snprintf(bad, sizeof(bad), "%.32s", id); /* one short */
+	snprintf(bad, sizeof(bad), "%.32s", id);     /* one short */
 	ck_assert(!instance_secret(&ring, bad, got));
 	snprintf(bad, sizeof(bad), "%sA", id); /* one long */
 	ck_assert(!instance_secret(&ring, bad, got));

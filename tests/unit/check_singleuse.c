@@ -69,11 +69,13 @@ END_TEST
 START_TEST(set_empty_and_malformed)
 {
 	static const char *const bad[] = {
-		"",                /* no \x */
-		"x00",             /* no backslash */
-		"\\x00",           /* not a whole key */
-		"\\x" "0011223344556677889900112233445566778899zz", /* not hex */
-		"\\x" "00112233445566778899001122334455667788990", /* odd length */
+		"",      /* no \x */
+		"x00",   /* no backslash */
+		"\\x00", /* not a whole key */
+		"\\x"
+		"0011223344556677889900112233445566778899zz", /* not hex */
+		"\\x"
+		"00112233445566778899001122334455667788990", /* odd length */
 	};
 	unsigned char key[USEDKEY_LEN] = { 0 };
 	struct usedkeys set;

@@ -42,8 +42,9 @@ START_TEST(names)
 	ck_assert_str_eq(stats_event_name(STATS_CALLBACK), "callback");
 	ck_assert_str_eq(stats_event_name(STATS_TOKEN), "token");
 	static const char *const outcomes[STATS_OUTCOME_COUNT] = {
-		"ok", "delivered", "denied", "expired", "invalid", "replayed", "iss_mismatch",
-		"refused", "rate_limited", "unavailable", "wrong_callback", "upstream_error",
+		"ok",           "delivered",   "denied",         "expired",
+		"invalid",      "replayed",    "iss_mismatch",   "refused",
+		"rate_limited", "unavailable", "wrong_callback", "upstream_error",
 		"timeout",
 	};
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
@@ -86,8 +87,8 @@ START_TEST(keys)
 	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
 	ck_assert_uint_eq(s.count, 1);
 	ck_assert(stats_add(&s, NOW, PROVIDER_MICROSOFT, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
-	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_FLOW_CREATED, STATS_DELIVERED, 0, -1,
-			    -1));
+	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_FLOW_CREATED, STATS_DELIVERED, 0,
+			    -1, -1));
 	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DENIED, 0, -1, -1));
 	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 1, -1, -1));
 	ck_assert(stats_add(&s, NOW + HOUR, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0,
@@ -98,9 +99,10 @@ START_TEST(keys)
 	ck_assert_uint_eq(find(&s, H0, PROVIDER_MICROSOFT, STATS_CALLBACK, STATS_DELIVERED, 0)->count,
 			  1);
 	ck_assert_uint_eq(
-		find(&s, H0 + HOUR, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0)->count, 1);
-	ck_assert_ptr_null(
-		find(&s, H0, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, STATS_DELIVERY_NONE));
+		find(&s, H0 + HOUR, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0)->count,
+		1);
+	ck_assert_ptr_null(find(&s, H0, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED,
+				STATS_DELIVERY_NONE));
 	ck_assert_uint_eq(s.dropped, 0);
 	stats_free(&s);
 	ck_assert_ptr_null(s.cells);
@@ -115,8 +117,8 @@ START_TEST(hour_truncation)
 
 	stats_init(&s, 100);
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
-		ck_assert(stats_add(&s, same[i], PROVIDER_GOOGLE, STATS_FLOW_CREATED, STATS_OK, 0, -1,
-				    -1));
+		ck_assert(stats_add(&s, same[i], PROVIDER_GOOGLE, STATS_FLOW_CREATED, STATS_OK, 0,
+				    -1, -1));
 	ck_assert_uint_eq(s.count, 1);
 	ck_assert_int_eq(s.cells[0].key.hour, H0);
 	ck_assert_uint_eq(s.cells[0].count, 4);
@@ -141,16 +143,16 @@ struct bucket_case {
 
 /* Upper bounds are inclusive (Prometheus "le"): a value equal to a bound is in it. */
 static const struct bucket_case handling_cases[] = {
-	{ 0, 0 },    { 0.1, 0 },   { 0.5, 0 },     { 0.5001, 1 }, { 1, 1 },
-	{ 1.5, 2 },  { 2, 2 },     { 4.99, 3 },    { 5, 3 },      { 10, 4 },
-	{ 25, 5 },   { 50, 6 },    { 99.9, 7 },    { 100, 7 },    { 250, 8 },
-	{ 500, 9 },  { 999, 10 },  { 1000, 10 },   { 1000.001, 11 }, { 1e9, 11 },
+	{ 0, 0 },   { 0.1, 0 },  { 0.5, 0 },   { 0.5001, 1 },    { 1, 1 },
+	{ 1.5, 2 }, { 2, 2 },    { 4.99, 3 },  { 5, 3 },         { 10, 4 },
+	{ 25, 5 },  { 50, 6 },   { 99.9, 7 },  { 100, 7 },       { 250, 8 },
+	{ 500, 9 }, { 999, 10 }, { 1000, 10 }, { 1000.001, 11 }, { 1e9, 11 },
 };
 
 static const struct bucket_case consent_cases[] = {
-	{ 0, 0 },    { 5, 0 },    { 6, 1 },    { 10, 1 },    { 11, 2 },     { 20, 2 },
-	{ 30, 3 },   { 31, 4 },   { 60, 4 },   { 90, 5 },    { 120, 6 },    { 121, 7 },
-	{ 300, 7 },  { 600, 8 },  { 900, 9 },  { 1800, 10 }, { 1801, 11 },  { 86400, 11 },
+	{ 0, 0 },   { 5, 0 },   { 6, 1 },   { 10, 1 },    { 11, 2 },    { 20, 2 },
+	{ 30, 3 },  { 31, 4 },  { 60, 4 },  { 90, 5 },    { 120, 6 },   { 121, 7 },
+	{ 300, 7 }, { 600, 8 }, { 900, 9 }, { 1800, 10 }, { 1801, 11 }, { 86400, 11 },
 };
 
 START_TEST(handling_buckets)
@@ -159,10 +161,12 @@ START_TEST(handling_buckets)
 	struct stats s;
 
 	stats_init(&s, 10);
-	ck_assert(stats_add(&s, NOW, PROVIDER_OTHER, STATS_CALLBACK, STATS_DELIVERED, 0, c->value, -1));
+	ck_assert(stats_add(&s, NOW, PROVIDER_OTHER, STATS_CALLBACK, STATS_DELIVERED, 0, c->value,
+			    -1));
 	for (int b = 0; b < STATS_HANDLING_BUCKETS; b++)
-		ck_assert_msg(s.cells[0].handling[b] == (b == c->bucket), "%g ms: bucket %d holds %llu",
-			      c->value, b, (unsigned long long)s.cells[0].handling[b]);
+		ck_assert_msg(s.cells[0].handling[b] == (b == c->bucket),
+			      "%g ms: bucket %d holds %llu", c->value, b,
+			      (unsigned long long)s.cells[0].handling[b]);
 	ck_assert_double_eq(s.cells[0].handling_sum, c->value);
 	ck_assert_uint_eq(sum(s.cells[0].consent, STATS_CONSENT_BUCKETS), 0);
 	ck_assert_double_eq(s.cells[0].consent_sum, 0);
@@ -176,7 +180,8 @@ START_TEST(consent_buckets)
 	struct stats s;
 
 	stats_init(&s, 10);
-	ck_assert(stats_add(&s, NOW, PROVIDER_OTHER, STATS_CALLBACK, STATS_DELIVERED, 0, -1, c->value));
+	ck_assert(stats_add(&s, NOW, PROVIDER_OTHER, STATS_CALLBACK, STATS_DELIVERED, 0, -1,
+			    c->value));
 	for (int b = 0; b < STATS_CONSENT_BUCKETS; b++)
 		ck_assert_msg(s.cells[0].consent[b] == (b == c->bucket), "%g s: bucket %d holds %llu",
 			      c->value, b, (unsigned long long)s.cells[0].consent[b]);
@@ -213,10 +218,10 @@ START_TEST(merge)
 	stats_init(&from, 100);
 	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0, 1, 7));
 	ck_assert(stats_add(&s, NOW, PROVIDER_OKTA, STATS_CALLBACK, STATS_DENIED, 1, 2, 8));
-	ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0, 1000,
-			    2000));
-	ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0, 0.2,
-			    3));
+	ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0,
+			    1000, 2000));
+	ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0,
+			    0.2, 3));
 	ck_assert(stats_add(&from, NOW + HOUR, PROVIDER_AUTH0, STATS_CALLBACK, STATS_EXPIRED, 2, 5,
 			    -1));
 	stats_merge(&s, &from);
@@ -229,9 +234,9 @@ START_TEST(merge)
 	ck_assert_uint_eq(c->handling[1], 1);  /* 1 */
 	ck_assert_uint_eq(c->handling[10], 1); /* 1000 */
 	ck_assert_double_eq_tol(c->handling_sum, 1001.2, 1e-9);
-	ck_assert_uint_eq(c->consent[0], 1);   /* 3 */
-	ck_assert_uint_eq(c->consent[1], 1);   /* 7 */
-	ck_assert_uint_eq(c->consent[11], 1);  /* 2000 */
+	ck_assert_uint_eq(c->consent[0], 1);  /* 3 */
+	ck_assert_uint_eq(c->consent[1], 1);  /* 7 */
+	ck_assert_uint_eq(c->consent[11], 1); /* 2000 */
 	ck_assert_double_eq_tol(c->consent_sum, 2010, 1e-9);
 	c = find(&s, H0, PROVIDER_OKTA, STATS_CALLBACK, STATS_DENIED, 1);
 	ck_assert_uint_eq(c->count, 1);
@@ -288,7 +293,8 @@ START_TEST(take)
 	/* ... and a failed flush goes back without losing or doubling anything. */
 	stats_merge(&s, &out);
 	ck_assert_uint_eq(s.count, 10);
-	ck_assert_uint_eq(find(&s, H0, PROVIDER_GITHUB, STATS_CALLBACK, STATS_DELIVERED, 0)->count, 2);
+	ck_assert_uint_eq(find(&s, H0, PROVIDER_GITHUB, STATS_CALLBACK, STATS_DELIVERED, 0)->count,
+			  2);
 	uint64_t total = 0;
 	for (size_t i = 0; i < s.count; i++)
 		total += s.cells[i].count;
@@ -314,13 +320,14 @@ START_TEST(max_cells)
 	ck_assert(stats_add(&s, NOW, PROVIDER_GOOGLE, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
 	/* Full: a new key is dropped and counted, every time. */
 	ck_assert(!stats_add(&s, NOW, PROVIDER_OKTA, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
-	ck_assert(!stats_add(&s, NOW + HOUR, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0,
-			     -1, -1));
+	ck_assert(!stats_add(&s, NOW + HOUR, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED,
+			     0, -1, -1));
 	ck_assert_uint_eq(s.count, 3);
 	ck_assert_uint_eq(s.dropped, 2);
 	/* Existing keys still count. */
 	ck_assert(stats_add(&s, NOW, PROVIDER_GOOGLE, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
-	ck_assert_uint_eq(find(&s, H0, PROVIDER_GOOGLE, STATS_CALLBACK, STATS_DELIVERED, 0)->count, 2);
+	ck_assert_uint_eq(find(&s, H0, PROVIDER_GOOGLE, STATS_CALLBACK, STATS_DELIVERED, 0)->count,
+			  2);
 	ck_assert_uint_eq(s.dropped, 2);
 	stats_free(&s);
 }
@@ -358,8 +365,8 @@ START_TEST(merge_over_max)
 	stats_init(&from, 10);
 	ck_assert(stats_add(&s, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED, 0, -1, -1));
 	for (int i = 0; i < 5; i++)
-		ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK, STATS_DELIVERED,
-				    0, -1, -1));
+		ck_assert(stats_add(&from, NOW, PROVIDER_SALESFORCE, STATS_CALLBACK,
+				    STATS_DELIVERED, 0, -1, -1));
 	for (int i = 0; i < 7; i++)
 		ck_assert(stats_add(&from, NOW, PROVIDER_MICROSOFT, STATS_CALLBACK, STATS_DELIVERED,
 				    0, -1, -1));

@@ -30,17 +30,35 @@ static char sf_introspect[] = SF_INTROSPECT, odd_urls[] = "https://odd.example/t
 static char empty[] = "", gh_urls[] = GH_TOKEN, wild_urls[] = "https://*.example.com/token";
 
 static const struct app_settings apps[] = {
-	{ .name = sf_name, .client_id = sf_id, .client_secret = sf_secret, .token_urls = sf_urls,
-	  .introspect_urls = sf_introspect, .auth_method = APP_AUTH_BASIC,
-	  .grants = APP_GRANTS_DEFAULT, .require_pkce = true },
-	{ .name = odd_name, .client_id = odd_id, .client_secret = odd_secret,
-	  .token_urls = odd_urls, .introspect_urls = empty, .auth_method = APP_AUTH_BASIC,
-	  .grants = APP_GRANTS_DEFAULT, .require_pkce = false },
-	{ .name = gh_name, .client_id = gh_id, .client_secret = gh_secret, .token_urls = gh_urls,
-	  .auth_method = APP_AUTH_POST, .grants = APP_GRANTS_DEFAULT | APP_GRANT_CLIENT_CREDENTIALS,
+	{ .name = sf_name,
+	  .client_id = sf_id,
+	  .client_secret = sf_secret,
+	  .token_urls = sf_urls,
+	  .introspect_urls = sf_introspect,
+	  .auth_method = APP_AUTH_BASIC,
+	  .grants = APP_GRANTS_DEFAULT,
 	  .require_pkce = true },
-	{ .name = wild_name, .client_id = wild_id, .client_secret = wild_secret,
-	  .token_urls = wild_urls, .auth_method = APP_AUTH_BASIC, .grants = APP_GRANTS_DEFAULT,
+	{ .name = odd_name,
+	  .client_id = odd_id,
+	  .client_secret = odd_secret,
+	  .token_urls = odd_urls,
+	  .introspect_urls = empty,
+	  .auth_method = APP_AUTH_BASIC,
+	  .grants = APP_GRANTS_DEFAULT,
+	  .require_pkce = false },
+	{ .name = gh_name,
+	  .client_id = gh_id,
+	  .client_secret = gh_secret,
+	  .token_urls = gh_urls,
+	  .auth_method = APP_AUTH_POST,
+	  .grants = APP_GRANTS_DEFAULT | APP_GRANT_CLIENT_CREDENTIALS,
+	  .require_pkce = true },
+	{ .name = wild_name,
+	  .client_id = wild_id,
+	  .client_secret = wild_secret,
+	  .token_urls = wild_urls,
+	  .auth_method = APP_AUTH_BASIC,
+	  .grants = APP_GRANTS_DEFAULT,
 	  .require_pkce = true },
 };
 
@@ -58,26 +76,31 @@ struct form_case {
 #define RT "grant_type=refresh_token&refresh_token=r1"
 #define NOT_ALLOWED "invalid_request", "token URL not allowed"
 #define NO_CLIENT "invalid_client", "client_id names no app of this relay."
-#define UNSUPPORTED "unsupported_grant_type", \
-		    "This app does not let the relay forward that grant_type."
-#define NO_VERIFIER "invalid_request", \
-		    "code_verifier is required: this app's codes are redeemed with PKCE."
+#define UNSUPPORTED \
+	"unsupported_grant_type", "This app does not let the relay forward that grant_type."
+#define NO_VERIFIER \
+	"invalid_request", "code_verifier is required: this app's codes are redeemed with PKCE."
 #define MALFORMED "invalid_request", "The body must be application/x-www-form-urlencoded."
 #define DUPLICATE "invalid_request", "A field appears more than once."
-#define OK(body, app, url, fwd, auth, op, grant) \
-	{ body, app, url, fwd, auth, op, grant, NULL, NULL }
+#define OK(body, app, url, fwd, auth, op, grant)                 \
+	{                                                        \
+		body, app, url, fwd, auth, op, grant, NULL, NULL \
+	}
 #define OK_SF(body, url, fwd, grant) OK(body, "sf", url, fwd, SF_BASIC, TOKEN_OP_TOKEN, grant)
-#define REFUSED(body, ...) { body, NULL, NULL, NULL, NULL, 0, 0, __VA_ARGS__ }
+#define REFUSED(body, ...)                                      \
+	{                                                       \
+		body, NULL, NULL, NULL, NULL, 0, 0, __VA_ARGS__ \
+	}
 
 static const struct form_case form_cases[] = {
 	/* The app: by client_id, or by oauth2_app when that names one. */
 	OK_SF(AC "&client_id=sf-id&client_secret=auto&oauth2_token_url=" SF_ACME, SF_ACME,
-		AC "&client_id=sf-id", APP_GRANT_AUTHORIZATION_CODE),
+	      AC "&client_id=sf-id", APP_GRANT_AUTHORIZATION_CODE),
 	OK_SF("oauth2_app=sf&" RT, SF_LOGIN, RT, APP_GRANT_REFRESH_TOKEN),
 	OK_SF("oauth2_app=nosuch&client_id=sf-id&" RT, SF_LOGIN, "client_id=sf-id&" RT,
-		APP_GRANT_REFRESH_TOKEN),
+	      APP_GRANT_REFRESH_TOKEN),
 	OK_SF("oauth2_app=sf&client_id=sf-id&" RT, SF_LOGIN, "client_id=sf-id&" RT,
-		APP_GRANT_REFRESH_TOKEN),
+	      APP_GRANT_REFRESH_TOKEN),
 	REFUSED("oauth2_app=gh&client_id=sf-id&" RT, NO_CLIENT),
 	REFUSED("client_id=nosuch&" RT, NO_CLIENT),
 	REFUSED("client_id=SF-ID&" RT, NO_CLIENT),
@@ -87,68 +110,70 @@ static const struct form_case form_cases[] = {
 	REFUSED("", NO_CLIENT),
 	/* client_secret_post: client_id only when absent, then the secret. */
 	OK("client_id=gh-id&" RT, "gh", GH_TOKEN, "client_id=gh-id&" RT "&" GH_SECRET_FIELD, NULL,
-	  TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
+	   TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
 	OK("oauth2_app=gh&" RT "&client_secret=auto", "gh", GH_TOKEN,
-	  RT "&client_id=gh-id&" GH_SECRET_FIELD, NULL, TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
+	   RT "&client_id=gh-id&" GH_SECRET_FIELD, NULL, TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
 	OK("grant_type=client_credentials&scope=a+b&client_id=gh-id", "gh", GH_TOKEN,
-	  "grant_type=client_credentials&scope=a%20b&client_id=gh-id&" GH_SECRET_FIELD, NULL,
-	  TOKEN_OP_TOKEN, APP_GRANT_CLIENT_CREDENTIALS),
+	   "grant_type=client_credentials&scope=a%20b&client_id=gh-id&" GH_SECRET_FIELD, NULL,
+	   TOKEN_OP_TOKEN, APP_GRANT_CLIENT_CREDENTIALS),
 	/* client_secret_basic over the form-encoded id and secret. */
 	OK("client_id=a%3Ab%25&grant_type=authorization_code&code=c1", "odd",
-	  "https://odd.example/token", "client_id=a%3Ab%25&grant_type=authorization_code&code=c1",
-	  ODD_BASIC, TOKEN_OP_TOKEN, APP_GRANT_AUTHORIZATION_CODE),
+	   "https://odd.example/token", "client_id=a%3Ab%25&grant_type=authorization_code&code=c1",
+	   ODD_BASIC, TOKEN_OP_TOKEN, APP_GRANT_AUTHORIZATION_CODE),
 	/* Grants. */
 	REFUSED("client_id=sf-id&grant_type=client_credentials", UNSUPPORTED),
 	REFUSED("client_id=gh-id&grant_type=password&username=u&password=p", UNSUPPORTED),
 	REFUSED("client_id=sf-id&grant_type=password&username=u&password=p", UNSUPPORTED),
 	REFUSED("client_id=gh-id&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3A"
-		  "jwt-bearer&assertion=x", UNSUPPORTED),
+		"jwt-bearer&assertion=x",
+		UNSUPPORTED),
 	REFUSED("client_id=gh-id&grant_type=implicit", UNSUPPORTED),
 	REFUSED("client_id=gh-id&grant_type=Refresh_Token&refresh_token=r", UNSUPPORTED),
 	REFUSED("client_id=gh-id&grant_type=", UNSUPPORTED),
-	REFUSED("client_id=gh-id&refresh_token=r",
-		  "invalid_request", "grant_type is required."),
+	REFUSED("client_id=gh-id&refresh_token=r", "invalid_request", "grant_type is required."),
 	/* PKCE: a code needs its verifier unless the app says otherwise. */
 	REFUSED("client_id=sf-id&grant_type=authorization_code&code=c1", NO_VERIFIER),
-	REFUSED("client_id=sf-id&grant_type=authorization_code&code=c1&code_verifier=",
-		  NO_VERIFIER),
+	REFUSED("client_id=sf-id&grant_type=authorization_code&code=c1&code_verifier=", NO_VERIFIER),
 	REFUSED("client_id=gh-id&grant_type=authorization_code&code=c1", NO_VERIFIER),
 	OK_SF("client_id=sf-id&" RT "&code_verifier=", SF_LOGIN,
-		"client_id=sf-id&" RT "&code_verifier=", APP_GRANT_REFRESH_TOKEN),
+	      "client_id=sf-id&" RT "&code_verifier=", APP_GRANT_REFRESH_TOKEN),
 	/* The URL: the instance's if on the list, else the first exact entry. */
 	OK_SF("client_id=sf-id&" RT "&oauth2_token_url=https%3A%2F%2FACME.my.salesforce.com%3A443"
-		"%2Fservices%2Foauth2%2Ftoken", SF_ACME, "client_id=sf-id&" RT,
-		APP_GRANT_REFRESH_TOKEN),
+	      "%2Fservices%2Foauth2%2Ftoken",
+	      SF_ACME, "client_id=sf-id&" RT, APP_GRANT_REFRESH_TOKEN),
 	REFUSED("client_id=sf-id&" RT "&oauth2_token_url=http://acme.my.salesforce.com/"
-		  "services/oauth2/token", NOT_ALLOWED),
+		"services/oauth2/token",
+		NOT_ALLOWED),
 	REFUSED("client_id=sf-id&" RT "&oauth2_token_url=https://a.b.my.salesforce.com/"
-		  "services/oauth2/token", NOT_ALLOWED),
+		"services/oauth2/token",
+		NOT_ALLOWED),
 	REFUSED("client_id=sf-id&" RT "&oauth2_token_url=https://my.salesforce.com.evil.example/"
-		  "services/oauth2/token", NOT_ALLOWED),
+		"services/oauth2/token",
+		NOT_ALLOWED),
 	REFUSED("client_id=sf-id&" RT "&oauth2_token_url=" GH_TOKEN, NOT_ALLOWED),
 	REFUSED("client_id=sf-id&" RT "&oauth2_token_url=", NOT_ALLOWED),
 	REFUSED("client_id=wild-id&" RT, NOT_ALLOWED),
 	OK("client_id=wild-id&" RT "&oauth2_token_url=https://a.example.com/token", "wild",
-	  "https://a.example.com/token", "client_id=wild-id&" RT,
-	  "Basic d2lsZC1pZDp3", TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
+	   "https://a.example.com/token", "client_id=wild-id&" RT, "Basic d2lsZC1pZDp3",
+	   TOKEN_OP_TOKEN, APP_GRANT_REFRESH_TOKEN),
 	/* Introspection: its own list, no grant_type needed (one given is forwarded). */
 	OK("oauth2_operation=introspect&token=t1&client_id=sf-id", "sf", SF_INTROSPECT,
-	  "token=t1&client_id=sf-id", SF_BASIC, TOKEN_OP_INTROSPECT, 0),
+	   "token=t1&client_id=sf-id", SF_BASIC, TOKEN_OP_INTROSPECT, 0),
 	OK("oauth2_operation=introspect&token=t1&client_id=sf-id&grant_type=password", "sf",
-	  SF_INTROSPECT, "token=t1&client_id=sf-id&grant_type=password", SF_BASIC,
-	  TOKEN_OP_INTROSPECT, 0),
+	   SF_INTROSPECT, "token=t1&client_id=sf-id&grant_type=password", SF_BASIC,
+	   TOKEN_OP_INTROSPECT, 0),
 	OK("oauth2_operation=introspect&token=t1&client_id=sf-id&oauth2_token_url=" SF_INTROSPECT,
-	  "sf", SF_INTROSPECT, "token=t1&client_id=sf-id", SF_BASIC, TOKEN_OP_INTROSPECT, 0),
+	   "sf", SF_INTROSPECT, "token=t1&client_id=sf-id", SF_BASIC, TOKEN_OP_INTROSPECT, 0),
 	OK_SF("oauth2_operation=token&client_id=sf-id&" RT, SF_LOGIN, "client_id=sf-id&" RT,
-		APP_GRANT_REFRESH_TOKEN),
-	REFUSED("oauth2_operation=introspect&token=t1&client_id=sf-id&oauth2_token_url="
-		  SF_LOGIN, NOT_ALLOWED),
+	      APP_GRANT_REFRESH_TOKEN),
+	REFUSED("oauth2_operation=introspect&token=t1&client_id=sf-id&oauth2_token_url=" SF_LOGIN,
+		NOT_ALLOWED),
 	REFUSED("oauth2_operation=introspect&token=t1&client_id=a%3Ab%25", NOT_ALLOWED),
 	REFUSED("oauth2_operation=introspect&token=t1&client_id=gh-id", NOT_ALLOWED),
-	REFUSED("oauth2_operation=revoke&token=t1&client_id=sf-id",
-		  "invalid_request", "oauth2_operation must be token or introspect."),
-	REFUSED("oauth2_operation=&token=t1&client_id=sf-id",
-		  "invalid_request", "oauth2_operation must be token or introspect."),
+	REFUSED("oauth2_operation=revoke&token=t1&client_id=sf-id", "invalid_request",
+		"oauth2_operation must be token or introspect."),
+	REFUSED("oauth2_operation=&token=t1&client_id=sf-id", "invalid_request",
+		"oauth2_operation must be token or introspect."),
 	/* Duplicates (after decoding) and malformed encoding. */
 	REFUSED("client_id=sf-id&" RT "&grant_type=refresh_token", DUPLICATE),
 	REFUSED("client_id=sf-id&" RT "&scope=a&scope=b", DUPLICATE),
@@ -240,8 +265,10 @@ START_TEST(control_fields_dropped)
 	char spelled[64], body[512];
 
 	name_spell(name, _i % 3, spelled, sizeof(spelled));
-	snprintf(body, sizeof(body), "client_id=sf-id&%s=%s&grant_type=refresh_token&"
-		 "refresh_token=r1", spelled, control_value(name));
+	snprintf(body, sizeof(body),
+		 "client_id=sf-id&%s=%s&grant_type=refresh_token&"
+		 "refresh_token=r1",
+		 spelled, control_value(name));
 	ck_assert_msg(token_form_prepare(body, strlen(body), apps, N_ELEMS(apps), &u, &why),
 		      "%s: %s", body, why.description);
 	ck_assert_str_eq(u.body, "client_id=sf-id&grant_type=refresh_token&refresh_token=r1");
@@ -260,8 +287,8 @@ START_TEST(control_fields_any_case)
 	/* Dropped, but never read as the relay's own fields: the URL stays the app's. */
 	ck_assert(token_form_prepare(body, strlen(body), apps, N_ELEMS(apps), &u, &why));
 	ck_assert_str_eq(u.url, GH_TOKEN);
-	ck_assert_str_eq(u.body, "client_id=gh-id&grant_type=refresh_token&refresh_token=r1&"
-				 GH_SECRET_FIELD);
+	ck_assert_str_eq(u.body,
+			 "client_id=gh-id&grant_type=refresh_token&refresh_token=r1&" GH_SECRET_FIELD);
 	ck_assert_ptr_null(strstr(u.body, "MARKER"));
 	token_upstream_free(&u);
 }
@@ -429,8 +456,7 @@ START_TEST(content_type)
 {
 	const struct type_case *c = &type_cases[_i];
 
-	ck_assert_msg(url_form_content_type(c->value, strlen(c->value)) == c->ok, "%s",
-		      c->value);
+	ck_assert_msg(url_form_content_type(c->value, strlen(c->value)) == c->ok, "%s", c->value);
 }
 END_TEST
 

@@ -30,18 +30,29 @@ static long unescape(char *s)
 			continue;
 		}
 		switch (*++p) {
-		case 't': *out++ = '\t'; break;
-		case 'n': *out++ = '\n'; break;
-		case 'r': *out++ = '\r'; break;
-		case '0': *out++ = '\0'; break;
-		case '\\': *out++ = '\\'; break;
+		case 't':
+			*out++ = '\t';
+			break;
+		case 'n':
+			*out++ = '\n';
+			break;
+		case 'r':
+			*out++ = '\r';
+			break;
+		case '0':
+			*out++ = '\0';
+			break;
+		case '\\':
+			*out++ = '\\';
+			break;
 		case 'x':
 			if (hex_digit_value(p[1]) < 0 || hex_digit_value(p[2]) < 0)
 				return -1;
 			*out++ = (char)(hex_digit_value(p[1]) << 4 | hex_digit_value(p[2]));
 			p += 2;
 			break;
-		default: return -1;
+		default:
+			return -1;
 		}
 	}
 	*out = '\0';
