@@ -30,6 +30,7 @@ def unquote(token):
 def code_settings():
     """{name: (default, reloadable)} from the settings table in common/settings.c."""
     table = source("common", "settings.c").split("settings_table[] = {", 1)[1].split("\n};", 1)[0]
+    table = re.sub(r"(?<!\)),\n\s+", ", ", table)  # entries clang-format wrapped
     settings = {}
     for macro, name, rest in re.findall(r"^\s*S_([A-Z]+)\((\w+), (.*)\),\s*$", table, re.M):
         args = re.findall(r'"(?:[^"\\]|\\.)*"|[^,\s]+', rest)
