@@ -99,6 +99,7 @@ class Connection:
         self.reader = None
         self.opened = None  # time.monotonic() when its connect started
         self.opened_at = None
+        self.last = None    # the last response on it
         self.served = 0     # requests answered on it
 
     def request(self, method, target, headers=None, body=b""):
@@ -108,6 +109,7 @@ class Connection:
             self.sock = net.connect(self.port, tls=True, cafile=self.cafile)
             self.reader = net.Reader(self.sock)
             self.served = 0
+            self.last = None
         try:
             self.sock.sendall(net.build_request(method, target, headers, body))
             resp = self.reader.response(head_request=(method == "HEAD"))
@@ -115,6 +117,7 @@ class Connection:
             self.close()
             raise
         self.served += 1
+        self.last = resp
         if resp.headers.get("connection", "").lower() == "close":
             self.close()
         return resp
@@ -213,8 +216,8 @@ LOAD_KINDS = {"flow_redirect": flow_redirect, "flow_form_post": flow_form_post,
 class Load:
     """Client threads cycling through kinds until stopped (or max_requests each).
 
-    failures: [(kind, error text, whether the connection was opened before since)] where
-    since is what mark() last returned; ok: {kind: count}.
+    failures: [(kind, error text, when its connection was opened: time.monotonic())];
+    ok: {kind: count}.
     """
 
     def __init__(self, port, cafile, instance, kinds=tuple(LOAD_KINDS), threads=4,
@@ -237,7 +240,6 @@ class Load:
         self.replays = {}     # flow number: the replay's status
         self.started = set()
         self.counter = 0
-        self.cutoff = None
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
                         for i in range(threads)]
 
@@ -272,12 +274,15 @@ class Load:
             try:
                 LOAD_KINDS[kind](conn, self, n)
             except (Failure, OSError, EOFError, ValueError) as e:
-                old = self.cutoff is not None and (conn.opened or 0) < self.cutoff
-                what = "%s: %s (at %.3f, connection opened %.3f, %d answered on it)" % (
-                    type(e).__name__, e, time.time(), conn.opened_at, conn.served)
+                opened = conn.opened
+                what = "%s: %s (at %.3f, connection opened %.3f, %d answered on it, " \
+                    "the last %s with Connection: %s)" % (
+                        type(e).__name__, e, time.time(), conn.opened_at, conn.served,
+                        conn.last and conn.last.status,
+                        conn.last and conn.last.headers.get("connection"))
                 conn.close()
                 with self.cond:
-                    self.failures.append((kind, what, old))
+                    self.failures.append((kind, what, opened))
                     self.cond.notify_all()
                 continue
             with self.cond:
@@ -296,9 +301,9 @@ class Load:
             t.start()
         return self
 
-    def mark(self):
-        """From now on, failures on connections opened earlier are told apart."""
-        self.cutoff = time.monotonic()
+    def failures_after(self, moment):
+        """The failures on connections opened after moment (time.monotonic())."""
+        return [f for f in self.failures if f[2] is None or f[2] > moment]
 
     def done(self):
         with self.lock:
