@@ -103,9 +103,12 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
             load.wait_progress(1)
         pg.stop()
         try:
-            # The nodes serve on without the database: haproxy keeps them in.
+            # The nodes serve on without the database, and haproxy keeps them in: its
+            # checks see the 503 and count it as up.
             for node in cluster.nodes:
                 node.wait_readyz(503, database="unavailable")
+                cluster.haproxy.wait_check_code(node.name, 503)
+            assert set(cluster.haproxy.statuses().values()) == {"UP"}
             load.wait_progress(2 * len(load.kinds))
         finally:
             pg.start()

@@ -152,6 +152,10 @@ class HAProxy:
     def wait_status(self, name, status):
         self._wait("status", name, lambda v: v == status)
 
+    def wait_check_code(self, name, code):
+        """Until the last health check of name got this HTTP status."""
+        self._wait("check_code", name, lambda v: v == str(code))
+
     def wait_sessions(self, name, at_least):
         """Until the balancer has sent name at least this many connections in all."""
         self._wait("stot", name, lambda v: int(v) >= at_least)
