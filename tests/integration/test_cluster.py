@@ -85,6 +85,7 @@ def test_rolling_restart_under_load(cluster, upstream):
             load.wait_progress(len(load.kinds))
     finally:
         load.stop()
+        print(load.summary())
     assert_clean(load)
 
 
@@ -117,6 +118,7 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
         load.wait_progress(2 * len(load.kinds))
     finally:
         load.stop()
+        print(load.summary())
     assert_clean(load)
     # The counters flushed before the restart are all still there (and only grew).
     assert cluster.stop_all() == [0] * len(cluster.nodes)  # each flushes its counters
@@ -135,6 +137,7 @@ def test_node_killed_under_load(cluster, upstream):
         load.wait_progress(3 * len(load.kinds))
     finally:
         load.stop()
+        print(load.summary())
     # Only requests on connections to the killed node opened before the kill may fail,
     # at most one per client thread (each then opens a new connection).
     late = load.failures_after(gone)

@@ -332,6 +332,10 @@ class Load:
             t.join(60)
         assert not any(t.is_alive() for t in self.threads), "load threads still running"
 
+    def summary(self):
+        return "answered %r, failed %d, flows delivered %d" % (
+            self.ok, len(self.failures), len(self.deliveries))
+
     def lost_or_doubled(self):
         """Flows whose callback never delivered, delivered twice, or whose replay was not
         refused, among the flows whose requests all got an answer."""
