@@ -221,6 +221,13 @@ void conn_respond(struct request *req, const char *head, size_t head_len, const 
 		return;
 	}
 	req->on_abort = NULL; /* answered: nothing left to abort */
+	/* Decided with the head (response.c asked conn_will_close): a drain that starts
+	 * while this response is written must not close the connection after a response
+	 * that promised to keep it, or the client's next request meets a closed socket.
+	 * The next response says "Connection: close"; an idle one closes with the
+	 * listeners. */
+	if (c->relay->draining)
+		conn_close_after(c, CONN_CLOSE_DRAINING);
 	conn_send(c, head, head_len, body, req->is_head ? 0 : body_len);
 	if (out_pending(c)) {
 		conn_set_state(c, CONN_WRITING);
@@ -407,8 +414,6 @@ static bool conn_response_done(struct conn *c)
 		conn_free(c, c->close);
 		return false;
 	}
-	if (c->relay->draining)
-		conn_close_after(c, CONN_CLOSE_DRAINING);
 	if (c->close == CONN_CLOSE_LINGER) {
 		conn_linger_start(c);
 		return false;

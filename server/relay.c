@@ -108,20 +108,21 @@ void relay_shutdown_begin(struct relay *relay)
 }
 
 /* The database answers with the current schema: the last thing systemd waits for. */
-static void db_usable(struct db *db)
+static void db_usable(struct relay *relay)
 {
-	db_ready(db);
+	relay->db_was_ready = true;
+	db_ready(relay->db);
 	notify_ready();
 }
 
 static void on_migrated(void *arg, bool ok, int applied)
 {
-	struct db *db = ((struct relay *)arg)->db;
+	struct relay *relay = arg;
 
 	if (ok)
-		db_usable(db);
+		db_usable(relay);
 	else
-		db_reset(db);
+		db_reset(relay->db);
 }
 
 static void on_db_connected(void *arg, struct db *db)
@@ -131,7 +132,7 @@ static void on_db_connected(void *arg, struct db *db)
 	if (relay->settings.migrate_on_start)
 		migrate_run(db, on_migrated, relay);
 	else
-		db_usable(db);
+		db_usable(relay);
 }
 
 static const struct db_hooks relay_db_hooks = { on_db_connected, NULL };

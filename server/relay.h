@@ -48,6 +48,9 @@ struct relay {
 	bool listeners_ok;
 
 	struct db *db;
+	/* The database was usable once since start: from then on this node has single-use
+	 * history of its own, and /readyz tells its loss apart from a start without it. */
+	bool db_was_ready;
 	struct revocations *revoked;
 	struct singleuse *singleuse;
 	struct stats_sink *stats;

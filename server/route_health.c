@@ -34,7 +34,9 @@ static void readyz(struct request *req)
 	else if (!relay->keys.count)
 		reason = "no keys loaded";
 	else if (relay->db && db_state(relay->db) != DB_READY)
-		reason = "database unavailable";
+		/* Distinct, so a balancer can keep a node that lost the database in (it
+		 * serves on: DESIGN §5) but not let in one that never had it. */
+		reason = relay->db_was_ready ? "database unavailable" : "database not connected yet";
 
 	json_t *checks = json_pack("{s:s, s:s, s:s}", "listeners", listeners, "keys", keys,
 				   "database", database);

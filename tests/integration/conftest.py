@@ -123,6 +123,15 @@ def certs(session_dir):
 
 
 @pytest.fixture(scope="session")
+def upstream_cert(session_dir):
+    """(a test CA, an upstream's certificate issued by it): for relaytest.upstream, the
+    token endpoint the relay trusts through outbound_ca_file."""
+    d = tempfile.mkdtemp(prefix="upstream-ca-", dir=session_dir)
+    ca = certs_mod.make_ca(d, "ca")
+    return ca, certs_mod.make_signed_cert(d, "upstream", ca)
+
+
+@pytest.fixture(scope="session")
 def keyring(session_dir):
     return make_keyring(os.path.join(session_dir, "relay.keys"))
 

@@ -159,3 +159,49 @@ def test_shutdown_timeout_bounds_the_wait(relays):
         assert time.monotonic() - started > 0.9
         relay.wait_log(r"level=warn event=shutdown_timeout connections=1")
         assert net.wait_closed(s, 5) is not None
+
+
+# 1500 x 4 KiB of metrics: more than the kernel's buffers hold, from requests the relay
+# reads whole (its input limit), so none is left unread in the kernel when it closes.
+PIPELINED = 1500
+
+
+def wait_writing(sock, timeout=20):
+    """Until the relay is stuck writing responses on sock: its send queue is full and
+    does not move."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        now = net.server_send_queue(sock)
+        if now == last and now:
+            return
+        last = now
+        time.sleep(0.1)
+    raise AssertionError("the relay is not blocked writing: send queue %r" % last)
+
+
+def test_drain_never_closes_after_a_response_that_kept_alive(relays):
+    """A response whose head went out before SIGTERM promised keep-alive: the relay must
+    not close right after it (the client's next request would meet a closed socket)."""
+    relay = relays({"drain_seconds": "2"})
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", relay.admin_port))
+    with s:
+        # Pipelined and never read yet: the relay ends up in the middle of a response.
+        s.sendall(net.build_request("GET", "/metrics") * PIPELINED)
+        wait_writing(s)
+        relay.signal(signal.SIGTERM)
+        relay.wait_log(r"event=shutdown_started")
+        reader = net.Reader(s)
+        answered = 0
+        while True:
+            resp = reader.response()
+            assert resp.status == 200
+            answered += 1
+            if resp.headers.get("connection") == "close":
+                break
+        assert reader.at_eof()
+    assert 0 < answered < PIPELINED
+    assert relay.wait_exit(15) == 0

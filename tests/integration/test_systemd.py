@@ -131,7 +131,7 @@ def test_ready_waits_for_the_database(relays, notify, database, pg):
         relay = start(relays, notify, {"database_url": database.url})
         relay.wait_ready()  # listening, answering, but the database is down
         body = relay.wait_readyz(503)
-        assert body["reason"] == "database unavailable"
+        assert body["reason"] == "database not connected yet"
         assert notify.pending() == []
     finally:
         pg.start()

@@ -6,14 +6,13 @@ allow-list and the private-address rule (no connection at all), broken and slow 
 concurrency, the event loop staying free, the relay's own refusals, statistics and logs."""
 import base64
 import signal
-import tempfile
 import threading
 import time
 import urllib.parse
 
 import pytest
 
-from relaytest import certs, client, net
+from relaytest import client, net
 from relaytest import upstream as up
 
 MARK = "zqtk"  # in every secret, token, code, id and path: never in the relay's log
@@ -31,14 +30,6 @@ FORM = client.FORM
 CONTROL = ("oauth2_token_url", "oauth2_operation", "oauth2_app", "oauth2_token_use_basic_auth",
            "oauth2_token_auth_secret_only")
 NOT_ALLOWED = {"error": "invalid_request", "error_description": "token URL not allowed"}
-
-
-@pytest.fixture(scope="module")
-def upstream_cert(session_dir):
-    """(the test CA, the upstream's certificate issued by it)."""
-    d = tempfile.mkdtemp(prefix="token-ca-", dir=session_dir)
-    ca = certs.make_ca(d, "ca")
-    return ca, certs.make_signed_cert(d, "upstream", ca)
 
 
 @pytest.fixture

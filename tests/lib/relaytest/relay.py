@@ -31,6 +31,15 @@ def _die_with_parent():
         pass
 
 
+def read_text(path):
+    """A log file's text so far ("" when it is not there yet)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def sanitizer_problems(text):
     return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
 
@@ -174,11 +183,7 @@ class Relay:
     # log ------------------------------------------------------------------------
 
     def log(self):
-        try:
-            with open(self.logfile, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.logfile)
 
     def log_mark(self):
         return len(self.log())

@@ -1,0 +1,147 @@
+"""Three relay nodes behind a real HAProxy (Debian's, with the configuration derived from
+deploy/haproxy.cfg), one PostgreSQL and one keyring: a flow across nodes, a rolling
+restart and a PostgreSQL restart under continuous load, and a node killed under load."""
+import time
+
+import pytest
+
+from relaytest import client
+from relaytest import haproxy as haproxy_mod
+from relaytest import upstream as up
+from relaytest.cluster import RETURN, Cluster, Load
+
+CLIENT_ID = "cluster-cid"
+TOKEN = "/cluster/token"
+TOKEN_ANSWER = b'{"access_token":"at","token_type":"Bearer","expires_in":3600}'
+THREADS = 4
+
+pytestmark = pytest.mark.skipif(not haproxy_mod.available(),
+                                reason="haproxy is not installed (tests/run installs it)")
+
+
+@pytest.fixture
+def upstream(upstream_cert):
+    u = up.Upstream(upstream_cert[1])
+    u.route(TOKEN, up.raw(200, TOKEN_ANSWER))
+    yield u
+    u.close()
+
+
+@pytest.fixture
+def cluster(relays, workdir, database, pg, upstream_cert, upstream):
+    apps = "\n[app qorus]\nclient_id = %s\nclient_secret = s\ntoken_urls = %s\n" % (
+        CLIENT_ID, upstream.url(TOKEN))
+    c = Cluster(relays, workdir, database, pg, extra=apps,
+                settings={"outbound_ca_file": upstream_cert[0].cert,
+                          "allow_private_outbound": "true", "stats_flush_seconds": "1"})
+    try:
+        yield c.start()
+    finally:
+        c.finish()
+        print("----- haproxy log\n%s" % c.haproxy.log())
+
+
+def load_on(cluster, upstream, **kw):
+    inst = client.register(cluster.nodes[0])
+    return Load(cluster.port(), cluster.cafile, inst, threads=THREADS,
+                token_url=upstream.url(TOKEN), token_client_id=CLIENT_ID,
+                token_answer=TOKEN_ANSWER, **kw)
+
+
+def assert_clean(load):
+    """Every request answered properly; every flow delivered once, its replay refused."""
+    assert load.failures == [], load.failures
+    assert load.lost_or_doubled() == []
+    assert all(load.ok.values()), load.ok
+    assert load.deliveries and set(load.deliveries) == set(load.replays)
+
+
+def test_derived_config_is_valid(cluster):
+    rc, out = cluster.haproxy.check_config()
+    assert rc == 0, out
+    assert set(cluster.haproxy.statuses().values()) == {"UP"}
+
+
+def test_flow_across_nodes(cluster):
+    a, b, c = cluster.nodes
+    inst = client.register(a)
+    flow = client.create_flow(a, inst, instance_state="across")
+    sent = [("code", "c1"), ("state", flow["state"])]
+    resp = client.callback(b, sent)
+    assert client.location_params(resp, RETURN) == [("code", "c1"), ("state", "across")]
+    replay = client.callback(c, sent)
+    assert replay.status == 409, replay
+    assert "location" not in replay.headers
+
+
+def test_rolling_restart_under_load(cluster, upstream):
+    load = load_on(cluster, upstream).start()
+    try:
+        load.wait_progress(2 * len(load.kinds))
+        for node in cluster.nodes:
+            assert cluster.stop_node(node) == 0
+            load.wait_progress(len(load.kinds))  # the others carry the load meanwhile
+            cluster.start_node(node)
+            load.wait_progress(len(load.kinds))
+    finally:
+        load.stop()
+        print(load.summary())
+    assert_clean(load)
+
+
+def stats_rows(database):
+    return {r[:4]: r[4] for r in database.query(
+        "SELECT hour, event, outcome, delivery, count FROM stats_hourly")}
+
+
+def test_postgresql_restart_under_load(cluster, upstream, database, pg):
+    load = load_on(cluster, upstream).start()
+    try:
+        load.wait_progress(2 * len(load.kinds))
+        before = {}
+        while not any(k[1] == "callback" for k in before):
+            before = stats_rows(database)
+            load.wait_progress(1)
+        pg.stop()
+        try:
+            # The nodes serve on without the database, and haproxy keeps them in: its
+            # checks see the 503 and count it as up.
+            for node in cluster.nodes:
+                node.wait_readyz(503, database="unavailable")
+                cluster.haproxy.wait_check_code(node.name, 503)
+            assert set(cluster.haproxy.statuses().values()) == {"UP"}
+            load.wait_progress(2 * len(load.kinds))
+        finally:
+            pg.start()
+        for node in cluster.nodes:
+            node.wait_readyz(200, database="ok")
+        load.wait_progress(2 * len(load.kinds))
+    finally:
+        load.stop()
+        print(load.summary())
+    assert_clean(load)
+    # The counters flushed before the restart are all still there (and only grew).
+    assert cluster.stop_all() == [0] * len(cluster.nodes)  # each flushes its counters
+    after = stats_rows(database)
+    assert all(after.get(k, 0) >= v for k, v in before.items()), (before, after)
+
+
+def test_node_killed_under_load(cluster, upstream):
+    load = load_on(cluster, upstream).start()
+    victim = cluster.nodes[1]
+    try:
+        load.wait_progress(2 * len(load.kinds))
+        assert cluster.kill_node(victim) == -9
+        gone = time.monotonic()  # no connection opened from now on reaches the victim
+        cluster.haproxy.wait_status(victim.name, "DOWN")
+        load.wait_progress(3 * len(load.kinds))
+    finally:
+        load.stop()
+        print(load.summary())
+    # Only requests on connections to the killed node opened before the kill may fail,
+    # at most one per client thread (each then opens a new connection).
+    late = load.failures_after(gone)
+    assert late == [], late
+    assert len(load.failures) <= THREADS, load.failures
+    assert load.lost_or_doubled() == []
+    assert all(load.ok.values()), load.ok

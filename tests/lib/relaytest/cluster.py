@@ -1,0 +1,346 @@
+"""Three relay nodes sharing one PostgreSQL database and one keyring behind HAProxy
+(relaytest.haproxy), and continuous bounded load through the balancer.
+
+The load runs a few client threads, each on a keep-alive connection as a browser or an
+instance would (a new one after REQUESTS_PER_CONNECTION, when the relay says
+"Connection: close", or when the connection fails). A flow's callback and its replay
+go on the same connection unless the relay closes it: while the database is away,
+single use holds per node only (doc/design.md), so the PostgreSQL restart test
+replays on the node that delivered. Each kind of request is one function in LOAD_KINDS: a delivery kind (pickup,
+push) is one more entry.
+"""
+import signal
+import threading
+import time
+import urllib.parse
+
+from . import client, net
+from .haproxy import HAProxy
+
+NODES = 3
+# Above haproxy's inter x fall (1 s in the derived configuration), so the balancer
+# stops sending new connections before the listeners close.
+DRAIN_SECONDS = 3
+RETURN = "https://qorus.example/oauth2/code"
+REQUESTS_PER_CONNECTION = 20
+
+
+class Cluster:
+    """relays: the conftest factory (it owns the nodes' teardown and sanitizer checks)."""
+
+    def __init__(self, relays, workdir, database, pg, settings=None, extra=""):
+        s = {"database_url": database.url, "drain_seconds": str(DRAIN_SECONDS),
+             "rate_limit_flows": "0", "rate_limit_token": "0"}
+        s.update(settings or {})
+        self.nodes = [relays(s, extra=extra, start=False) for _ in range(NODES)]
+        self.haproxy = HAProxy(workdir, [(n.name, n.tls_port) for n in self.nodes])
+        for n in self.nodes:
+            # Every node gives out the balancer's address, the one browsers come back to.
+            n.settings["public_url"] = "https://localhost:%d" % self.haproxy.port
+        self.database = database
+        self.pg = pg
+        self.cafile = self.nodes[0].cafile
+
+    def start(self):
+        for n in self.nodes:
+            n.start(wait=False)
+        for n in self.nodes:
+            n.wait_ready()
+        self.haproxy.start()
+        for n in self.nodes:
+            self.wait_in(n)
+        return self
+
+    def wait_in(self, node):
+        """Until the node has its database and the balancer sends it connections."""
+        node.wait_readyz(200, database="ok")
+        self.haproxy.wait_status(node.name, "UP")
+
+    def stop_node(self, node):
+        """SIGTERM; the exit status once the drain is over."""
+        return node.stop()
+
+    def kill_node(self, node):
+        node.signal(signal.SIGKILL)
+        return node.wait_exit()
+
+    def start_node(self, node):
+        """Starts it; returns once the balancer sends it connections again."""
+        sessions = self.haproxy.sessions(node.name)
+        node.start()
+        self.wait_in(node)
+        self.haproxy.wait_sessions(node.name, sessions + 1)
+
+    def stop_all(self):
+        """SIGTERM to every running node at once (their drains overlap); the exit
+        statuses."""
+        running = [n for n in self.nodes if n.alive()]
+        for n in running:
+            n.signal(signal.SIGTERM)
+        return [n.wait_exit() for n in running]
+
+    def finish(self):
+        try:
+            assert set(self.stop_all()) <= {0}, "a node did not exit 0 after SIGTERM"
+        finally:
+            self.haproxy.finish()
+
+    def port(self):
+        return self.haproxy.port
+
+
+class Connection:
+    """One keep-alive connection (TLS passthrough through HAProxy to some node)."""
+
+    def __init__(self, port, cafile):
+        self.port = port
+        self.cafile = cafile
+        self.sock = None
+        self.reader = None
+        self.opened = None  # time.monotonic() when its connect started
+        self.opened_at = None
+        self.last = None    # the last response on it
+        self.served = 0     # requests answered on it
+
+    def request(self, method, target, headers=None, body=b""):
+        if self.sock is None:
+            self.opened = time.monotonic()
+            self.opened_at = time.time()
+            self.sock = net.connect(self.port, tls=True, cafile=self.cafile)
+            self.reader = net.Reader(self.sock)
+            self.served = 0
+            self.last = None
+        try:
+            self.sock.sendall(net.build_request(method, target, headers, body))
+            resp = self.reader.response(head_request=(method == "HEAD"))
+        except BaseException:
+            self.close()
+            raise
+        self.served += 1
+        self.last = resp
+        if resp.headers.get("connection", "").lower() == "close":
+            self.close()
+        return resp
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def _signed(instance, target, body, content_type):
+    ts = int(time.time())
+    return {"Content-Type": content_type,
+            "X-OAuth-Signature": client.signature_header(instance.id, instance.secret, ts,
+                                                         "POST", target, body)}
+
+
+class Failure(Exception):
+    """A request that did not get its proper answer."""
+
+
+def _expect(resp, status, what):
+    if resp.status != status:
+        raise Failure("%s: %d %r" % (what, resp.status, resp.body[:200]))
+
+
+def _new_flow(conn, load, n, delivery):
+    body = ('{"return_url":"%s","delivery":"%s","instance_state":"s-%d"}' % (
+        RETURN, delivery, n)).encode()
+    resp = conn.request("POST", "/v1/flows", _signed(load.instance, "/v1/flows", body,
+                                                     "application/json"), body)
+    _expect(resp, 201, "flow creation")
+    flow = resp.json()
+    return flow, urllib.parse.urlsplit(flow["redirect_uri"]).path
+
+
+def _callback(conn, path, flow, code):
+    return conn.request("GET", "%s?code=%s&state=%s" % (path, code, flow["state"]))
+
+
+def flow_redirect(conn, load, n):
+    """A flow, its callback (303 to return_url with the code and the instance's state),
+    and a replay of the callback (409)."""
+    flow, path = _new_flow(conn, load, n, "redirect")
+    code = "c-%d" % n
+    load.flows_started(n)
+    resp = _callback(conn, path, flow, code)
+    _expect(resp, 303, "callback")
+    params = urllib.parse.parse_qsl(resp.headers["location"].split("?", 1)[1])
+    if params != [("code", code), ("state", "s-%d" % n)]:
+        raise Failure("callback delivered %r" % params)
+    load.delivered(n)
+    replay = _callback(conn, path, flow, code)
+    load.replayed(n, replay.status)
+    _expect(replay, 409, "replay")
+
+
+def flow_form_post(conn, load, n):
+    """A flow delivered by form_post: the 200 page carries the code once; a replay 409."""
+    flow, path = _new_flow(conn, load, n, "form_post")
+    code = "c-%d" % n
+    load.flows_started(n)
+    resp = _callback(conn, path, flow, code)
+    _expect(resp, 200, "form_post callback")
+    if ('value="%s"' % code).encode() not in resp.body:
+        raise Failure("form_post page without the code")
+    load.delivered(n)
+    replay = _callback(conn, path, flow, code)
+    load.replayed(n, replay.status)
+    _expect(replay, 409, "form_post replay")
+
+
+def token(conn, load, n):
+    """A token delegate request, relayed to the upstream and its answer back verbatim."""
+    body = urllib.parse.urlencode([("grant_type", "authorization_code"),
+                                   ("client_id", load.token_client_id),
+                                   ("client_secret", "auto"), ("code", "t-%d" % n),
+                                   ("redirect_uri", "https://relay.example/v1/callback"),
+                                   ("code_verifier", "v-%d" % n),
+                                   ("oauth2_token_url", load.token_url)]).encode()
+    resp = conn.request("POST", "/v1/token", _signed(load.instance, "/v1/token", body,
+                                                     client.FORM), body)
+    _expect(resp, 200, "token")
+    if resp.body != load.token_answer:
+        raise Failure("token answer changed: %r" % resp.body[:200])
+
+
+def healthz(conn, load, n):
+    _expect(conn.request("GET", "/healthz"), 200, "healthz")
+
+
+LOAD_KINDS = {"flow_redirect": flow_redirect, "flow_form_post": flow_form_post,
+              "token": token, "healthz": healthz}
+
+
+class Load:
+    """Client threads cycling through kinds until stopped (or max_requests each).
+
+    failures: [(kind, error text, when its connection was opened: time.monotonic())];
+    ok: {kind: count}.
+    """
+
+    def __init__(self, port, cafile, instance, kinds=tuple(LOAD_KINDS), threads=4,
+                 token_url=None, token_client_id=None, token_answer=None,
+                 max_requests=3000):
+        self.port = port
+        self.cafile = cafile
+        self.instance = instance
+        self.kinds = list(kinds)
+        self.token_url = token_url
+        self.token_client_id = token_client_id
+        self.token_answer = token_answer
+        self.max_requests = max_requests
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.stopping = threading.Event()
+        self.ok = {k: 0 for k in self.kinds}
+        self.failures = []
+        self.deliveries = {}  # flow number: times its callback delivered
+        self.replays = {}     # flow number: the replay's status
+        self.started = set()
+        self.counter = 0
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
+                        for i in range(threads)]
+
+    # bookkeeping, called by the kinds ---------------------------------------------
+
+    def flows_started(self, n):
+        with self.lock:
+            self.started.add(n)
+
+    def delivered(self, n):
+        with self.lock:
+            self.deliveries[n] = self.deliveries.get(n, 0) + 1
+
+    def replayed(self, n, status):
+        with self.lock:
+            self.replays[n] = status
+
+    # running -----------------------------------------------------------------------
+
+    def _next(self):
+        with self.lock:
+            self.counter += 1
+            return self.counter
+
+    def _run(self, index):
+        conn = Connection(self.port, self.cafile)
+        for i in range(self.max_requests):
+            if self.stopping.is_set():
+                break
+            kind = self.kinds[(index + i) % len(self.kinds)]
+            n = self._next()
+            try:
+                LOAD_KINDS[kind](conn, self, n)
+            except (Failure, OSError, EOFError, ValueError) as e:
+                opened = conn.opened
+                what = "%s: %s (at %.3f, connection opened %.3f, %d answered on it, " \
+                    "the last %s with Connection: %s)" % (
+                        type(e).__name__, e, time.time(), conn.opened_at, conn.served,
+                        conn.last and conn.last.status,
+                        conn.last and conn.last.headers.get("connection"))
+                conn.close()
+                with self.cond:
+                    self.failures.append((kind, what, opened))
+                    self.cond.notify_all()
+                continue
+            with self.cond:
+                self.ok[kind] += 1
+                self.cond.notify_all()
+            # Between two kinds (a flow's callback and replay share a connection) the
+            # client closes after a few requests, no race on its side: new connections
+            # keep coming, as from many browsers, so a node back in the balancer gets its
+            # share.
+            if conn.served >= REQUESTS_PER_CONNECTION:
+                conn.close()
+        conn.close()
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def failures_after(self, moment):
+        """The failures on connections opened after moment (time.monotonic())."""
+        return [f for f in self.failures if f[2] is None or f[2] > moment]
+
+    def done(self):
+        with self.lock:
+            return sum(self.ok.values())
+
+    def wait_progress(self, n, timeout=60):
+        """Until n more requests succeeded (every kind at least once when n >= kinds)."""
+        with self.cond:
+            target = sum(self.ok.values()) + n
+            before = dict(self.ok)
+            deadline = time.monotonic() + timeout
+
+            def reached():
+                every = n < len(self.kinds) or all(self.ok[k] > before[k] for k in self.kinds)
+                return sum(self.ok.values()) >= target and every
+            while not reached():
+                left = deadline - time.monotonic()
+                if left <= 0 or not any(t.is_alive() for t in self.threads):
+                    raise AssertionError("load made no progress: ok %r, failures %r" % (
+                        self.ok, self.failures[-5:]))
+                self.cond.wait(min(left, 0.5))
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in self.threads), "load threads still running"
+
+    def summary(self):
+        return "answered %r, failed %d, flows delivered %d" % (
+            self.ok, len(self.failures), len(self.deliveries))
+
+    def lost_or_doubled(self):
+        """Flows whose callback never delivered, delivered twice, or whose replay was not
+        refused, among the flows whose requests all got an answer."""
+        bad = []
+        for n in sorted(self.started):
+            if n in self.replays and (self.deliveries.get(n) != 1 or self.replays[n] != 409):
+                bad.append((n, self.deliveries.get(n), self.replays[n]))
+        return bad
