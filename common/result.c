@@ -54,8 +54,7 @@ static bool key_derive(const unsigned char *ikm, size_t ikm_len,
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)key,
-						  PICKUP_KEY_BYTES),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)key, PICKUP_KEY_BYTES),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info)),
 		OSSL_PARAM_construct_end(),
 	};

@@ -176,7 +176,13 @@ static void notice_ignore(void *arg, const char *message)
 
 static void db_connect(struct db *db)
 {
-	db->pg = PQconnectStart(db->conninfo);
+	/* conninfo (a string or URI) is expanded in place of dbname; application_name after
+	 * it, when the owner names one, takes precedence over any in conninfo. */
+	const char *const keys[] = { "dbname",
+				     db->hooks.application_name ? "application_name" : NULL, NULL };
+	const char *const values[] = { db->conninfo, db->hooks.application_name, NULL };
+
+	db->pg = PQconnectStartParams(keys, values, 1);
 	if (!db->pg || PQstatus(db->pg) == CONNECTION_BAD) {
 		db_disconnect_and_retry(db, db->pg ? PQerrorMessage(db->pg) : "out of memory");
 		return;
@@ -292,6 +298,18 @@ static void results_read(struct db *db)
 	}
 }
 
+/* libpq keeps the notifications it read beside the results: hand them over. */
+static void notifies_read(struct db *db)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(db->pg))) {
+		if (db->hooks.on_notify)
+			db->hooks.on_notify(db->hooks_arg, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
 static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
 	struct db *db = arg;
@@ -321,6 +339,8 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 		results_read(db);
 	else
 		PQclear(PQgetResult(db->pg)); /* nothing asked: drain whatever arrived */
+	if (db->pg)
+		notifies_read(db);
 }
 
 static void db_send_next(struct db *db)

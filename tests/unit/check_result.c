@@ -88,7 +88,8 @@ START_TEST(lookup_and_owner)
 {
 	unsigned char a[RESULT_LOOKUP_BYTES], b[RESULT_LOOKUP_BYTES], other_key[PICKUP_KEY_BYTES];
 	unsigned char o1[RESULT_OWNER_BYTES], o2[RESULT_OWNER_BYTES];
-	unsigned char cb1[CALLBACK_ID_BYTES] = "callback-id-0001", cb2[CALLBACK_ID_BYTES] = "callback-id-0002";
+	unsigned char cb1[CALLBACK_ID_BYTES] = "callback-id-0001",
+		      cb2[CALLBACK_ID_BYTES] = "callback-id-0002";
 
 	result_lookup(flow_id, key, a);
 	result_lookup(flow_id, key, b);

@@ -19,6 +19,7 @@ Suite *keycache_suite(void);
 Suite *keyfile_suite(void);
 Suite *keyring_suite(void);
 Suite *log_suite(void);
+Suite *lookup_map_suite(void);
 Suite *metrics_suite(void);
 Suite *provider_suite(void);
 Suite *ratelimit_suite(void);
