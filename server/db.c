@@ -158,7 +158,8 @@ static void connect_poll(struct db *db)
 		db->connected_once = true;
 		db->connection = db->connection + 1 ? db->connection + 1 : 1;
 		db->failing = false;
-		log_info("db_connected");
+		if (!db->hooks.quiet)
+			log_info("db_connected");
 		state_set(db, DB_PREPARING);
 		db->hooks.on_connected(db->hooks_arg, db);
 		return;
@@ -218,7 +219,7 @@ static void db_disconnect_and_retry(struct db *db, const char *why)
 		PQclear(db->result);
 		db->result = NULL;
 	}
-	if (!db->failing)
+	if (!db->failing && !db->hooks.quiet)
 		log_warn("db_unavailable", LF_TEXT("reason", reason),
 			 LF_INT("retry_ms", db->backoff_ms));
 	db->failing = true;

@@ -33,6 +33,8 @@ struct db_hooks {
 	void (*on_notify)(void *arg, const char *channel, const char *payload);
 	/* Shown in pg_stat_activity (NULL: libpq's default). */
 	const char *application_name;
+	/* The owner logs this connection's outages itself (through on_state). */
+	bool quiet;
 };
 
 /* Owns a copy of conninfo. */

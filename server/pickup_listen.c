@@ -16,6 +16,7 @@
 struct pickup_listen {
 	struct db *db;
 	struct pickup_waits *waits;
+	bool down; /* lost, not yet back */
 };
 
 static void listen_done(void *arg, PGresult *res, const char *error)
@@ -41,6 +42,19 @@ static void on_connected(void *arg, struct db *db)
 		db_reset(db);
 }
 
+/* Once per outage and recovery: the main connection logs the database's own. */
+static void on_state(void *arg, enum db_state state)
+{
+	struct pickup_listen *pl = arg;
+
+	if (state == DB_DOWN && !pl->down)
+		log_warn("pickup_listen_lost");
+	else if (state == DB_READY && pl->down)
+		log_info("pickup_listen_back");
+	if (state == DB_DOWN || state == DB_READY)
+		pl->down = state == DB_DOWN;
+}
+
 static void on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct pickup_listen *pl = arg;
@@ -54,7 +68,8 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 struct pickup_listen *pickup_listen_new(struct event_base *base, const char *conninfo,
 					int query_timeout_seconds, struct pickup_waits *waits)
 {
-	static const struct db_hooks hooks = { on_connected, NULL, on_notify, "oauth-relay listen" };
+	static const struct db_hooks hooks = { on_connected, on_state, on_notify,
+					       "oauth-relay listen", true };
 	struct pickup_listen *pl = calloc(1, sizeof(*pl));
 
 	if (!pl)

@@ -13,18 +13,18 @@
 
 #define PURGE_SECONDS 60
 
-#define CREATE                                                                 \
+#define CREATE                                                                  \
 	"INSERT INTO pickup_results (lookup, owner, expires_at, state) VALUES " \
 	"($1, $2, to_timestamp($3::bigint), 'pending')"
 /* pg_notify is delivered at commit, to every node listening (this one too). */
-#define PUT                                                                               \
-	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "    \
+#define PUT                                                                                 \
+	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
 	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() RETURNING lookup) " \
 	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
 #define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
-#define PURGE                                                                         \
+#define PURGE                                                                             \
 	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
-	"secs => $1::int) RETURNING state) "                                            \
+	"secs => $1::int) RETURNING state) "                                              \
 	"SELECT count(*) FILTER (WHERE state <> 'picked') FROM d"
 
 enum row_state { ROW_PENDING, ROW_READY, ROW_PICKED };
@@ -47,7 +47,7 @@ struct pickup_call {
 	struct pickup_answer a;
 	unsigned char *sealed; /* the claimed result's bytes, owned */
 	unsigned char lookup[RESULT_LOOKUP_BYTES];
-	bool wake; /* a result was stored: wake this node's waiters */
+	bool wake;        /* a result was stored: wake this node's waiters */
 	struct event *ev; /* memory: the answer, from the loop */
 };
 
@@ -213,8 +213,9 @@ static enum pickup_status status_parse(const char *s)
 		const char *name;
 		enum pickup_status status;
 	} names[] = {
-		{ "claimed", PICKUP_DONE },    { "pending", PICKUP_PENDING }, { "picked", PICKUP_PICKED },
-		{ "expired", PICKUP_EXPIRED }, { "none", PICKUP_NONE },
+		{ "claimed", PICKUP_DONE },  { "pending", PICKUP_PENDING },
+		{ "picked", PICKUP_PICKED }, { "expired", PICKUP_EXPIRED },
+		{ "none", PICKUP_NONE },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

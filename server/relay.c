@@ -141,7 +141,7 @@ static void on_db_connected(void *arg, struct db *db)
 		db_usable(db);
 }
 
-static const struct db_hooks relay_db_hooks = { on_db_connected, NULL, NULL, NULL };
+static const struct db_hooks relay_db_hooks = { on_db_connected, NULL, NULL, NULL, false };
 
 static void nofile_raise(void)
 {

@@ -57,8 +57,8 @@ static void outcome_record(struct request *req, enum stats_outcome outcome, int 
 }
 
 /* Ends the wait and answers: the request may be reused once answered, so p goes first. */
-static void finish_error(struct pickup *p, int status, enum stats_outcome outcome,
-			 const char *code, const char *message)
+static void finish_error(struct pickup *p, int status, enum stats_outcome outcome, const char *code,
+			 const char *message)
 {
 	struct request *req = p->req;
 
@@ -134,7 +134,8 @@ static void on_claimed(void *arg, const struct pickup_answer *a)
 			     "The result of this flow was picked up already.");
 		return;
 	case PICKUP_EXPIRED:
-		finish_error(p, 410, STATS_EXPIRED, "expired", "This flow expired before its pickup.");
+		finish_error(p, 410, STATS_EXPIRED, "expired",
+			     "This flow expired before its pickup.");
 		return;
 	case PICKUP_NONE:
 		finish_error(p, 404, STATS_NOT_FOUND, "not_found", NOT_FOUND);
@@ -150,8 +151,7 @@ static void claim_start(struct pickup *p)
 {
 	struct relay *relay = p->req->relay;
 
-	if (!pickup_store_claim(relay->pickups, p->waiter.node.key, p->owner, on_claimed, p,
-				&p->call))
+	if (!pickup_store_claim(relay->pickups, p->waiter.node.key, p->owner, on_claimed, p, &p->call))
 		finish_error(p, 503, STATS_UNAVAILABLE, "temporarily_unavailable",
 			     "The relay cannot look up results right now; try again.");
 }
@@ -239,7 +239,7 @@ static struct pickup *pickup_new(struct request *req, const char *instance_id, i
 	result_owner(callback_id, p->owner);
 	result_lookup(p->flow_id, p->key, p->waiter.node.key);
 	if (!p->final && (!(p->timer = evtimer_new(req->relay->base, on_timer, p)) ||
-			 evtimer_add(p->timer, &tv) != 0))
+			  evtimer_add(p->timer, &tv) != 0))
 		goto failed;
 	return p;
 failed:
@@ -273,7 +273,8 @@ static void result_get(struct request *req)
 	}
 	if (!wait_parse(req, &wait)) {
 		outcome_record(req, STATS_INVALID, 400);
-		response_error(req, 400, "invalid_wait", "wait must be a whole number of seconds, 0 to 30.");
+		response_error(req, 400, "invalid_wait",
+			       "wait must be a whole number of seconds, 0 to 30.");
 		return;
 	}
 	if (!http_head_get(&req->head, "x-oauth-pickup-key")) {

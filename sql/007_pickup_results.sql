@@ -47,3 +47,29 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Pickup in the anonymous statistics: rows of stats_hourly with event 'pickup', delivery
+-- 'pickup', provider 'unspecified' (a pickup does not know its authorization server), and
+-- outcome delivered (200), pending (202: the wait ended first), conflict (409), expired
+-- (410), not_found (404), invalid, refused (401) or unavailable; pending_expired counts
+-- the results purged without ever being picked up. For these rows consent_s_buckets and
+-- consent_s_sum hold the seconds each pickup waited for its answer.
+COMMENT ON COLUMN stats_hourly.consent_s_buckets IS
+    'callback: time to consent; pickup: seconds waited for the answer (s buckets <= 5, 10, 20, 30, 60, 90, 120, 300, 600, 900, 1800, +Inf)';
+
+-- Pickups per day: the count of each outcome and the mean wait of the answered ones.
+CREATE VIEW stats_pickup_daily AS
+SELECT date_trunc('day', hour) AS day,
+       sum(count) FILTER (WHERE outcome = 'delivered') AS delivered,
+       sum(count) FILTER (WHERE outcome = 'pending') AS pending,
+       sum(count) FILTER (WHERE outcome = 'pending_expired') AS pending_expired,
+       sum(count) FILTER (WHERE outcome = 'conflict') AS conflict,
+       sum(count) FILTER (WHERE outcome = 'expired') AS expired,
+       sum(count) FILTER (WHERE outcome = 'not_found') AS not_found,
+       sum(count) FILTER (WHERE outcome NOT IN ('delivered', 'pending', 'pending_expired',
+                                                'conflict', 'expired', 'not_found'))
+           AS refused_or_failed,
+       sum(consent_s_sum) / nullif(sum(count) FILTER (WHERE outcome <> 'pending_expired'), 0)
+           AS mean_wait_s
+FROM stats_hourly WHERE event = 'pickup'
+GROUP BY 1;

@@ -5,10 +5,12 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 
 import pytest
 
 from relaytest import client, net, usage
+from relaytest.relay import run_relayctl
 from test_multinode import pair
 
 NOT_FOUND = {"error": "not_found",
@@ -311,4 +313,67 @@ def test_listen_connection_cut(relays, database):
     resp = waiter.result()
     assert resp.status == 200, resp
     assert resp.json()["params"][0] == ["code", "after-cut"]
-    b.wait_log(r"event=db_connected", since=mark)
+    b.wait_log(r"event=pickup_listen_back", since=mark)
+
+
+def ctl_target(relay, inst):
+    return ["--relay", "https://localhost:%d" % relay.tls_port, "--cacert", relay.cafile,
+            "--id", inst.id, "--secret", inst.secret]
+
+
+def test_relayctl_pickup(relay):
+    inst = client.register(relay)
+    made = run_relayctl(["flow", "--delivery", "pickup"] + ctl_target(relay, inst))
+    assert made.returncode == 0, made.stderr
+    flow = json.loads(made.stdout)
+    args = ["pickup"] + ctl_target(relay, inst) + [flow["flow_id"], "--pickup-key",
+                                                    flow["pickup_key"]]
+    pending = run_relayctl(args + ["--wait", "0"])
+    assert pending.returncode == 3 and "HTTP 202" in pending.stderr, pending
+    path = urllib.parse.urlsplit(flow["redirect_uri"]).path
+    complete(client.callback(relay, [("code", "by-ctl"), ("state", flow["state"])], path=path))
+    got = run_relayctl(args + ["--wait", "5"])
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["params"][0] == ["code", "by-ctl"]
+    again = run_relayctl(args)
+    assert again.returncode == 1 and "HTTP 409" in again.stderr
+    for bad in (["--wait", "x"], ["--wait", "100"]):
+        assert run_relayctl(args + bad).returncode == 2
+    assert run_relayctl(["pickup"] + ctl_target(relay, inst) + [flow["flow_id"]]).returncode == 2
+    assert "pickup --relay URL" in run_relayctl(["pickup", "--help"]).stdout
+
+
+def test_statistics(relays, database):
+    relay = relays({"database_url": database.url, "stats_flush_seconds": 1})
+    relay.wait_readyz(200, database="ok")
+    inst = client.register(relay)
+    flow = pickup_flow(relay, inst)
+    assert pickup(relay, inst, flow["flow_id"], flow["pickup_key"], wait=0).status == 202
+    complete(client.callback(relay, [("code", "c"), ("state", flow["state"])]))
+    assert pickup(relay, inst, flow["flow_id"], flow["pickup_key"]).status == 200
+    assert pickup(relay, inst, flow["flow_id"], flow["pickup_key"]).status == 409
+    assert pickup(relay, inst, flow["flow_id"], client.b64url(b"k" * 32)).status == 404
+    fams = usage.parse_metrics(relay.get("/metrics", listener="admin").body.decode())
+    outcomes = {s[1]["outcome"]: s[2] for s in fams["oauth_relay_pickups_total"]["samples"]}
+    assert outcomes == {"pending": 1, "delivered": 1, "conflict": 1, "not_found": 1}
+    assert sample(fams, "oauth_relay_pickup_wait_seconds_count") == 4
+    # The hourly counters: event pickup, by outcome, with the wait histogram.
+    deadline = time.monotonic() + 20
+    while True:
+        rows = database.query("SELECT outcome, delivery, sum(count)::int FROM stats_hourly "
+                              "WHERE event = 'pickup' GROUP BY 1, 2")
+        if len(rows) == 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert sorted(rows) == [("conflict", "pickup", 1), ("delivered", "pickup", 1),
+                            ("not_found", "pickup", 1), ("pending", "pickup", 1)]
+    stats = json.loads(relay.get("/v1/stats?group=outcome", listener="admin").body)
+    assert stats["totals"]["pickup"] == 4
+    assert stats["pickup_wait_s"]["count"] == 4
+    assert database.query("SELECT delivered::int, pending::int FROM stats_pickup_daily") == [
+        (1, 1)]
+
+
+def sample(fams, name):
+    family = name.rsplit("_", 1)[0]
+    return [s[2] for s in fams[family]["samples"] if s[0] == name][0]
