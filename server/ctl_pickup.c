@@ -83,8 +83,8 @@ static const char *args_error(const struct pickup_args *a)
 		    strlen(a->flow_id) ||
 	    strlen(a->flow_id) > 64)
 		return "FLOW_ID is not a flow id";
-	if (a->wait && (strspn(a->wait, "0123456789") != strlen(a->wait) || !*a->wait ||
-			strlen(a->wait) > 2))
+	if (a->wait &&
+	    (strspn(a->wait, "0123456789") != strlen(a->wait) || !*a->wait || strlen(a->wait) > 2))
 		return "--wait takes a whole number of seconds, 0 to 30";
 	return NULL;
 }

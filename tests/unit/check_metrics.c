@@ -534,7 +534,7 @@ START_TEST(all_labels)
 		metrics_pickup((enum stats_outcome)o, o);
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
-	ck_assert_int_eq(e.n, 13);
+	ck_assert_int_eq(e.n, 14);
 	ck_assert_double_eq(sample(text, "oauth_relay_pickup_wait_seconds_count"),
 			    STATS_OUTCOME_COUNT);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"),
