@@ -24,8 +24,12 @@ static void listen_done(void *arg, PGresult *res, const char *error)
 	struct pickup_listen *pl = arg;
 
 	if (!res) {
-		log_warn("pickup_listen_failed", LF_TEXT("reason", error));
-		db_reset(pl->db);
+		/* Refused by the server: start over. Else the connection is gone already (or
+		 * being freed) and db.c reconnects by itself. */
+		if (db_state(pl->db) == DB_PREPARING) {
+			log_warn("pickup_listen_failed", LF_TEXT("reason", error));
+			db_reset(pl->db);
+		}
 		return;
 	}
 	db_ready(pl->db);
