@@ -238,6 +238,11 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
 		return;
 	}
+	/* A pickup's result goes back as JSON strings: refused before it uses the flow up. */
+	if (cb->flow.delivery == DELIVERY_PICKUP && !callback_params_utf8(&cb->query)) {
+		reject(req, cb, PAGE_INVALID, STATS_INVALID);
+		return;
+	}
 	/* A revoked instance's flows in progress end with it (README "Instances"). */
 	if (req->relay->revoked &&
 	    revocations_contains_callback(req->relay->revoked, cb->flow.instance)) {

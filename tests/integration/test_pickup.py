@@ -147,6 +147,17 @@ def test_flow_id_is_the_default_state(node):
     assert resp.json() == {"params": [["state", flow["flow_id"]], ["code", "c"]]}
 
 
+def test_not_utf8_refused_before_use(relay):
+    inst = client.register(relay)
+    flow = pickup_flow(relay, inst)
+    # JSON strings cannot carry it: refused, and the flow is not used up.
+    resp = client.callback(relay, "code=%%FF&state=%s" % flow["state"])
+    assert resp.status == 400, resp
+    complete(client.callback(relay, "code=%%C3%%A9&state=%s" % flow["state"]))
+    resp = pickup(relay, inst, flow["flow_id"], flow["pickup_key"])
+    assert resp.json()["params"][0] == ["code", "\u00e9"]
+
+
 def test_request_errors(relay):
     inst = client.register(relay)
     flow = pickup_flow(relay, inst)
