@@ -6,6 +6,7 @@
 #include "textbuf.h"
 
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,60 @@ enum callback_check callback_check_params(const struct query *q)
 			return CALLBACK_DUPLICATE;
 	}
 	return CALLBACK_OK;
+}
+
+/* Bytes of the sequence a lead byte starts, and the least code point it may encode. */
+static int utf8_lead(unsigned char c, uint32_t *cp, uint32_t *min)
+{
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		*cp = c & 0x1f;
+		*min = 0x80;
+		return 2;
+	}
+	if (c >= 0xe0 && c <= 0xef) {
+		*cp = c & 0x0f;
+		*min = 0x800;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		*cp = c & 0x07;
+		*min = 0x10000;
+		return 4;
+	}
+	return 0;
+}
+
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t cp = 0, min = 0;
+		int n = utf8_lead(*p++, &cp, &min);
+		if (n == 0)
+			return false;
+		for (int i = 1; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		if (n > 1 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
+			return false;
+	}
+	return true;
+}
+
+bool callback_params_utf8(const struct query *q)
+{
+	for (size_t i = 0; i < q->count; i++) {
+		if (!utf8_valid(q->params[i].name) || !utf8_valid(q->params[i].value))
+			return false;
+	}
+	return true;
 }
 
 bool callback_path_parse(const char *path, size_t len, struct callback_path *out)

@@ -19,6 +19,10 @@ enum callback_check { CALLBACK_OK, CALLBACK_NO_STATE, CALLBACK_DUPLICATE, CALLBA
 
 enum callback_check callback_check_params(const struct query *q);
 
+/* Whether every name and value is UTF-8 (no overlong form, surrogate or code point past
+ * U+10FFFF): a pickup hands them back as JSON strings, which cannot hold anything else. */
+bool callback_params_utf8(const struct query *q);
+
 /* The path an authorization response arrived at: the shared /v1/callback (for shared apps)
  * or an instance's /v1/callback/<callback id>. */
 struct callback_path {

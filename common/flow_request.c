@@ -65,10 +65,20 @@ static const struct app_settings *app_find(const struct settings *s, const char 
 	return NULL;
 }
 
+/* A pickup's result waits at the relay: nothing goes back to a return_url. */
+static bool return_url_optional(json_t *body)
+{
+	const char *delivery = json_string_value(json_object_get(body, "delivery"));
+
+	return !json_object_get(body, "return_url") && delivery && strcmp(delivery, "pickup") == 0;
+}
+
 static bool return_url_fill(json_t *body, struct flow *f, struct flow_request_error *err)
 {
 	const char *url;
 
+	if (return_url_optional(body))
+		return true;
 	if (string_field(body, "return_url", &url, true) &&
 	    url_return_normalize(url, strlen(url), f->return_url))
 		return true;
@@ -86,9 +96,9 @@ static bool delivery_fill(json_t *body, struct flow *f, struct flow_request_erro
 	    (delivery && !delivery_parse(delivery, &f->delivery)))
 		return refuse(err, "invalid_delivery",
 			      "delivery must be redirect, form_post, pickup or push.");
-	if (f->delivery == DELIVERY_PICKUP || f->delivery == DELIVERY_PUSH)
+	if (f->delivery == DELIVERY_PUSH)
 		return refuse(err, "unsupported_delivery",
-			      "This relay delivers by redirect or form_post only.");
+			      "This relay delivers by redirect, form_post or pickup only.");
 	return true;
 }
 

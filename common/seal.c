@@ -19,7 +19,7 @@
 #define HEADER_BYTES (1 + KID_BYTES)
 #define PLAIN_MAX                                                                           \
 	(FLOW_ID_BYTES + 4 + 2 + 1 + 2 * CALLBACK_ID_BYTES + 3 * 2 + URL_MAX + ISSUER_MAX + \
-	 INSTANCE_STATE_MAX)
+	 INSTANCE_STATE_MAX + PICKUP_KEY_BYTES)
 #define SEALED_MAX (HEADER_BYTES + NONCE_BYTES + PLAIN_MAX + TAG_BYTES)
 /* The flags byte: the delivery in the low bits, then these. */
 #define FLAG_INSTANCE_STATE 0x80
@@ -93,6 +93,11 @@ static bool get_str(const unsigned char **p, const unsigned char *end, char *out
 	return true;
 }
 
+static bool delivery_keyed(enum delivery d)
+{
+	return d == DELIVERY_PICKUP || d == DELIVERY_PUSH;
+}
+
 static size_t flow_encode(const struct flow *f, unsigned char *out)
 {
 	unsigned char *p = out;
@@ -114,6 +119,10 @@ static size_t flow_encode(const struct flow *f, unsigned char *out)
 	put_str(&p, f->return_url);
 	put_str(&p, f->issuer);
 	put_str(&p, f->instance_state);
+	if (delivery_keyed(f->delivery)) {
+		memcpy(p, f->pickup_key, PICKUP_KEY_BYTES);
+		p += PICKUP_KEY_BYTES;
+	}
 	return (size_t)(p - out);
 }
 
@@ -146,9 +155,17 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 		memcpy(f->app, p, CALLBACK_ID_BYTES);
 		p += CALLBACK_ID_BYTES;
 	}
-	return get_str(&p, end, f->return_url, sizeof(f->return_url)) &&
-	       get_str(&p, end, f->issuer, sizeof(f->issuer)) &&
-	       get_str(&p, end, f->instance_state, sizeof(f->instance_state)) && p == end;
+	if (!get_str(&p, end, f->return_url, sizeof(f->return_url)) ||
+	    !get_str(&p, end, f->issuer, sizeof(f->issuer)) ||
+	    !get_str(&p, end, f->instance_state, sizeof(f->instance_state)))
+		return false;
+	if (delivery_keyed(f->delivery)) {
+		if (end - p != PICKUP_KEY_BYTES)
+			return false;
+		memcpy(f->pickup_key, p, PICKUP_KEY_BYTES);
+		p += PICKUP_KEY_BYTES;
+	}
+	return p == end;
 }
 
 /* Writes header, nonce, ciphertext and tag to sealed. */

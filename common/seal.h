@@ -9,7 +9,8 @@
  * Every flow is bound to the callback path it may arrive at (README "Callback paths"):
  * its instance's callback id, or a shared app's client_id for /v1/callback; it always
  * names its instance's callback id, so that revoking the instance stops its flows too.
- * Version 1 tokens carried no binding and no longer open.
+ * Version 1 tokens carried no binding and no longer open. A pickup or push flow carries its
+ * pickup key after instance_state; the other deliveries' tokens end there, as before.
  */
 #ifndef OAUTH_RELAY_SEAL_H
 #define OAUTH_RELAY_SEAL_H
@@ -27,6 +28,8 @@
 #define ISSUER_MAX 512
 #define INSTANCE_STATE_MAX 128
 #define SEAL_TOKEN_MAX 2048
+#define PICKUP_KEY_BYTES 32
+#define PICKUP_KEY_LEN 43 /* base64url of PICKUP_KEY_BYTES */
 
 enum delivery { DELIVERY_REDIRECT, DELIVERY_FORM_POST, DELIVERY_PICKUP, DELIVERY_PUSH };
 
@@ -43,7 +46,10 @@ struct flow {
 	bool shared_app;  /* bound to a shared app (/v1/callback), else to an instance */
 	unsigned char instance[CALLBACK_ID_BYTES]; /* the creating instance's callback id */
 	unsigned char app[CALLBACK_ID_BYTES];      /* shared_app only: seal_app_binding() */
-	char kid[KEYRING_KID_LEN + 1];             /* the key that sealed it (set by seal_open) */
+	/* pickup and push only: the secret the stored result is sealed under with the keyring
+	 * (common/result.h); it is in no other token, so redirect tokens keep their format. */
+	unsigned char pickup_key[PICKUP_KEY_BYTES];
+	char kid[KEYRING_KID_LEN + 1]; /* the key that sealed it (set by seal_open) */
 };
 
 enum seal_result { SEAL_OK, SEAL_INVALID, SEAL_EXPIRED };

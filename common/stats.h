@@ -17,7 +17,8 @@ enum stats_event {
 	STATS_INSTANCE_REGISTERED,
 	STATS_FLOW_CREATED,
 	STATS_CALLBACK,
-	STATS_TOKEN, /* a token delegate request (POST /v1/token) */
+	STATS_TOKEN,  /* a token delegate request (POST /v1/token) */
+	STATS_PICKUP, /* a pickup request (GET /v1/flows/{id}/result), or a result expired */
 	STATS_EVENT_COUNT
 };
 
@@ -32,9 +33,13 @@ enum stats_outcome {
 	STATS_REFUSED, /* policy or signature */
 	STATS_RATE_LIMITED,
 	STATS_UNAVAILABLE,
-	STATS_WRONG_CALLBACK, /* the response came to another callback path than its flow's */
-	STATS_UPSTREAM_ERROR, /* token: the upstream answered, with a non-2xx status */
-	STATS_TIMEOUT,        /* token: the upstream did not answer within token_timeout */
+	STATS_WRONG_CALLBACK,  /* the response came to another callback path than its flow's */
+	STATS_UPSTREAM_ERROR,  /* token: the upstream answered, with a non-2xx status */
+	STATS_TIMEOUT,         /* token: the upstream did not answer within token_timeout */
+	STATS_PENDING,         /* pickup: no result yet when the wait ended (202) */
+	STATS_PENDING_EXPIRED, /* pickup: a flow's result was never picked up */
+	STATS_NOT_FOUND,       /* pickup: unknown flow, another instance's, or a wrong key */
+	STATS_CONFLICT,        /* pickup: picked up already */
 	STATS_OUTCOME_COUNT
 };
 
@@ -43,7 +48,8 @@ enum stats_outcome {
 
 /* Callback handling time, milliseconds; for token events, the upstream call's time (upper bounds; the last is +Inf). */
 #define STATS_HANDLING_BUCKETS 12
-/* Time to consent (callback time minus flow creation), seconds. */
+/* Time to consent (callback time minus flow creation), seconds; for pickup events, the
+ * seconds the pickup waited for its answer. */
 #define STATS_CONSENT_BUCKETS 12
 
 extern const double stats_handling_bounds[STATS_HANDLING_BUCKETS - 1];

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const struct ctl_command *const commands[] = {
-	&ctl_register, &ctl_flow, &ctl_token, &ctl_revoke, &ctl_stats, &ctl_keys,
+	&ctl_register, &ctl_flow, &ctl_pickup, &ctl_token, &ctl_revoke, &ctl_stats, &ctl_keys,
 };
 
 static void usage(FILE *out)

@@ -10,6 +10,7 @@ struct ctl_command {
 
 extern const struct ctl_command ctl_flow;
 extern const struct ctl_command ctl_keys;
+extern const struct ctl_command ctl_pickup;
 extern const struct ctl_command ctl_register;
 extern const struct ctl_command ctl_revoke;
 extern const struct ctl_command ctl_stats;

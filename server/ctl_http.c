@@ -65,6 +65,10 @@ static struct curl_slist *headers_build(const struct ctl_target *t, const char *
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", t->bearer);
 		h = curl_slist_append(h, line);
 	}
+	if (t->pickup_key) {
+		snprintf(line, sizeof(line), "X-OAuth-Pickup-Key: %s", t->pickup_key);
+		h = curl_slist_append(h, line);
+	}
 	if (t->id && t->secret) {
 		char sig[SIGN_SIG_LEN + 1];
 		long long ts = (long long)time(NULL);
@@ -112,7 +116,8 @@ long ctl_http_request(const struct ctl_target *t, const char *method, const char
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, stdout);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	/* Longer than the longest answer the relay may make wait: a pickup's 30 s. */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 45L);
 	if (t->cacert)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, t->cacert);
 	if (t->insecure) {

@@ -10,8 +10,9 @@ struct ctl_target {
 	bool insecure;      /* skip certificate verification (tests only) */
 	const char *id;     /* instance credentials for signed requests, or NULL */
 	const char *secret;
-	const char *bearer; /* Authorization: Bearer, or NULL */
-	const char *accept; /* Accept, or NULL for curl's */
+	const char *bearer;     /* Authorization: Bearer, or NULL */
+	const char *accept;     /* Accept, or NULL for curl's */
+	const char *pickup_key; /* X-OAuth-Pickup-Key, or NULL */
 };
 
 /* The options every instance command takes, for its getopt_long table; a command numbers

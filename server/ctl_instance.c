@@ -117,11 +117,15 @@ static int flow_run(int argc, char **argv)
 
 	if (!args_parse(argc, argv, &a))
 		return 2;
-	if (!a.target.id || !a.target.secret || !a.return_url) {
-		fprintf(stderr, "oauth-relayctl: flow needs --id, --secret and --return-url\n");
+	if (!a.target.id || !a.target.secret ||
+	    (!a.return_url && !(a.delivery && strcmp(a.delivery, "pickup") == 0))) {
+		fprintf(stderr, "oauth-relayctl: flow needs --id, --secret and --return-url "
+				"(optional with --delivery pickup)\n");
 		return 2;
 	}
-	body = json_pack("{s:s}", "return_url", a.return_url);
+	body = json_object();
+	if (a.return_url)
+		json_object_set_new(body, "return_url", json_string(a.return_url));
 	if (a.delivery)
 		json_object_set_new(body, "delivery", json_string(a.delivery));
 	if (a.issuer)
@@ -149,7 +153,8 @@ const struct ctl_command ctl_register = {
 };
 const struct ctl_command ctl_flow = {
 	"flow",
-	"flow --relay URL --id ID --secret S --return-url URL [--delivery redirect|form_post]\n"
+	"flow --relay URL --id ID --secret S [--return-url URL]\n"
+	"       [--delivery redirect|form_post|pickup]\n"
 	"       [--authorization-server ISSUER [--require-iss]] [--expires-in SECONDS]\n"
 	"       [--instance-state TEXT] [--client-id SHARED_APP_CLIENT_ID]",
 	flow_run

@@ -158,7 +158,8 @@ static void connect_poll(struct db *db)
 		db->connected_once = true;
 		db->connection = db->connection + 1 ? db->connection + 1 : 1;
 		db->failing = false;
-		log_info("db_connected");
+		if (!db->hooks.quiet)
+			log_info("db_connected");
 		state_set(db, DB_PREPARING);
 		db->hooks.on_connected(db->hooks_arg, db);
 		return;
@@ -176,7 +177,13 @@ static void notice_ignore(void *arg, const char *message)
 
 static void db_connect(struct db *db)
 {
-	db->pg = PQconnectStart(db->conninfo);
+	/* conninfo (a string or URI) is expanded in place of dbname; application_name after
+	 * it, when the owner names one, takes precedence over any in conninfo. */
+	const char *const keys[] = { "dbname",
+				     db->hooks.application_name ? "application_name" : NULL, NULL };
+	const char *const values[] = { db->conninfo, db->hooks.application_name, NULL };
+
+	db->pg = PQconnectStartParams(keys, values, 1);
 	if (!db->pg || PQstatus(db->pg) == CONNECTION_BAD) {
 		db_disconnect_and_retry(db, db->pg ? PQerrorMessage(db->pg) : "out of memory");
 		return;
@@ -212,7 +219,7 @@ static void db_disconnect_and_retry(struct db *db, const char *why)
 		PQclear(db->result);
 		db->result = NULL;
 	}
-	if (!db->failing)
+	if (!db->failing && !db->hooks.quiet)
 		log_warn("db_unavailable", LF_TEXT("reason", reason),
 			 LF_INT("retry_ms", db->backoff_ms));
 	db->failing = true;
@@ -292,6 +299,18 @@ static void results_read(struct db *db)
 	}
 }
 
+/* libpq keeps the notifications it read beside the results: hand them over. */
+static void notifies_read(struct db *db)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(db->pg))) {
+		if (db->hooks.on_notify)
+			db->hooks.on_notify(db->hooks_arg, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
 static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
 	struct db *db = arg;
@@ -321,6 +340,8 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 		results_read(db);
 	else
 		PQclear(PQgetResult(db->pg)); /* nothing asked: drain whatever arrived */
+	if (db->pg)
+		notifies_read(db);
 }
 
 static void db_send_next(struct db *db)

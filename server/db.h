@@ -29,6 +29,12 @@ struct db_hooks {
 	/* Called on every new connection; must end in db_ready() or db_reset(). */
 	void (*on_connected)(void *arg, struct db *db);
 	void (*on_state)(void *arg, enum db_state state);
+	/* A NOTIFY on a channel this connection LISTENs to (NULL: none listened to). */
+	void (*on_notify)(void *arg, const char *channel, const char *payload);
+	/* Shown in pg_stat_activity (NULL: libpq's default). */
+	const char *application_name;
+	/* The owner logs this connection's outages itself (through on_state). */
+	bool quiet;
 };
 
 /* Owns a copy of conninfo. */

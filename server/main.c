@@ -64,7 +64,7 @@ static void on_migrate_deadline(evutil_socket_t fd, short what, void *arg)
 
 static int migrate_only(const struct settings *s)
 {
-	static const struct db_hooks hooks = { on_migrate_only_connected, NULL };
+	static const struct db_hooks hooks = { on_migrate_only_connected, NULL, NULL, NULL, false };
 	struct migrate_outcome out = { event_base_new(), false, false, 0 };
 	struct timeval deadline = { s->db_query_timeout * 3, 0 };
 	struct event *timer = NULL;

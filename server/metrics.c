@@ -15,6 +15,10 @@ const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15,
 };
 
+const double metrics_pickup_bounds[METRICS_PICKUP_BUCKETS - 1] = {
+	0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 30,
+};
+
 void metrics_request(int route, int status)
 {
 	if (route >= 0 && route < METRICS_ROUTES && status >= METRICS_STATUS_MIN &&
@@ -55,6 +59,17 @@ void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms)
 			   upstream_ms / 1000.0);
 		metrics.upstream_sum += upstream_ms / 1000.0;
 		metrics.upstream_count++;
+	}
+}
+
+void metrics_pickup(enum stats_outcome o, double wait_s)
+{
+	metrics.pickups[o]++;
+	if (wait_s >= 0) {
+		bucket_add(metrics.pickup_wait, metrics_pickup_bounds, METRICS_PICKUP_BUCKETS,
+			   wait_s);
+		metrics.pickup_wait_sum += wait_s;
+		metrics.pickup_wait_count++;
 	}
 }
 
@@ -134,6 +149,22 @@ static void by_provider_outcome(struct textbuf *t, const char *name, const char 
 	}
 }
 
+static void pickups_render(struct textbuf *t)
+{
+	header(t, "oauth_relay_pickups_total", "counter",
+	       "Pickup answers (GET /v1/flows/{id}/result) and results expired unpicked, by outcome.");
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
+		if (metrics.pickups[o])
+			textbuf_printf(t, "oauth_relay_pickups_total{outcome=\"%s\"} %llu\n",
+				       stats_outcome_name((enum stats_outcome)o),
+				       (unsigned long long)metrics.pickups[o]);
+	}
+	histogram(t, "oauth_relay_pickup_wait_seconds",
+		  "Time a pickup waited for its answer (long-poll included).", metrics.pickup_wait,
+		  metrics_pickup_bounds, METRICS_PICKUP_BUCKETS, 1.0, metrics.pickup_wait_sum,
+		  metrics.pickup_wait_count);
+}
+
 /* Label values per the exposition format: backslash, quote and newline escaped. */
 static void label_escape(const char *in, char *out, size_t size)
 {
@@ -187,11 +218,14 @@ char *metrics_render(const struct metrics_gauges *g, const char *const labels[ME
 		  "Time of the upstream token call, from sending to the whole answer or failure.",
 		  metrics.upstream, metrics_token_bounds, METRICS_TOKEN_BUCKETS, 1.0,
 		  metrics.upstream_sum, metrics.upstream_count);
+	pickups_render(&t);
 	header(&t, "oauth_relay_database_up", "gauge",
 	       "1 when the database is connected and migrated, 0 when not, -1 when none is configured.");
 	textbuf_printf(&t, "oauth_relay_database_up %d\n", g->database_up);
 	header(&t, "oauth_relay_open_connections", "gauge", "Client connections open now.");
 	textbuf_printf(&t, "oauth_relay_open_connections %zu\n", g->connections);
+	header(&t, "oauth_relay_pickups_waiting", "gauge", "Pickups waiting for their result now.");
+	textbuf_printf(&t, "oauth_relay_pickups_waiting %zu\n", g->pickups_waiting);
 	header(&t, "oauth_relay_stats_buffer_cells", "gauge",
 	       "Usage counters held in memory, waiting for a flush.");
 	textbuf_printf(&t, "oauth_relay_stats_buffer_cells %zu\n", g->stats_cells);

@@ -24,6 +24,10 @@
 #define METRICS_TOKEN_BUCKETS 10
 extern const double metrics_token_bounds[METRICS_TOKEN_BUCKETS - 1];
 
+/* Seconds a pickup waited for its answer (upper bounds; the last is +Inf). */
+#define METRICS_PICKUP_BUCKETS 10
+extern const double metrics_pickup_bounds[METRICS_PICKUP_BUCKETS - 1];
+
 struct metrics {
 	uint64_t requests[METRICS_ROUTES][METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1];
 	uint64_t callbacks[PROVIDER_COUNT][STATS_OUTCOME_COUNT];
@@ -37,6 +41,10 @@ struct metrics {
 	uint64_t upstream[METRICS_TOKEN_BUCKETS];
 	double upstream_sum;
 	uint64_t upstream_count;
+	uint64_t pickups[STATS_OUTCOME_COUNT];
+	uint64_t pickup_wait[METRICS_PICKUP_BUCKETS];
+	double pickup_wait_sum;
+	uint64_t pickup_wait_count;
 };
 
 extern struct metrics metrics;
@@ -45,12 +53,15 @@ void metrics_request(int route, int status);
 void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms, double consent_s);
 /* One token delegate request; upstream_ms < 0 when no upstream call was made. */
 void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms);
+/* One pickup answer (or an expired result); wait_s < 0 when there was no request. */
+void metrics_pickup(enum stats_outcome o, double wait_s);
 
 struct metrics_gauges {
 	int database_up; /* 1, 0, or -1 when no database is configured */
 	size_t connections;
 	size_t stats_cells;
 	uint64_t stats_dropped;
+	size_t pickups_waiting;
 };
 
 /* Renders the exposition text; the caller frees it. labels[r] is route r's label, NULL

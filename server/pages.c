@@ -42,6 +42,8 @@ static const struct page_text texts[] = {
 				  "was sent anywhere. Start the authorization again from Qorus; if it "
 				  "happens again, ask your Qorus administrator to check that the OAuth "
 				  "client's redirect URI is the one the relay gave this Qorus instance." },
+	[PAGE_COMPLETE] = { 200, "Sign-in complete",
+			    "You can close this window and return to Qorus." },
 };
 
 static const char style[] =

@@ -17,6 +17,7 @@ enum page_kind {
 	PAGE_UNAVAILABLE,    /* 503 */
 	PAGE_NOT_FOUND,      /* 404 for browsers */
 	PAGE_WRONG_CALLBACK, /* 400: the response came to another callback address than its flow's */
+	PAGE_COMPLETE,       /* 200: a pickup's result is stored for its instance */
 };
 
 void page_send(struct request *req, enum page_kind kind);

@@ -10,6 +10,9 @@
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
+#include "pickup_listen.h"
+#include "pickup_store.h"
+#include "pickup_wait.h"
 #include "notify.h"
 #include "response.h"
 #include "revocations.h"
@@ -17,6 +20,7 @@
 #include "seen_pages.h"
 #include "singleuse.h"
 #include "stats_sink.h"
+#include "usage.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -95,6 +99,9 @@ void relay_shutdown_begin(struct relay *relay)
 
 	relay->draining = true;
 	notify_stopping();
+	/* A pickup waits up to 30 s: each looks once more now and answers. */
+	if (relay->pickup_waits)
+		pickup_waits_wake_all(relay->pickup_waits, true);
 	if (relay->settings.drain_seconds == 0) {
 		listeners_stop(relay);
 		return;
@@ -135,7 +142,7 @@ static void on_db_connected(void *arg, struct db *db)
 		db_usable(relay);
 }
 
-static const struct db_hooks relay_db_hooks = { on_db_connected, NULL };
+static const struct db_hooks relay_db_hooks = { on_db_connected, NULL, NULL, NULL, false };
 
 static void nofile_raise(void)
 {
@@ -200,6 +207,21 @@ static bool start_failed(const char *part)
 	return false;
 }
 
+/* Pickup results in the database (or memory), and this node's waiters: woken by its own
+ * callbacks and, with a database, by one LISTEN connection for the other nodes'. */
+static bool pickup_start(struct relay *relay)
+{
+	if (!(relay->pickup_waits = pickup_waits_new()) ||
+	    !(relay->pickups = pickup_store_new(relay->base, relay->pickup_waits,
+						usage_pickup_expired, relay)))
+		return false;
+	pickup_store_set_db(relay->pickups, relay->db);
+	return !relay->db ||
+	       (relay->pickup_listen = pickup_listen_new(relay->base, relay->settings.database_url,
+							 relay->settings.db_query_timeout,
+							 relay->pickup_waits));
+}
+
 /* What the routes share: single use, revocations, replay and rate limits. */
 static bool relay_services_start(struct relay *relay)
 {
@@ -222,6 +244,8 @@ static bool relay_services_start(struct relay *relay)
 	if (!seen_init(&relay->seen_signatures, 1024, &seen_pages))
 		return start_failed("replay_cache");
 	singleuse_set_db(relay->singleuse, relay->db);
+	if (!pickup_start(relay))
+		return start_failed("pickup");
 	if (!ratelimits_init(relay))
 		return start_failed("rate_limits");
 	relay_limits_apply(relay);
@@ -279,8 +303,11 @@ done:
 	conn_close_all(relay);
 	listeners_close(relay);
 	conn_budget_free(&relay->budget);
+	pickup_listen_free(relay->pickup_listen);
 	db_free(relay->db);
 	singleuse_free(relay->singleuse);
+	pickup_store_free(relay->pickups);
+	pickup_waits_free(relay->pickup_waits);
 	revocations_free(relay->revoked);
 	stats_sink_free(relay->stats);
 	seen_free(&relay->seen_signatures);

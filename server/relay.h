@@ -26,6 +26,9 @@ struct conn;
 struct conn_handler;
 struct db;
 struct fetch_engine;
+struct pickup_listen;
+struct pickup_store;
+struct pickup_waits;
 struct revocations;
 struct singleuse;
 struct stats_sink;
@@ -53,6 +56,9 @@ struct relay {
 	bool db_was_ready;
 	struct revocations *revoked;
 	struct singleuse *singleuse;
+	struct pickup_store *pickups;        /* pickup results (pickup_store.h) */
+	struct pickup_waits *pickup_waits;   /* pickups waiting on this node */
+	struct pickup_listen *pickup_listen; /* LISTEN for other nodes' results; NULL: no db */
 	struct stats_sink *stats;
 	struct seen seen_signatures;         /* replay protection for signed requests */
 	struct ratelimit ratelimit_register; /* per client address */

@@ -11,12 +11,15 @@
 #include "encoding.h"
 #include "log.h"
 #include "pages.h"
+#include "pickup_store.h"
+#include "result.h"
 #include "response.h"
 #include "revocations.h"
 #include "router.h"
 #include "singleuse.h"
 #include "usage.h"
 
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +29,11 @@ struct callback {
 	struct relay *relay; /* the request may be gone when the callback is freed */
 	struct request *req;
 	struct flow flow;
-	bool opened; /* the token opened: flow is real */
-	struct singleuse_ticket *ticket;
-	struct query query; /* last: its params array is not cleared for reuse */
+	bool opened;                     /* the token opened: flow is real */
+	enum stats_outcome outcome;      /* what a pickup's store, once done, counts */
+	struct singleuse_ticket *ticket; /* the single-use check under way */
+	struct pickup_call *call;        /* the pickup result's store under way */
+	struct query query;              /* last: its params array is not cleared for reuse */
 };
 FREELIST_CUT_IS_LAST(struct callback, query.params);
 
@@ -55,11 +60,70 @@ static void outcome_record(struct callback *cb, enum stats_outcome outcome)
 
 static void callback_free(struct callback *cb)
 {
+	OPENSSL_cleanse(cb->flow.pickup_key, sizeof(cb->flow.pickup_key));
 	query_free(&cb->query);
 	freelist_put(&cb->relay->callbacks, cb);
 }
 
-static void deliver(struct callback *cb)
+/* The browser went away: its single-use check or its store goes on, unanswered. */
+static void on_abort(void *arg)
+{
+	struct callback *cb = arg;
+
+	if (cb->ticket)
+		singleuse_cancel(cb->ticket);
+	if (cb->call)
+		pickup_call_cancel(cb->call);
+	callback_free(cb);
+}
+
+static void on_stored(void *arg, const struct pickup_answer *a)
+{
+	struct callback *cb = arg;
+	struct request *req = cb->req;
+
+	request_set_abort(req, NULL, NULL);
+	cb->call = NULL;
+	if (a->status == PICKUP_DONE) {
+		outcome_record(cb, cb->outcome);
+		page_send(req, PAGE_COMPLETE);
+	} else if (a->status == PICKUP_NONE) {
+		outcome_record(cb, STATS_EXPIRED);
+		page_send(req, PAGE_EXPIRED);
+	} else {
+		outcome_record(cb, STATS_UNAVAILABLE);
+		page_send(req, PAGE_UNAVAILABLE);
+	}
+	callback_free(cb);
+}
+
+/* Pickup: the parameters sealed for the instance and stored; the page says "complete"
+ * only once they are. True when the store is under way (cb is kept until it answers). */
+static bool pickup_store(struct callback *cb, const struct delivery_params *params)
+{
+	const struct keyring_key *k = keyring_newest(&cb->relay->keys);
+	unsigned char lookup[RESULT_LOOKUP_BYTES], *sealed = NULL;
+	size_t len = 0;
+	bool started;
+
+	result_lookup(cb->flow.id, cb->flow.pickup_key, lookup);
+	started = k &&
+		  result_seal(k->secret, sizeof(k->secret), cb->flow.pickup_key, cb->flow.id,
+			      params->names, params->values, params->count, &sealed, &len) &&
+		  pickup_store_put(cb->relay->pickups, lookup, k->kid, sealed, len, on_stored, cb,
+				   &cb->call);
+	free(sealed);
+	if (!started) {
+		outcome_record(cb, STATS_UNAVAILABLE);
+		page_send(cb->req, PAGE_UNAVAILABLE);
+		return false;
+	}
+	request_set_abort(cb->req, on_abort, cb);
+	return true;
+}
+
+/* True when the answer comes later (a pickup's store): cb is kept until then. */
+static bool deliver(struct callback *cb)
 {
 	struct request *req = cb->req;
 	struct delivery_params params;
@@ -68,25 +132,30 @@ static void deliver(struct callback *cb)
 
 	base64url_encode(cb->flow.id, sizeof(cb->flow.id), flow_id);
 	callback_params_build(&cb->query, &cb->flow, flow_id, &params);
-	outcome_record(cb, params.iss_mismatch ? STATS_ISS_MISMATCH
-			   : params.denied     ? STATS_DENIED
-					       : STATS_DELIVERED);
+	cb->outcome = params.iss_mismatch ? STATS_ISS_MISMATCH
+		      : params.denied     ? STATS_DENIED
+					  : STATS_DELIVERED;
+	if (cb->flow.delivery == DELIVERY_PICKUP)
+		return pickup_store(cb, &params);
+	outcome_record(cb, cb->outcome);
 	if (cb->flow.delivery == DELIVERY_FORM_POST) {
 		page_form_post(req, cb->flow.return_url, &params);
-		return;
+		return false;
 	}
 	if (!callback_redirect_url(cb->flow.return_url, &params, location, sizeof(location))) {
 		page_send(req, PAGE_ERROR);
-		return;
+		return false;
 	}
 	struct response_header h = { "Location", location };
 	response_send(req, 303, "text/plain; charset=utf-8", &h, 1, NULL, 0);
+	return false;
 }
 
 static void finish(struct callback *cb, enum singleuse_result r)
 {
 	if (r == SINGLEUSE_FIRST) {
-		deliver(cb);
+		if (deliver(cb))
+			return;
 	} else if (r == SINGLEUSE_REPLAY) {
 		outcome_record(cb, STATS_REPLAYED);
 		page_send(cb->req, PAGE_USED);
@@ -102,15 +171,8 @@ static void on_single_use(void *arg, enum singleuse_result r)
 	struct callback *cb = arg;
 
 	request_set_abort(cb->req, NULL, NULL);
+	cb->ticket = NULL;
 	finish(cb, r);
-}
-
-static void on_abort(void *arg)
-{
-	struct callback *cb = arg;
-
-	singleuse_cancel(cb->ticket);
-	callback_free(cb);
 }
 
 static bool params_take(struct request *req, struct query *q)
@@ -174,6 +236,11 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 	}
 	if (seal == SEAL_EXPIRED) {
 		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
+		return;
+	}
+	/* A pickup's result goes back as JSON strings: refused before it uses the flow up. */
+	if (cb->flow.delivery == DELIVERY_PICKUP && !callback_params_utf8(&cb->query)) {
+		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
 	}
 	/* A revoked instance's flows in progress end with it (README "Instances"). */

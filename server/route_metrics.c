@@ -3,6 +3,7 @@
 
 #include "conn.h"
 #include "db.h"
+#include "pickup_wait.h"
 #include "response.h"
 #include "router.h"
 #include "stats_sink.h"
@@ -24,6 +25,7 @@ static void metrics_get(struct request *req)
 		relay->n_conns,
 		stats_sink_pending_cells(relay->stats),
 		stats_sink_dropped(relay->stats),
+		pickup_waits_count(relay->pickup_waits),
 	};
 	const char *labels[METRICS_ROUTES];
 	size_t len = 0;

@@ -19,13 +19,14 @@ extern const struct route_entry route_metrics;
 extern const struct route_entry route_stats_json;
 extern const struct route_entry route_dashboard;
 extern const struct route_entry route_token;
+extern const struct route_entry route_result;
 
 /* First match wins. A route's metrics route is 1 + its index here. */
 static const struct route_entry *const routes[] = {
 	&route_healthz, &route_readyz,     &route_instances,
 	&route_flows,   &route_callback,   &route_callback_instance,
 	&route_metrics, &route_stats_json, &route_dashboard,
-	&route_token,
+	&route_token,   &route_result,
 };
 
 #define ROUTES_N (sizeof(routes) / sizeof(routes[0]))

@@ -4,6 +4,8 @@
 
 #include "metrics.h"
 #include "clock.h"
+#include "relay.h"
+#include "seal.h"
 #include "stats_sink.h"
 
 void usage_record(struct request *req, enum provider provider, enum stats_event event,
@@ -25,4 +27,22 @@ void usage_record_token(struct request *req, enum provider provider, enum stats_
 	metrics_token(provider, outcome, upstream_ms);
 	stats_sink_record(req->relay->stats, provider, STATS_TOKEN, outcome, STATS_DELIVERY_NONE,
 			  upstream_ms, -1);
+}
+
+void usage_record_pickup(struct request *req, enum stats_outcome outcome, double wait_s)
+{
+	metrics_pickup(outcome, wait_s);
+	stats_sink_record(req->relay->stats, PROVIDER_UNSPECIFIED, STATS_PICKUP, outcome,
+			  DELIVERY_PICKUP, -1, wait_s);
+}
+
+void usage_pickup_expired(void *arg, int64_t count)
+{
+	struct relay *relay = arg;
+
+	for (int64_t i = 0; i < count; i++) {
+		metrics_pickup(STATS_PENDING_EXPIRED, -1);
+		stats_sink_record(relay->stats, PROVIDER_UNSPECIFIED, STATS_PICKUP,
+				  STATS_PENDING_EXPIRED, DELIVERY_PICKUP, -1, -1);
+	}
 }

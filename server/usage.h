@@ -11,5 +11,10 @@ void usage_record(struct request *req, enum provider provider, enum stats_event 
 /* One token delegate request; upstream_ms < 0 when no upstream call was made. */
 void usage_record_token(struct request *req, enum provider provider, enum stats_outcome outcome,
 			double upstream_ms);
+/* One pickup's answer, after waiting wait_s seconds. */
+void usage_record_pickup(struct request *req, enum stats_outcome outcome, double wait_s);
+/* count pickup results expired without being picked up (a pickup_expired_fn; arg: the
+ * relay). */
+void usage_pickup_expired(void *arg, int64_t count);
 
 #endif

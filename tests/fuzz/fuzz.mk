@@ -1,7 +1,7 @@
 # Builds the fuzz targets; tests/fuzz/run drives it (see there). Not part of automake:
 # the fuzzers need their own compiler flags for every object, common/ included.
 #   make -f tests/fuzz/fuzz.mk TOP=... OUT=... CONFIG_DIR=... MODE=libfuzzer|replay CC=...
-TARGETS = http_head return_url callback seal sign_header settings token_form flow_request
+TARGETS = http_head return_url callback seal sign_header settings token_form flow_request result
 MODE ?= libfuzzer
 COMMON_SRC = $(wildcard $(TOP)/common/*.c)
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined

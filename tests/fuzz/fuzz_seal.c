@@ -31,7 +31,8 @@ static bool flow_equal(const struct flow *a, const struct flow *b)
 	       memcmp(a->instance, b->instance, sizeof(a->instance)) == 0 &&
 	       (!a->shared_app || memcmp(a->app, b->app, sizeof(a->app)) == 0) &&
 	       strcmp(a->return_url, b->return_url) == 0 && strcmp(a->issuer, b->issuer) == 0 &&
-	       strcmp(a->instance_state, b->instance_state) == 0;
+	       strcmp(a->instance_state, b->instance_state) == 0 &&
+	       memcmp(a->pickup_key, b->pickup_key, sizeof(a->pickup_key)) == 0;
 }
 
 static void opened_check(const struct flow *flow)

@@ -32,7 +32,7 @@ M = {name: mark(name) for name in (
     "referer", "hosthdr", "mydomain", "sbxdomain", "site", "sitepath", "okta", "oktapath",
     "tenant", "auth0", "otheriss", "badiss", "badstate", "malformed", "dupstate", "path404",
     "adminpath", "regfield", "bearer", "fakeid", "sig", "js", "unknownfield", "longstate",
-    "httpiss", "pushhost", "admintoken", "group", "from", "healthq",
+    "httpiss", "pushhost", "admintoken", "group", "from", "healthq", "pickupkey",
     # token delegate requests
     "tkcode", "tkverifier", "tkredirect", "tkrefresh", "tkscope", "tkextraname", "tkextraval",
     "tksecret", "tkcid", "tkurlhost", "tkurlpath", "tkassert", "tkintro", "tkbadtype",
@@ -206,7 +206,6 @@ def run_everything(a, b, late, traffic):
                  {"return_url": RETURN_URL, "authorization_server": "http://%s.example" %
                   M["httpiss"]},
                  {"return_url": "https://%s.example/" % M["pushhost"], "delivery": "push"},
-                 {"return_url": RETURN_URL, "delivery": "pickup"},
                  {"return_url": RETURN_URL + "#" + M["retpath"]}):
         resp = client.signed_request(b, inst, "POST", "/v1/flows", body, headers=h)
         assert resp.status == 400, (body, resp)
@@ -230,6 +229,34 @@ def run_everything(a, b, late, traffic):
             resp = client.request(b, "GET", path + "?" + query, listener="admin", headers=auth)
             assert resp.status == 400 and M["group"].encode() not in resp.body, resp
             assert M["from"].encode() not in resp.body
+
+
+def run_pickup(a, b, traffic):
+    """Pickup (issue 14): a result stored by one node and picked up at the other, markers in
+    its code, extras and instance_state; the pickup key, the flow id and the result must
+    appear nowhere but in the answers."""
+    h = headers(ADDRESSES[2])
+    inst = traffic.instance(a)
+    resp = client.signed_request(a, inst, "POST", "/v1/flows",
+                                 {"delivery": "pickup", "instance_state": M["istate"]}, headers=h)
+    assert resp.status == 201, resp
+    flow = resp.json()
+    traffic.secrets += [flow["state"], flow["flow_id"], flow["pickup_key"]]
+    traffic.count(a, "unspecified", "flow_created", "ok", "pickup")
+    resp = client.callback(b, [("code", M["code"]), ("state", flow["state"])] + EXTRAS, headers=h)
+    assert resp.status == 200 and "Sign-in complete" in resp.body.decode(), resp
+    traffic.count(b, "unspecified", "callback", "delivered", "pickup")
+    target = "/v1/flows/%s/result" % flow["flow_id"]
+    keyed = dict(h, **{"X-OAuth-Pickup-Key": flow["pickup_key"]})
+    resp = client.signed_request(a, inst, "GET", target + "?wait=1", headers=keyed)
+    assert resp.status == 200 and M["extraval"] in resp.body.decode(), resp
+    assert ["state", M["istate"]] in resp.json()["params"]
+    traffic.count(a, "unspecified", "pickup", "delivered", "pickup")
+    assert client.signed_request(b, inst, "GET", target, headers=keyed).status == 409
+    traffic.count(b, "unspecified", "pickup", "conflict", "pickup")
+    wrong = dict(h, **{"X-OAuth-Pickup-Key": M["pickupkey"]})
+    assert client.signed_request(b, inst, "GET", target, headers=wrong).status == 404
+    traffic.count(b, "unspecified", "pickup", "not_found", "pickup")
 
 
 def run_tokens(a, b, traffic, u):
@@ -319,6 +346,7 @@ def test_privacy_audit(relays, database, pg, faketime, upstream):
     traffic = AuditTraffic(late=late, headers=headers(), return_url=RETURN_URL, issuers=ISSUERS)
     run_everything(a, b, late, traffic)
     run_tokens(a, b, traffic, upstream)
+    run_pickup(a, b, traffic)
     # The counters are there to be read (so the outputs searched are not empty).
     usage.wait_at_least(database, traffic.total())
     wide = {}

@@ -470,6 +470,38 @@ START_TEST(escape_zero_size)
 }
 END_TEST
 
+struct utf8_case {
+	const char *query;
+	bool want;
+};
+
+static const struct utf8_case utf8_cases[] = {
+	{ "code=abc&state=s", true },
+	{ "code=%C3%A9t%C3%A9&state=s", true },        /* é */
+	{ "code=%E2%82%AC&state=%F0%9F%98%80", true }, /* €, U+1F600 */
+	{ "code=%F4%8F%BF%BF&state=s", true },         /* U+10FFFF */
+	{ "code=%FF&state=s", false },                 /* never a lead byte */
+	{ "code=%C3&state=s", false },                 /* cut short */
+	{ "code=%C0%AF&state=s", false },              /* overlong '/' */
+	{ "code=%E0%80%AF&state=s", false },           /* overlong, three bytes */
+	{ "code=%ED%A0%80&state=s", false },           /* a surrogate */
+	{ "code=%F4%90%80%80&state=s", false },        /* past U+10FFFF */
+	{ "code=%80&state=s", false },                 /* a lone continuation */
+	{ "%FF=x&state=s", false },                    /* in a name */
+	{ "code=a&state=s&e=%E2%82", false },          /* at the end */
+};
+
+START_TEST(params_utf8)
+{
+	const struct utf8_case *c = &utf8_cases[_i];
+	struct query q;
+
+	parse(c->query, &q);
+	ck_assert_msg(callback_params_utf8(&q) == c->want, "%s", c->query);
+	query_free(&q);
+}
+END_TEST
+
 Suite *callback_suite(void)
 {
 	Suite *s = suite_create("callback");
@@ -484,6 +516,7 @@ Suite *callback_suite(void)
 	tcase_add_loop_test(params, path_parse, 0, N_ELEMS(path_cases));
 	tcase_add_test(params, redirect_uri_too_long);
 	tcase_add_test(params, bound_to);
+	tcase_add_loop_test(params, params_utf8, 0, N_ELEMS(utf8_cases));
 	suite_add_tcase(s, params);
 	tcase_add_loop_test(url, redirect_merge, 0, N_ELEMS(redirect_cases));
 	tcase_add_test(url, redirect_no_params);

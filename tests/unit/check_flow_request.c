@@ -81,7 +81,7 @@ static const struct refusal refusals[] = {
 	{ "{" URL ",\"delivery\":\"Redirect\"}", "invalid_delivery" },
 	{ "{" URL ",\"delivery\":1}", "invalid_delivery" },
 	{ "{" URL ",\"delivery\":null}", "invalid_delivery" },
-	{ "{" URL ",\"delivery\":\"pickup\"}", "unsupported_delivery" },
+	{ "{\"delivery\":\"push\"}", "invalid_return_url" },
 	{ "{" URL ",\"delivery\":\"push\"}", "unsupported_delivery" },
 	{ "{" URL ",\"authorization_server\":\"http://login.example\"}",
 	  "invalid_authorization_server" },
@@ -134,7 +134,7 @@ START_TEST(messages)
 	ck_assert(!parse("[]", &f, &err));
 	ck_assert_str_eq(err.message, "The body must be a JSON object.");
 	ck_assert(!parse("{" URL ",\"delivery\":\"push\"}", &f, &err));
-	ck_assert_str_eq(err.message, "This relay delivers by redirect or form_post only.");
+	ck_assert_str_eq(err.message, "This relay delivers by redirect, form_post or pickup only.");
 	ck_assert(!parse("{" URL ",\"expires_in\":1}", &f, &err));
 	ck_assert_str_eq(err.message,
 			 "expires_in must be a whole number of seconds within the relay's bounds.");
@@ -155,6 +155,19 @@ START_TEST(defaults)
 	ck_assert(!f.has_instance_state);
 	ck_assert_str_eq(f.instance_state, "");
 	ck_assert(!f.shared_app);
+}
+END_TEST
+
+START_TEST(pickup_needs_no_return_url)
+{
+	struct flow f;
+
+	accepted("{\"delivery\":\"pickup\"}", &f);
+	ck_assert_int_eq(f.delivery, DELIVERY_PICKUP);
+	ck_assert_str_eq(f.return_url, "");
+	accepted("{" URL ",\"delivery\":\"pickup\"}", &f);
+	ck_assert_int_eq(f.delivery, DELIVERY_PICKUP);
+	ck_assert_str_ne(f.return_url, "");
 }
 END_TEST
 
@@ -273,6 +286,7 @@ Suite *flow_request_suite(void)
 	tcase_add_loop_test(tc, refused, 0, N_ELEMS(refusals));
 	tcase_add_test(tc, messages);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, pickup_needs_no_return_url);
 	tcase_add_test(tc, every_field);
 	tcase_add_test(tc, explicit_defaults);
 	tcase_add_test(tc, expires_in_bounds);

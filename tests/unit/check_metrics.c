@@ -324,7 +324,7 @@ static void reset(void)
 
 START_TEST(empty_is_valid)
 {
-	struct metrics_gauges g = { -1, 0, 0, 0 };
+	struct metrics_gauges g = { -1, 0, 0, 0, 0 };
 	struct exposition e;
 	size_t len;
 	char *text;
@@ -349,7 +349,7 @@ END_TEST
 
 START_TEST(after_traffic)
 {
-	struct metrics_gauges g = { 1, 7, 12, 5 };
+	struct metrics_gauges g = { 1, 7, 12, 5, 0 };
 	struct exposition e;
 	size_t len;
 	char *text;
@@ -441,7 +441,7 @@ END_TEST
  * with observations on and around every bound. */
 START_TEST(histogram_bounds)
 {
-	struct metrics_gauges g = { 0, 0, 0, 0 };
+	struct metrics_gauges g = { 0, 0, 0, 0, 0 };
 	struct exposition e;
 	size_t len;
 	char *text;
@@ -508,7 +508,7 @@ START_TEST(all_labels)
 		"oauth_relay_http_requests_total{route=\"/stats\",status=\"200\"} 1\n"
 		"oauth_relay_http_requests_total{route=\"/v1/token\",status=\"200\"} 1\n"
 		"# HELP oauth_relay_callbacks_total ";
-	struct metrics_gauges g = { 1, 1, 1, 1 };
+	struct metrics_gauges g = { 1, 1, 1, 1, 0 };
 	struct exposition e;
 	size_t len;
 	char *text;
@@ -530,9 +530,13 @@ START_TEST(all_labels)
 			metrics_token((enum provider)p, (enum stats_outcome)o, 1);
 		}
 	}
+	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
+		metrics_pickup((enum stats_outcome)o, o);
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
-	ck_assert_int_eq(e.n, 11);
+	ck_assert_int_eq(e.n, 14);
+	ck_assert_double_eq(sample(text, "oauth_relay_pickup_wait_seconds_count"),
+			    STATS_OUTCOME_COUNT);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"),
 			    PROVIDER_COUNT * STATS_OUTCOME_COUNT);
 	ck_assert_double_eq(sample(text, "oauth_relay_token_upstream_seconds_count"),
@@ -546,7 +550,7 @@ END_TEST
  * call was made; the upstream histogram (seconds, its own wider bounds) only when one was. */
 START_TEST(token_requests)
 {
-	struct metrics_gauges g = { 1, 0, 0, 0 };
+	struct metrics_gauges g = { 1, 0, 0, 0, 0 };
 	struct exposition e;
 	size_t len;
 	char *text;

@@ -75,6 +75,7 @@ static void flow_assert_eq(const struct flow *got, const struct flow *want)
 	ck_assert_mem_eq(got->instance, want->instance, CALLBACK_ID_BYTES);
 	if (want->shared_app)
 		ck_assert_mem_eq(got->app, want->app, CALLBACK_ID_BYTES);
+	ck_assert_mem_eq(got->pickup_key, want->pickup_key, PICKUP_KEY_BYTES);
 }
 
 static void assert_invalid(const struct keyring *ring, const char *token, size_t len)
@@ -101,6 +102,8 @@ START_TEST(round_trip)
 	in.require_iss = (_i & 16) != 0;
 	in.shared_app = (_i & 32) != 0;
 	memset(in.app, 0xa0 + _i, sizeof(in.app));
+	if (in.delivery == DELIVERY_PICKUP || in.delivery == DELIVERY_PUSH)
+		memset(in.pickup_key, 0x50 + _i, sizeof(in.pickup_key));
 	len = token_make(&ring, &in, token);
 	ck_assert_uint_eq(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					"0123456789-_"),
@@ -185,6 +188,26 @@ START_TEST(round_trip_max_sizes)
 	ck_assert_uint_eq(strlen(small), len);
 	ck_assert(!seal_flow(&ring, &in, small, len));
 	free(small);
+}
+END_TEST
+
+/* Only pickup and push tokens carry the pickup key: a redirect token keeps the format a
+ * node of the previous version opens. */
+START_TEST(pickup_key_only_where_needed)
+{
+	struct keyring ring;
+	struct flow in;
+	char token[SEAL_TOKEN_MAX];
+	unsigned char raw[TOKEN_BYTES_MAX];
+	size_t redirect_len, pickup_len, redirect_bytes;
+
+	ring_make(&ring, 1);
+	flow_make(&in, 2, DELIVERY_REDIRECT, URL, "", NULL);
+	redirect_len = token_make(&ring, &in, token);
+	ck_assert(base64url_decode(token, redirect_len, raw, sizeof(raw), &redirect_bytes));
+	in.delivery = DELIVERY_PICKUP;
+	pickup_len = token_make(&ring, &in, token);
+	ck_assert_uint_eq(pickup_len, BASE64URL_LEN(redirect_bytes + PICKUP_KEY_BYTES));
 }
 END_TEST
 
@@ -525,6 +548,9 @@ struct forged_case {
 static const struct forged_case forged_cases[] = {
 	{ "well-formed", 2, 0, 0, "https://q.example/", 0, SEAL_OK },
 	{ "well-formed push with state flag", 2, 0x83, 0, "https://q.example/", 0, SEAL_OK },
+	{ "push without its pickup key", 2, 0x83, 0, "https://q.example/", -PICKUP_KEY_BYTES,
+	  SEAL_INVALID },
+	{ "pickup with a byte more", 2, 0x02, 0, "https://q.example/", 1, SEAL_INVALID },
 	{ "shared app and require_iss", 2, 0x61, 0, "https://q.example/", 0, SEAL_OK },
 	{ "version 1", 1, 0, 0, "https://q.example/", 0, SEAL_INVALID },
 	{ "version 3", 3, 0, 0, "https://q.example/", 0, SEAL_INVALID },
@@ -566,6 +592,10 @@ START_TEST(forged_plaintext)
 	p += put_str(p, url_len, url);
 	p += put_str(p, 0, "");
 	p += put_str(p, 2, "st");
+	if ((c->flags & 0x0f) == DELIVERY_PICKUP || (c->flags & 0x0f) == DELIVERY_PUSH) {
+		memset(p, 0x33, PICKUP_KEY_BYTES);
+		p += PICKUP_KEY_BYTES;
+	}
 	len = (size_t)(p - plain);
 	if (c->extra > 0)
 		plain[len++] = 0;
@@ -613,6 +643,7 @@ Suite *seal_suite(void)
 	tcase_add_test(tc, ring_cache);
 	tcase_add_test(tc, round_trip_max_sizes);
 	tcase_add_test(tc, nonce_is_random);
+	tcase_add_test(tc, pickup_key_only_where_needed);
 	tcase_add_test(tc, no_key_no_token);
 	tcase_add_test(tc, tamper_every_bit);
 	tcase_add_test(tc, tamper_every_character);

@@ -1,0 +1,435 @@
+#include "config.h"
+
+#include "pickup_store.h"
+
+#include "log.h"
+#include "lookup_map.h"
+#include "pickup_wait.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PURGE_SECONDS 60
+
+#define CREATE                                                                  \
+	"INSERT INTO pickup_results (lookup, owner, expires_at, state) VALUES " \
+	"($1, $2, to_timestamp($3::bigint), 'pending')"
+/* pg_notify is delivered at commit, to every node listening (this one too). */
+#define PUT                                                                                 \
+	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
+	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() RETURNING lookup) " \
+	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
+#define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
+#define PURGE                                                                             \
+	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
+	"secs => $1::int) RETURNING state) "                                              \
+	"SELECT count(*) FILTER (WHERE state <> 'picked') FROM d"
+
+enum row_state { ROW_PENDING, ROW_READY, ROW_PICKED };
+
+/* A row in memory, when there is no database. */
+struct row {
+	struct lookup_node node;
+	unsigned char owner[RESULT_OWNER_BYTES];
+	int64_t expires;
+	enum row_state state;
+	char kid[KEYRING_KID_LEN + 1];
+	unsigned char *sealed;
+	size_t sealed_len;
+};
+
+struct pickup_call {
+	struct pickup_store *ps;
+	pickup_fn *fn; /* NULL once cancelled */
+	void *arg;
+	struct pickup_answer a;
+	unsigned char *sealed; /* the claimed result's bytes, owned */
+	unsigned char lookup[RESULT_LOOKUP_BYTES];
+	bool wake;        /* a result was stored: wake this node's waiters */
+	struct event *ev; /* memory: the answer, from the loop */
+};
+
+struct pickup_store {
+	struct event_base *base;
+	struct db *db;
+	struct pickup_waits *waits;
+	pickup_expired_fn *expired;
+	void *expired_arg;
+	struct lookup_map rows;
+	struct db_statement create, put, claim;
+	struct event *purge_ev;
+};
+
+static void row_free(struct row *r)
+{
+	if (r->sealed)
+		OPENSSL_clear_free(r->sealed, r->sealed_len);
+	free(r);
+}
+
+static void row_drop(struct pickup_store *ps, struct row *r)
+{
+	lookup_map_remove(&ps->rows, &r->node);
+	row_free(r);
+}
+
+static void call_finish(struct pickup_call *call)
+{
+	if (call->wake)
+		pickup_waits_wake(call->ps->waits, call->lookup);
+	if (call->fn)
+		call->fn(call->arg, &call->a);
+	if (call->sealed)
+		OPENSSL_clear_free(call->sealed, call->a.sealed_len);
+	if (call->ev)
+		event_free(call->ev);
+	free(call);
+}
+
+static struct pickup_call *call_new(struct pickup_store *ps, const unsigned char *lookup,
+				    pickup_fn *fn, void *arg)
+{
+	struct pickup_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->ps = ps;
+	call->fn = fn;
+	call->arg = arg;
+	memcpy(call->lookup, lookup, RESULT_LOOKUP_BYTES);
+	return call;
+}
+
+void pickup_call_cancel(struct pickup_call *call)
+{
+	call->fn = NULL;
+}
+
+/* Memory: the answer is known; it is given from the loop, as a database's would be. */
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	call_finish(arg);
+}
+
+static bool call_defer(struct pickup_call *call, enum pickup_status status)
+{
+	call->a.status = status;
+	call->ev = event_new(call->ps->base, -1, 0, on_deferred, call);
+	if (!call->ev)
+		return false;
+	event_active(call->ev, EV_TIMEOUT, 1);
+	return true;
+}
+
+static struct row *row_find(struct pickup_store *ps, const unsigned char *lookup)
+{
+	return (struct row *)lookup_map_find(&ps->rows, lookup, NULL);
+}
+
+static enum pickup_status memory_create(struct pickup_store *ps, const unsigned char *lookup,
+					const unsigned char *owner, int64_t expires)
+{
+	struct row *r = row_find(ps, lookup) ? NULL : calloc(1, sizeof(*r));
+
+	if (!r)
+		return PICKUP_FAILED;
+	memcpy(r->node.key, lookup, RESULT_LOOKUP_BYTES);
+	memcpy(r->owner, owner, RESULT_OWNER_BYTES);
+	r->expires = expires;
+	lookup_map_add(&ps->rows, &r->node);
+	return PICKUP_DONE;
+}
+
+static enum pickup_status memory_put(struct pickup_store *ps, const unsigned char *lookup,
+				     const char *kid, const unsigned char *sealed, size_t len)
+{
+	struct row *r = row_find(ps, lookup);
+
+	if (!r || r->state != ROW_PENDING || r->expires <= (int64_t)time(NULL))
+		return PICKUP_NONE;
+	r->sealed = malloc(len ? len : 1);
+	if (!r->sealed)
+		return PICKUP_FAILED;
+	memcpy(r->sealed, sealed, len);
+	r->sealed_len = len;
+	snprintf(r->kid, sizeof(r->kid), "%s", kid);
+	r->state = ROW_READY;
+	return PICKUP_DONE;
+}
+
+static enum pickup_status memory_claim(struct pickup_store *ps, struct pickup_call *call,
+				       const unsigned char *owner)
+{
+	struct row *r = row_find(ps, call->lookup);
+
+	if (!r || CRYPTO_memcmp(r->owner, owner, RESULT_OWNER_BYTES) != 0)
+		return PICKUP_NONE;
+	if (r->expires <= (int64_t)time(NULL))
+		return PICKUP_EXPIRED;
+	if (r->state != ROW_READY)
+		return r->state == ROW_PENDING ? PICKUP_PENDING : PICKUP_PICKED;
+	/* The result moves to the call: the row keeps no copy. */
+	call->sealed = r->sealed;
+	call->a.sealed = r->sealed;
+	call->a.sealed_len = r->sealed_len;
+	memcpy(call->a.kid, r->kid, sizeof(call->a.kid));
+	r->sealed = NULL;
+	r->state = ROW_PICKED;
+	return PICKUP_DONE;
+}
+
+static void put_be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (unsigned char)v;
+}
+
+static void create_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_call *call = arg;
+
+	if (!res)
+		log_warn("pickup_store_failed", LF_TEXT("reason", error));
+	call->a.status = res ? PICKUP_DONE : PICKUP_FAILED;
+	call_finish(call);
+}
+
+static void put_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_call *call = arg;
+
+	if (!res)
+		log_warn("pickup_store_failed", LF_TEXT("reason", error));
+	call->a.status = !res ? PICKUP_FAILED : PQntuples(res) == 1 ? PICKUP_DONE : PICKUP_NONE;
+	call->wake = call->a.status == PICKUP_DONE;
+	call_finish(call);
+}
+
+static enum pickup_status status_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum pickup_status status;
+	} names[] = {
+		{ "claimed", PICKUP_DONE },  { "pending", PICKUP_PENDING },
+		{ "picked", PICKUP_PICKED }, { "expired", PICKUP_EXPIRED },
+		{ "none", PICKUP_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i].name) == 0)
+			return names[i].status;
+	}
+	return PICKUP_FAILED;
+}
+
+static bool claim_parse(PGresult *res, struct pickup_call *call)
+{
+	unsigned char *bytes;
+	size_t len = 0;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != 3)
+		return false;
+	call->a.status = status_parse(PQgetvalue(res, 0, 0));
+	if (call->a.status != PICKUP_DONE)
+		return call->a.status != PICKUP_FAILED;
+	if (PQgetlength(res, 0, 1) != KEYRING_KID_LEN || PQgetisnull(res, 0, 2))
+		return false;
+	memcpy(call->a.kid, PQgetvalue(res, 0, 1), KEYRING_KID_LEN + 1);
+	bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 2), &len);
+	call->sealed = bytes ? malloc(len ? len : 1) : NULL;
+	if (call->sealed)
+		memcpy(call->sealed, bytes, len);
+	if (bytes) {
+		OPENSSL_cleanse(bytes, len);
+		PQfreemem(bytes);
+	}
+	call->a.sealed = call->sealed;
+	call->a.sealed_len = len;
+	return call->sealed != NULL;
+}
+
+static void claim_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_call *call = arg;
+
+	if (res && !claim_parse(res, call)) {
+		res = NULL;
+		error = "unexpected answer from pickup_result_claim";
+	}
+	if (!res) {
+		log_warn("pickup_claim_failed", LF_TEXT("reason", error));
+		call->a.status = PICKUP_FAILED;
+	}
+	call_finish(call);
+}
+
+/* Without a database the answer is known now; with one, FAILED unless it is ready. */
+static bool memory_answer(struct pickup_call *call, enum pickup_status status,
+			  struct pickup_call **out)
+{
+	if (!call_defer(call, status)) {
+		call->fn = NULL;
+		call_finish(call);
+		return false;
+	}
+	*out = call;
+	return true;
+}
+
+static bool db_usable(const struct pickup_store *ps)
+{
+	return ps->db && db_state(ps->db) == DB_READY;
+}
+
+static bool db_send(struct pickup_store *ps, struct db_statement *stmt, const char *const *params,
+		    const int *lengths, db_result_fn *done, struct pickup_call *call,
+		    struct pickup_call **out)
+{
+	if (!db_usable(ps) || !db_query_prepared(ps->db, false, stmt, params, lengths, done, call)) {
+		free(call);
+		return false;
+	}
+	*out = call;
+	return true;
+}
+
+bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
+			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires,
+			 pickup_fn *fn, void *arg, struct pickup_call **out)
+{
+	struct pickup_call *call = call_new(ps, lookup, fn, arg);
+	unsigned char when[8];
+	const char *params[3] = { (const char *)lookup, (const char *)owner, (const char *)when };
+	const int lengths[3] = { RESULT_LOOKUP_BYTES, RESULT_OWNER_BYTES, sizeof(when) };
+
+	if (!call)
+		return false;
+	if (!ps->db)
+		return memory_answer(call, memory_create(ps, lookup, owner, expires), out);
+	put_be64(when, (uint64_t)expires);
+	return db_send(ps, &ps->create, params, lengths, create_done, call, out);
+}
+
+bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
+		      const char *kid, const unsigned char *sealed, size_t len, pickup_fn *fn,
+		      void *arg, struct pickup_call **out)
+{
+	struct pickup_call *call = call_new(ps, lookup, fn, arg);
+	const char *params[3] = { (const char *)lookup, kid, (const char *)sealed };
+	const int lengths[3] = { RESULT_LOOKUP_BYTES, (int)strlen(kid), (int)len };
+
+	if (!call)
+		return false;
+	if (!ps->db) {
+		call->a.status = memory_put(ps, lookup, kid, sealed, len);
+		call->wake = call->a.status == PICKUP_DONE;
+		return memory_answer(call, call->a.status, out);
+	}
+	return db_send(ps, &ps->put, params, lengths, put_done, call, out);
+}
+
+bool pickup_store_claim(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
+			const unsigned char owner[RESULT_OWNER_BYTES], pickup_fn *fn, void *arg,
+			struct pickup_call **out)
+{
+	struct pickup_call *call = call_new(ps, lookup, fn, arg);
+	const char *params[2] = { (const char *)lookup, (const char *)owner };
+	const int lengths[2] = { RESULT_LOOKUP_BYTES, RESULT_OWNER_BYTES };
+
+	if (!call)
+		return false;
+	if (!ps->db)
+		return memory_answer(call, memory_claim(ps, call, owner), out);
+	return db_send(ps, &ps->claim, params, lengths, claim_done, call, out);
+}
+
+static void purge_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_store *ps = arg;
+	long long n;
+
+	if (!res || PQntuples(res) != 1) {
+		log_warn("pickup_purge_failed", LF_TEXT("reason", error ? error : "no answer"));
+		return;
+	}
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (n > 0 && ps->expired)
+		ps->expired(ps->expired_arg, n);
+}
+
+static void memory_purge(struct pickup_store *ps)
+{
+	int64_t before = (int64_t)time(NULL) - PICKUP_GRACE_SECONDS, n = 0;
+	struct lookup_node *node = lookup_map_next(&ps->rows, NULL), *next;
+
+	for (; node; node = next) {
+		struct row *r = (struct row *)node;
+		next = lookup_map_next(&ps->rows, node);
+		if (r->expires >= before)
+			continue;
+		n += r->state != ROW_PICKED;
+		row_drop(ps, r);
+	}
+	if (n > 0 && ps->expired)
+		ps->expired(ps->expired_arg, n);
+}
+
+/* One DELETE per node and minute: every node runs it, the first to come takes the rows. */
+static void on_purge(evutil_socket_t fd, short what, void *arg)
+{
+	struct pickup_store *ps = arg;
+	char grace[16];
+	const char *params[1] = { grace };
+
+	snprintf(grace, sizeof(grace), "%d", PICKUP_GRACE_SECONDS);
+	if (!ps->db)
+		memory_purge(ps);
+	else if (db_usable(ps))
+		db_query(ps->db, false, PURGE, 1, params, purge_done, ps);
+}
+
+struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_waits *waits,
+				      pickup_expired_fn *expired, void *expired_arg)
+{
+	struct pickup_store *ps = calloc(1, sizeof(*ps));
+	struct timeval every = { PURGE_SECONDS, 0 };
+
+	if (!ps)
+		return NULL;
+	ps->base = base;
+	ps->waits = waits;
+	ps->expired = expired;
+	ps->expired_arg = expired_arg;
+	ps->create = (struct db_statement){ "oauth_relay_pickup_create", CREATE, 3, 0 };
+	ps->put = (struct db_statement){ "oauth_relay_pickup_put", PUT, 3, 0 };
+	ps->claim = (struct db_statement){ "oauth_relay_pickup_claim", CLAIM, 2, 0 };
+	ps->purge_ev = event_new(base, -1, EV_PERSIST, on_purge, ps);
+	if (!lookup_map_init(&ps->rows) || !ps->purge_ev) {
+		pickup_store_free(ps);
+		return NULL;
+	}
+	evtimer_add(ps->purge_ev, &every);
+	return ps;
+}
+
+void pickup_store_set_db(struct pickup_store *ps, struct db *db)
+{
+	ps->db = db;
+}
+
+void pickup_store_free(struct pickup_store *ps)
+{
+	struct lookup_node *node;
+
+	if (!ps)
+		return;
+	while ((node = lookup_map_next(&ps->rows, NULL)))
+		row_drop(ps, (struct row *)node);
+	lookup_map_free(&ps->rows);
+	if (ps->purge_ev)
+		event_free(ps->purge_ev);
+	free(ps);
+}
