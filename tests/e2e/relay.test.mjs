@@ -2,6 +2,8 @@
 // a real browser (Chromium via playwright-core) and an instance stand-in on openid-client.
 // The operator's shared app is a confidential client whose secret only the relay holds: the
 // instance redeems, refreshes and introspects its tokens through the relay's /v1/token.
+// An instance the browser cannot reach picks its result up at the relay (pickup delivery)
+// with a long-poll started before the person consents.
 //
 // The expired-flow case needs more than 60 s of wall time, so its flow is created and the
 // browser signs in (stopping at the consent page) before anything else; the other cases
@@ -33,7 +35,7 @@ let ca; // the test CA, PEM
 let sharedApp; // { clientId, clientSecret }: the operator's shared app, its secret the relay's
 let expired; // { flow, session } of the flow that is left to expire
 const sessions = [];
-const secretsSeen = new Set(); // codes, tokens, states, flow ids: never in the relay's log
+const secretsSeen = new Set(); // codes, tokens, states, flow ids, pickup keys: never in the relay's log
 
 async function session() {
   const s = await newSession(browser);
@@ -104,7 +106,7 @@ function assertTokens(tokens, login) {
 }
 
 function remember(flow) {
-  for (const v of [flow.state, flow.flow_id, flow.verifier]) secretsSeen.add(v);
+  for (const v of [flow.state, flow.flow_id, flow.verifier, flow.pickup_key]) if (v) secretsSeen.add(v);
 }
 
 /** A 200 token answer passed through by /v1/token: its JSON, whose secrets are remembered. */
@@ -129,6 +131,15 @@ function assertNoStore(res) {
 /** The ID token's claims (its signature is the server's business here; userinfo proves the access token). */
 function idClaims(idToken) {
   return JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url'));
+}
+
+/** What Qore's RestClient sends to oauth2_alt_token_url for a shared app's code: its client_secret is 'auto'. */
+function redemption(flow, code) {
+  return {
+    grant_type: 'authorization_code', client_id: sharedApp.clientId, client_secret: 'auto',
+    code, redirect_uri: flow.redirect_uri, code_verifier: flow.verifier,
+    oauth2_token_url: as.tokenEndpoint,
+  };
 }
 
 /** The authorization server's userinfo for an access token, asked directly: { status, json }. */
@@ -357,12 +368,7 @@ describe('oauth-relay end to end', () => {
     const code = delivery.params.get('code');
     assert.ok(code, 'a code delivered');
 
-    // What Qore's RestClient sends to oauth2_alt_token_url: its client_secret is 'auto'.
-    const redeem = {
-      grant_type: 'authorization_code', client_id: sharedApp.clientId, client_secret: 'auto',
-      code, redirect_uri: flow.redirect_uri, code_verifier: flow.verifier,
-      oauth2_token_url: as.tokenEndpoint,
-    };
+    const redeem = redemption(flow, code);
     // The instance's 'auto' is no secret: the server itself refuses it (as the Basic secret;
     // the relay authenticates the same way). Client authentication comes before the code is
     // looked at, so the code stays unspent for the relay.
@@ -461,6 +467,88 @@ describe('oauth-relay end to end', () => {
     }
   });
 
+  test('pickup delivery: the complete page, the waiting pickup answered, the code redeemed through /v1/token', { timeout: 45000 }, async () => {
+    // An instance the browser cannot reach: no return_url; the shared app's code is
+    // redeemed through the relay, as an instance behind a firewall would.
+    const flow = await instance.createFlow({
+      delivery: 'pickup', returnUrl: null, instanceState: 'qorus-pickup', clientId: sharedApp.clientId,
+    });
+    remember(flow);
+    assert.equal(flow.return_url, undefined);
+    assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
+    const deliveredBefore = instance.deliveries.length;
+
+    // The instance waits before the person has even signed in; a wrong key meanwhile is
+    // an unknown flow and leaves the waiter alone.
+    const picked = instance.pickup(flow, { wait: 30 });
+    await relay.waitPickupsWaiting(1);
+    const wrong = await instance.pickup(flow, { key: randomBytes(32).toString('base64url') });
+    assert.equal(wrong.status, 404, `a wrong key: ${wrong.status} ${wrong.text}`);
+    assert.equal(wrong.json.error, 'not_found');
+    await relay.waitPickupsWaiting(1);
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'ivan');
+    await consent(s.page, true);
+    await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
+    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
+    assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
+    const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
+    assert.equal(cb.headers.location, undefined, 'no redirect for a pickup');
+    assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+    const sent = sentByServer(cb, flow);
+    assert.ok(sent.get('code'), 'the server sent a code');
+    const toInstance = (await s.settled()).filter((r) => r.url.startsWith(instance.origin));
+    assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
+    assert.equal(instance.deliveries.length, deliveredBefore, 'nothing delivered to return_url');
+
+    const res = await picked;
+    assert.equal(res.status, 200, `the waiting pickup: ${res.status} ${res.text}`);
+    assert.match(res.headers['cache-control'] ?? '', /(^|,\s*)no-store(\s*,|$)/);
+    assert.deepEqual(res.json.params.map(([k]) => k), [...sent.keys()], 'every parameter, in the server\'s order');
+    const params = new URLSearchParams(res.json.params);
+    assertPassThrough(sent, params, flow);
+    assert.equal(params.get('state'), 'qorus-pickup');
+
+    const tokens = tokenAnswer(await instance.token(redemption(flow, params.get('code'))), 'the picked-up code through /v1/token');
+    const claims = idClaims(tokens.id_token);
+    assert.equal(claims.aud, sharedApp.clientId);
+    assert.equal(claims.sub, 'ivan');
+    assert.deepEqual(await userinfo(tokens.access_token), { status: 200, json: { sub: 'ivan' } });
+
+    const again = await instance.pickup(flow, { wait: 0 }); // not the wrong key's signed bytes
+    assert.equal(again.status, 409, `a second pickup: ${again.status} ${again.text}`);
+    assert.equal(again.json.error, 'already_picked_up');
+  });
+
+  test('pickup with a wrong key: 404 as for an unknown flow, and the result is still there', { timeout: 30000 }, async () => {
+    const flow = await instance.createFlow({ delivery: 'pickup', returnUrl: null });
+    remember(flow);
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'judy');
+    await consent(s.page, true);
+    await s.page.waitForURL((u) => u.href.startsWith(`${instance.redirectUri}?`));
+    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
+    const sent = sentByServer(await theCallback(s, 200), flow);
+
+    const unknown = await instance.pickup({ ...flow, flow_id: randomBytes(16).toString('base64url') });
+    assert.equal(unknown.status, 404, `an unknown flow: ${unknown.status} ${unknown.text}`);
+    // The key is not signed: each wrong attempt asks with another wait, so that no two
+    // requests are the same signed bytes (the relay refuses a reused signature).
+    for (const [wait, key] of [[undefined, randomBytes(32).toString('base64url')], [0, 'not a key']]) {
+      const wrong = await instance.pickup(flow, { wait, key });
+      assert.equal(wrong.status, 404, `key ${key}: ${wrong.status} ${wrong.text}`);
+      assert.equal(wrong.text, unknown.text, 'the same body as for an unknown flow');
+    }
+
+    const res = await instance.pickup(flow, { wait: 1 }); // the result is there: no wait
+    assert.equal(res.status, 200, `the right key after wrong ones: ${res.status} ${res.text}`);
+    const params = new URLSearchParams(res.json.params);
+    assertPassThrough(sent, params, flow);
+    assert.equal(params.get('state'), flow.flow_id, 'no instance_state: the flow id');
+    assertTokens(await instance.exchange(flow, { params }), 'judy');
+  });
+
   test('expired flow: consent after expires_in lands on the 410 page, nothing delivered', { timeout: 120000 }, async () => {
     const { flow, session: s } = expired;
     remember(flow);
@@ -484,7 +572,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(instance.deliveriesFor('qorus-expired').length, 0);
   });
 
-  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id or secret', { timeout: 30000 }, async () => {
+  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id, pickup key or secret', { timeout: 30000 }, async () => {
     assert.ok(relay.alive(), 'the relay is still running after all cases');
     const exit = await relay.stop();
     const log = relay.log();
@@ -502,5 +590,9 @@ describe('oauth-relay end to end', () => {
       assert.match(log, new RegExp(`event=token app=e2e grant=${grant} .*outcome=ok status=200`), `a ${grant} line`);
     }
     assert.match(log, /event=token app=e2e grant=authorization_code .*outcome=upstream_error status=400/, 'the replayed code');
+    // Of pickups: the outcome and the status only.
+    for (const [outcome, status] of [['delivered', 200], ['not_found', 404], ['conflict', 409]]) {
+      assert.match(log, new RegExp(`event=pickup outcome=${outcome} status=${status}$`, 'm'), `a pickup ${outcome} line`);
+    }
   });
 });

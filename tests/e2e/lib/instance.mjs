@@ -1,7 +1,7 @@
 // The instance stand-in (what a Qorus instance does), built on npm openid-client:
 // registers at the relay, creates signed flows, builds the authorization URL with PKCE,
-// receives redirect and form_post deliveries on a small local HTTP server (its return_url),
-// checks state and iss, and exchanges the code with the authorization server directly (its
+// receives redirect and form_post deliveries on a small local HTTP server (its return_url)
+// or picks the result up at the relay (pickup delivery), checks state and iss, and exchanges the code with the authorization server directly (its
 // own client) or through the relay's signed /v1/token (the shared app, whose secret it
 // never has).
 import { createHash, createHmac } from 'node:crypto';
@@ -84,13 +84,23 @@ export class Instance {
       'application/x-www-form-urlencoded');
   }
 
-  async signedBody(method, target, body, contentType) {
+  /**
+   * GET /v1/flows/{flow_id}/result?wait=S (pickup delivery), signed, with the flow's
+   * pickup key unless another `key` is given. { status, headers, json, text }.
+   */
+  pickup(flow, { wait, key = flow.pickup_key } = {}) {
+    const target = `/v1/flows/${flow.flow_id}/result${wait === undefined ? '' : `?wait=${wait}`}`;
+    return this.signedBody('GET', target, '', undefined, { 'x-oauth-pickup-key': key });
+  }
+
+  async signedBody(method, target, body, contentType, headers = {}) {
     const res = await httpsRequest(`${this.relay.origin}${target}`, {
       method,
       headers: {
-        'content-type': contentType,
+        ...(contentType !== undefined && { 'content-type': contentType }),
         'content-length': String(Buffer.byteLength(body)),
         'x-oauth-signature': signature(this.id, this.secret, method, target, body),
+        ...headers,
       },
       body,
       ca: this.ca,
@@ -106,14 +116,15 @@ export class Instance {
    * { authUrl, verifier, expectedState, createdAt }. redirectUri replaces the relay's
    * redirect_uri in the authorization URL (what an attacker would do); clientId names the
    * shared app, whose client the authorization URL is then for; scope and prompt go into
-   * the authorization URL (offline_access needs prompt=consent).
+   * the authorization URL (offline_access needs prompt=consent); returnUrl null leaves
+   * return_url out (pickup).
    */
   async createFlow({
     delivery, instanceState, expiresIn, issuer = this.as.issuer, redirectUri, clientId,
-    scope = 'openid', prompt,
+    scope = 'openid', prompt, returnUrl = this.returnUrl,
   }) {
     const body = {
-      return_url: this.returnUrl,
+      ...(returnUrl !== null && { return_url: returnUrl }),
       delivery,
       authorization_server: issuer,
       ...(clientId !== undefined && { client_id: clientId }),

@@ -139,6 +139,19 @@ export class Relay {
     throw new Error(`oauth-relayd not ready within ${timeoutMs} ms (${last}):\n${this.log()}`);
   }
 
+  /** Polls the admin listener's /metrics until `n` pickups wait for their result. */
+  async waitPickupsWaiting(n, timeoutMs = 15000) {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      const res = await httpGet(this.adminPort, '/metrics');
+      last = /^oauth_relay_pickups_waiting (\d+)$/m.exec(res.body)?.[1] ?? `${res.status} without the gauge`;
+      if (last === String(n)) return;
+      await delay(25);
+    }
+    throw new Error(`never ${n} pickups waiting within ${timeoutMs} ms (last: ${last})`);
+  }
+
   alive() {
     return this.proc !== null && this.exit === null;
   }
