@@ -1,6 +1,7 @@
 """Three relay nodes behind a real HAProxy (Debian's, with the configuration derived from
 deploy/haproxy.cfg), one PostgreSQL and one keyring: a flow across nodes, a rolling
-restart and a PostgreSQL restart under continuous load, and a node killed under load."""
+restart and a PostgreSQL restart under continuous load (pickup flows among it), a pickup
+waiter woken across nodes, and a node killed under load."""
 import time
 
 import pytest
@@ -9,6 +10,7 @@ from relaytest import client
 from relaytest import haproxy as haproxy_mod
 from relaytest import upstream as up
 from relaytest.cluster import RETURN, Cluster, Load
+from test_pickup import Waiter, complete, pickup, pickup_flow, wait_waiting, waiting
 
 CLIENT_ID = "cluster-cid"
 TOKEN = "/cluster/token"
@@ -49,11 +51,14 @@ def load_on(cluster, upstream, **kw):
 
 
 def assert_clean(load):
-    """Every request answered properly; every flow delivered once, its replay refused."""
+    """Every request answered properly; every flow delivered once, its replay refused;
+    every pickup result whose callback answered "complete" picked up once, with its code."""
     assert load.failures == [], load.failures
+    assert load.take_the_rest() == []
     assert load.lost_or_doubled() == []
     assert all(load.ok.values()), load.ok
     assert load.deliveries and set(load.deliveries) == set(load.replays)
+    assert set(load.results) <= set(load.deliveries)
 
 
 def test_derived_config_is_valid(cluster):
@@ -72,6 +77,22 @@ def test_flow_across_nodes(cluster):
     replay = client.callback(c, sent)
     assert replay.status == 409, replay
     assert "location" not in replay.headers
+
+
+def test_pickup_waiter_woken_across_nodes(cluster):
+    """Created through A, a 30 s long-poll already waiting on C, the callback through B: the
+    waiter is answered with the result, not 202 at the end of its wait."""
+    a, b, c = cluster.nodes
+    inst = client.register(a)
+    flow = pickup_flow(a, inst, instance_state="across")
+    waiter = Waiter(c, inst, flow, wait=30)
+    wait_waiting(c, 1)
+    complete(client.callback(b, [("code", "c1"), ("state", flow["state"])]))
+    resp = waiter.result()
+    assert resp.status == 200, resp
+    assert resp.json() == {"params": [["code", "c1"], ["state", "across"]]}
+    assert waiting(c) == 0
+    assert pickup(a, inst, flow["flow_id"], flow["pickup_key"]).status == 409
 
 
 def test_rolling_restart_under_load(cluster, upstream):
@@ -95,7 +116,14 @@ def stats_rows(database):
 
 
 def test_postgresql_restart_under_load(cluster, upstream, database, pg):
-    load = load_on(cluster, upstream).start()
+    a, b, c = cluster.nodes
+    inst = client.register(a)
+    # A result stored before the restart, and a flow whose callback comes while it is away.
+    stored = pickup_flow(a, inst, instance_state="stored")
+    complete(client.callback(b, [("code", "before"), ("state", stored["state"])]))
+    refused = pickup_flow(a, inst)
+    # Pickup flows meet 503s while the database is away: expected, counted apart.
+    load = load_on(cluster, upstream, unavailable_ok=True).start()
     try:
         load.wait_progress(2 * len(load.kinds))
         before = {}
@@ -110,16 +138,29 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
                 node.wait_readyz(503, database="unavailable")
                 cluster.haproxy.wait_check_code(node.name, 503)
             assert set(cluster.haproxy.statuses().values()) == {"UP"}
+            # A pickup callback that cannot store its result says so, never "complete".
+            resp = client.callback(b, [("code", "during"), ("state", refused["state"])])
+            assert resp.status == 503, resp
+            assert b"The relay is busy" in resp.body and b"Sign-in complete" not in resp.body
             load.wait_progress(2 * len(load.kinds))
         finally:
             pg.start()
         for node in cluster.nodes:
             node.wait_readyz(200, database="ok")
         load.wait_progress(2 * len(load.kinds))
+        load.wait_ok("flow_pickup")  # pickups work again
     finally:
         load.stop()
         print(load.summary())
+    # Every "complete" answered before, during or after the restart is picked up.
     assert_clean(load)
+    assert load.unavailable["flow_pickup"] > 0
+    resp = pickup(c, inst, stored["flow_id"], stored["pickup_key"])
+    assert resp.status == 200, resp
+    assert resp.json() == {"params": [["code", "before"], ["state", "stored"]]}
+    # The refused callback stored nothing (and used its flow up).
+    resp = pickup(c, inst, refused["flow_id"], refused["pickup_key"], wait=0)
+    assert resp.status == 202, resp
     # The counters flushed before the restart are all still there (and only grew).
     assert cluster.stop_all() == [0] * len(cluster.nodes)  # each flushes its counters
     after = stats_rows(database)

@@ -7,7 +7,9 @@ instance would (a new one after REQUESTS_PER_CONNECTION, when the relay says
 go on the same connection unless the relay closes it: while the database is away,
 single use holds per node only (doc/design.md), so the PostgreSQL restart test
 replays on the node that delivered. Each kind of request is one function in LOAD_KINDS: a delivery kind (pickup,
-push) is one more entry.
+push) is one more entry. A pickup flow is created and picked up on the thread's instance
+connection and called back on its browser connection, both through the balancer, so they
+land on whatever nodes it picks.
 """
 import signal
 import threading
@@ -23,6 +25,9 @@ NODES = 3
 DRAIN_SECONDS = 3
 RETURN = "https://qorus.example/oauth2/code"
 REQUESTS_PER_CONNECTION = 20
+# The result is stored before the callback answers "complete": a pickup after it never
+# waits, unless the result was lost (then 202 after this many seconds).
+PICKUP_WAIT = 2
 
 
 class Cluster:
@@ -128,15 +133,22 @@ class Connection:
         self.sock = None
 
 
-def _signed(instance, target, body, content_type):
+def _signed(instance, target, body, content_type, method="POST"):
     ts = int(time.time())
-    return {"Content-Type": content_type,
-            "X-OAuth-Signature": client.signature_header(instance.id, instance.secret, ts,
-                                                         "POST", target, body)}
+    headers = {"X-OAuth-Signature": client.signature_header(instance.id, instance.secret, ts,
+                                                            method, target, body)}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
 
 
 class Failure(Exception):
     """A request that did not get its proper answer."""
+
+
+class Unavailable(Exception):
+    """A 503 while the database is away, with Load(unavailable_ok=True): an expected
+    outcome, counted apart."""
 
 
 def _expect(resp, status, what):
@@ -144,11 +156,20 @@ def _expect(resp, status, what):
         raise Failure("%s: %d %r" % (what, resp.status, resp.body[:200]))
 
 
-def _new_flow(conn, load, n, delivery):
+def _unavailable(load, resp, what):
+    if resp.status == 503 and load.unavailable_ok:
+        raise Unavailable(what)
+
+
+def _create_flow(conn, load, n, delivery):
     body = ('{"return_url":"%s","delivery":"%s","instance_state":"s-%d"}' % (
         RETURN, delivery, n)).encode()
-    resp = conn.request("POST", "/v1/flows", _signed(load.instance, "/v1/flows", body,
+    return conn.request("POST", "/v1/flows", _signed(load.instance, "/v1/flows", body,
                                                      "application/json"), body)
+
+
+def _new_flow(conn, load, n, delivery):
+    resp = _create_flow(conn, load, n, delivery)
     _expect(resp, 201, "flow creation")
     flow = resp.json()
     return flow, urllib.parse.urlsplit(flow["redirect_uri"]).path
@@ -190,6 +211,56 @@ def flow_form_post(conn, load, n):
     _expect(replay, 409, "form_post replay")
 
 
+def _pickup(conn, load, flow, wait):
+    target = "%s?wait=%d" % (urllib.parse.urlsplit(flow["pickup_url"]).path, wait)
+    headers = _signed(load.instance, target, b"", None, method="GET")
+    headers["X-OAuth-Pickup-Key"] = flow["pickup_key"]
+    return conn.request("GET", target, headers)
+
+
+def _take(conn, load, n):
+    """Picks up the result of the completed pickup flow n: its parameters, once."""
+    flow, code = load.results[n]
+    resp = _pickup(conn, load, flow, PICKUP_WAIT)
+    _unavailable(load, resp, "pickup")
+    _expect(resp, 200, "pickup")
+    if resp.json() != {"params": [["code", code], ["state", "s-%d" % n]]}:
+        raise Failure("pickup delivered %r" % resp.body[:200])
+    load.delivered(n)
+
+
+def _take_again(conn, load, n):
+    """A second pickup of flow n: refused (409), the result was taken."""
+    resp = _pickup(conn, load, load.results[n][0], 0)
+    if resp.status == 200:
+        load.delivered(n)
+    _unavailable(load, resp, "second pickup")
+    load.replayed(n, resp.status)
+    _expect(resp, 409, "second pickup")
+
+
+def flow_pickup(conn, load, n):
+    """A pickup flow, its callback (the "complete" page), its pickup (the parameters, once)
+    and a second pickup (409). A callback that answers the 503 page ("The relay is busy",
+    never "complete") has used its flow up."""
+    instance = load.instance_connection()
+    resp = _create_flow(instance, load, n, "pickup")
+    _unavailable(load, resp, "pickup flow creation")
+    _expect(resp, 201, "pickup flow creation")
+    flow = resp.json()
+    code = "p-%d" % n
+    load.flows_started(n)
+    resp = _callback(conn, urllib.parse.urlsplit(flow["redirect_uri"]).path, flow, code)
+    if b"Sign-in complete" not in resp.body and b"The relay is busy" in resp.body:
+        _unavailable(load, resp, "pickup callback")
+    _expect(resp, 200, "pickup callback")
+    if b"Sign-in complete" not in resp.body:
+        raise Failure("pickup callback without the complete page")
+    load.completed(n, flow, code)
+    _take(instance, load, n)
+    _take_again(instance, load, n)
+
+
 def token(conn, load, n):
     """A token delegate request, relayed to the upstream and its answer back verbatim."""
     body = urllib.parse.urlencode([("grant_type", "authorization_code"),
@@ -210,19 +281,19 @@ def healthz(conn, load, n):
 
 
 LOAD_KINDS = {"flow_redirect": flow_redirect, "flow_form_post": flow_form_post,
-              "token": token, "healthz": healthz}
+              "flow_pickup": flow_pickup, "token": token, "healthz": healthz}
 
 
 class Load:
     """Client threads cycling through kinds until stopped (or max_requests each).
 
     failures: [(kind, error text, when its connection was opened: time.monotonic())];
-    ok: {kind: count}.
+    ok: {kind: count}; unavailable: {kind: count of expected 503s (unavailable_ok)}.
     """
 
     def __init__(self, port, cafile, instance, kinds=tuple(LOAD_KINDS), threads=4,
                  token_url=None, token_client_id=None, token_answer=None,
-                 max_requests=3000):
+                 max_requests=3000, unavailable_ok=False):
         self.port = port
         self.cafile = cafile
         self.instance = instance
@@ -231,15 +302,19 @@ class Load:
         self.token_client_id = token_client_id
         self.token_answer = token_answer
         self.max_requests = max_requests
+        self.unavailable_ok = unavailable_ok
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.stopping = threading.Event()
         self.ok = {k: 0 for k in self.kinds}
+        self.unavailable = {k: 0 for k in self.kinds}
         self.failures = []
         self.deliveries = {}  # flow number: times its callback delivered
         self.replays = {}     # flow number: the replay's status
+        self.results = {}     # pickup flow number: (flow, code) once "complete"
         self.started = set()
         self.counter = 0
+        self.local = threading.local()
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
                         for i in range(threads)]
 
@@ -253,9 +328,19 @@ class Load:
         with self.lock:
             self.deliveries[n] = self.deliveries.get(n, 0) + 1
 
+    def completed(self, n, flow, code):
+        with self.lock:
+            self.results[n] = (flow, code)
+
     def replayed(self, n, status):
         with self.lock:
             self.replays[n] = status
+
+    def instance_connection(self):
+        """The calling thread's second connection, the instance's beside the browser's."""
+        if getattr(self.local, "conn", None) is None:
+            self.local.conn = Connection(self.port, self.cafile)
+        return self.local.conn
 
     # running -----------------------------------------------------------------------
 
@@ -274,15 +359,23 @@ class Load:
             try:
                 LOAD_KINDS[kind](conn, self, n)
             except (Failure, OSError, EOFError, ValueError) as e:
-                opened = conn.opened
+                # The older of its connections, the one a node's end may have cut.
+                opened = min((c.opened for c in self._connections(conn) if c.opened),
+                             default=None)
                 what = "%s: %s (at %.3f, connection opened %.3f, %d answered on it, " \
                     "the last %s with Connection: %s)" % (
                         type(e).__name__, e, time.time(), conn.opened_at, conn.served,
                         conn.last and conn.last.status,
                         conn.last and conn.last.headers.get("connection"))
-                conn.close()
+                self._close(conn)
                 with self.cond:
                     self.failures.append((kind, what, opened))
+                    self.cond.notify_all()
+                continue
+            except Unavailable:
+                self._close(conn)
+                with self.cond:
+                    self.unavailable[kind] += 1
                     self.cond.notify_all()
                 continue
             with self.cond:
@@ -292,9 +385,17 @@ class Load:
             # client closes after a few requests, no race on its side: new connections
             # keep coming, as from many browsers, so a node back in the balancer gets its
             # share.
-            if conn.served >= REQUESTS_PER_CONNECTION:
-                conn.close()
-        conn.close()
+            for c in self._connections(conn):
+                if c.served >= REQUESTS_PER_CONNECTION:
+                    c.close()
+        self._close(conn)
+
+    def _connections(self, conn):
+        return [c for c in (conn, getattr(self.local, "conn", None)) if c is not None]
+
+    def _close(self, conn):
+        for c in self._connections(conn):
+            c.close()
 
     def start(self):
         for t in self.threads:
@@ -310,21 +411,32 @@ class Load:
             return sum(self.ok.values())
 
     def wait_progress(self, n, timeout=60):
-        """Until n more requests succeeded (every kind at least once when n >= kinds)."""
+        """Until n more requests succeeded or met an expected 503 (every kind at least once
+        when n >= kinds)."""
+        def answered(k):
+            return self.ok[k] + self.unavailable[k]
         with self.cond:
-            target = sum(self.ok.values()) + n
-            before = dict(self.ok)
+            target = sum(map(answered, self.kinds)) + n
+            before = {k: answered(k) for k in self.kinds}
             deadline = time.monotonic() + timeout
 
             def reached():
-                every = n < len(self.kinds) or all(self.ok[k] > before[k] for k in self.kinds)
-                return sum(self.ok.values()) >= target and every
+                every = n < len(self.kinds) or all(answered(k) > before[k] for k in self.kinds)
+                return sum(map(answered, self.kinds)) >= target and every
             while not reached():
                 left = deadline - time.monotonic()
                 if left <= 0 or not any(t.is_alive() for t in self.threads):
                     raise AssertionError("load made no progress: ok %r, failures %r" % (
                         self.ok, self.failures[-5:]))
                 self.cond.wait(min(left, 0.5))
+
+    def wait_ok(self, kind, timeout=60):
+        """Until one more request of kind got its proper answer (no expected 503)."""
+        with self.cond:
+            target = self.ok[kind] + 1
+            if not self.cond.wait_for(lambda: self.ok[kind] >= target, timeout):
+                raise AssertionError("no %s answered: ok %r, unavailable %r, failures %r" % (
+                    kind, self.ok, self.unavailable, self.failures[-5:]))
 
     def stop(self):
         self.stopping.set()
@@ -333,8 +445,28 @@ class Load:
         assert not any(t.is_alive() for t in self.threads), "load threads still running"
 
     def summary(self):
-        return "answered %r, failed %d, flows delivered %d" % (
-            self.ok, len(self.failures), len(self.deliveries))
+        return "answered %r, unavailable (expected 503) %r, failed %d, flows delivered %d, " \
+            "pickup results %d" % (self.ok, self.unavailable, len(self.failures),
+                                   len(self.deliveries), len(self.results))
+
+    def take_the_rest(self):
+        """Once stopped: picks up every result whose callback answered "complete" and that
+        the load did not take (it met the database away), then picks it up again (409);
+        the pickup flows for which that failed: results lost or delivered twice."""
+        self.unavailable_ok = False
+        conn = Connection(self.port, self.cafile)
+        bad = []
+        for n in sorted(self.results):
+            try:
+                if n not in self.deliveries:
+                    _take(conn, self, n)
+                if n not in self.replays:
+                    _take_again(conn, self, n)
+            except (Failure, OSError, EOFError, ValueError) as e:
+                conn.close()
+                bad.append((n, "%s: %s" % (type(e).__name__, e)))
+        conn.close()
+        return bad
 
     def lost_or_doubled(self):
         """Flows whose callback never delivered, delivered twice, or whose replay was not
