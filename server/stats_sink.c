@@ -12,12 +12,15 @@
 
 #define RETENTION_CHECK_SECONDS 3600
 
+/* One statement per flush. Its rows go in key order, so nodes flushing at the same time
+ * lock shared rows in the same order: no deadlock between them. */
 #define UPSERT                                                                                           \
 	"INSERT INTO stats_hourly AS s (hour, provider, event, outcome, delivery, count,"                \
 	" handling_ms_buckets, handling_ms_sum, consent_s_buckets, consent_s_sum) "                      \
 	"SELECT to_timestamp(h), p, e, o, d, c, hb::bigint[], hs, cb::bigint[], cs FROM unnest("         \
 	"$1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[],"          \
 	" $8::float8[], $9::text[], $10::float8[]) AS t(h, p, e, o, d, c, hb, hs, cb, cs) "              \
+	"ORDER BY h, p, e, o, d "                                                                        \
 	"ON CONFLICT (hour, provider, event, outcome, delivery) DO UPDATE SET"                           \
 	" count = s.count + EXCLUDED.count,"                                                             \
 	" handling_ms_buckets = stats_buckets_add(s.handling_ms_buckets, EXCLUDED.handling_ms_buckets)," \
