@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(sr, provider_suite());
 	srunner_add_suite(sr, ratelimit_suite());
 	srunner_add_suite(sr, lookup_map_suite());
+	srunner_add_suite(sr, push_suite());
 	srunner_add_suite(sr, result_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, seen_suite());

@@ -22,6 +22,7 @@ Suite *log_suite(void);
 Suite *lookup_map_suite(void);
 Suite *metrics_suite(void);
 Suite *provider_suite(void);
+Suite *push_suite(void);
 Suite *ratelimit_suite(void);
 Suite *result_suite(void);
 Suite *seal_suite(void);
