@@ -96,9 +96,9 @@ static bool delivery_fill(json_t *body, struct flow *f, struct flow_request_erro
 	    (delivery && !delivery_parse(delivery, &f->delivery)))
 		return refuse(err, "invalid_delivery",
 			      "delivery must be redirect, form_post, pickup or push.");
-	if (f->delivery == DELIVERY_PUSH)
-		return refuse(err, "unsupported_delivery",
-			      "This relay delivers by redirect, form_post or pickup only.");
+	/* The relay itself POSTs a push, and only over verified TLS (server/fetch.h). */
+	if (f->delivery == DELIVERY_PUSH && strncmp(f->return_url, "https://", 8) != 0)
+		return refuse(err, "invalid_return_url", "A push's return_url must be https.");
 	return true;
 }
 

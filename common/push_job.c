@@ -48,8 +48,7 @@ bool push_job_open(const unsigned char *ikm, size_t ikm_len,
 	ok = p.count == 3 && strcmp(p.names[0], job_names[0]) == 0 &&
 	     strcmp(p.names[1], job_names[1]) == 0 && strcmp(p.names[2], job_names[2]) == 0 &&
 	     field_decode(p.values[0], job->flow_id, FLOW_ID_BYTES) &&
-	     field_decode(p.values[1], job->key, PICKUP_KEY_BYTES) &&
-	     strlen(p.values[2]) <= URL_MAX;
+	     field_decode(p.values[1], job->key, PICKUP_KEY_BYTES) && strlen(p.values[2]) <= URL_MAX;
 	if (ok)
 		strcpy(job->return_url, p.values[2]);
 	else

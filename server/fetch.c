@@ -296,6 +296,7 @@ static bool headers_build(struct fetch *f, const struct fetch_request *r)
 	return header_add(f, "Content-Type: ", r->content_type) &&
 	       (!r->accept || header_add(f, "Accept: ", r->accept)) &&
 	       (!r->authorization || header_add(f, "Authorization: ", r->authorization)) &&
+	       (!r->extra_header || header_add(f, "", r->extra_header)) &&
 	       header_add(f, "Expect:", "");
 }
 

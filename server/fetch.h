@@ -45,6 +45,7 @@ struct fetch_request {
 	const char *content_type;  /* of body */
 	const char *accept;        /* NULL: none sent */
 	const char *authorization; /* NULL: none sent */
+	const char *extra_header;  /* a whole "Name: value" line; NULL: none */
 	const char *body;
 	size_t body_len;
 	long timeout_ms;

@@ -149,6 +149,11 @@ static void by_provider_outcome(struct textbuf *t, const char *name, const char 
 	}
 }
 
+void metrics_push(bool delivered)
+{
+	metrics.push_attempts[delivered]++;
+}
+
 static void pickups_render(struct textbuf *t)
 {
 	header(t, "oauth_relay_pickups_total", "counter",
@@ -163,6 +168,12 @@ static void pickups_render(struct textbuf *t)
 		  "Time a pickup waited for its answer (long-poll included).", metrics.pickup_wait,
 		  metrics_pickup_bounds, METRICS_PICKUP_BUCKETS, 1.0, metrics.pickup_wait_sum,
 		  metrics.pickup_wait_count);
+	header(t, "oauth_relay_push_attempts_total", "counter",
+	       "Push delivery attempts, by outcome (delivered: a 2xx answer; failed: any other end).");
+	textbuf_printf(t, "oauth_relay_push_attempts_total{outcome=\"delivered\"} %llu\n",
+		       (unsigned long long)metrics.push_attempts[1]);
+	textbuf_printf(t, "oauth_relay_push_attempts_total{outcome=\"failed\"} %llu\n",
+		       (unsigned long long)metrics.push_attempts[0]);
 }
 
 /* Label values per the exposition format: backslash, quote and newline escaped. */

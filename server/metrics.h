@@ -45,6 +45,7 @@ struct metrics {
 	uint64_t pickup_wait[METRICS_PICKUP_BUCKETS];
 	double pickup_wait_sum;
 	uint64_t pickup_wait_count;
+	uint64_t push_attempts[2]; /* failed, delivered */
 };
 
 extern struct metrics metrics;
@@ -55,6 +56,8 @@ void metrics_callback(enum provider p, enum stats_outcome o, double handling_ms,
 void metrics_token(enum provider p, enum stats_outcome o, double upstream_ms);
 /* One pickup answer (or an expired result); wait_s < 0 when there was no request. */
 void metrics_pickup(enum stats_outcome o, double wait_s);
+/* One push attempt's end (push.h). */
+void metrics_push(bool delivered);
 
 struct metrics_gauges {
 	int database_up; /* 1, 0, or -1 when no database is configured */

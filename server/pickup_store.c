@@ -21,6 +21,15 @@
 	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
 	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() RETURNING lookup) " \
 	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
+/* A push flow's result, and in the same statement its job (sql/008), leased to this node,
+ * which tries it at once (push_kick). */
+#define PUT_PUSH                                                                            \
+	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
+	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() "                   \
+	"RETURNING lookup, expires_at), j AS (INSERT INTO push_jobs (lookup, kid, sealed, " \
+	"expires_at, lease_until) SELECT lookup, $2, $4, expires_at, now() + "              \
+	"make_interval(secs => $5::int) FROM u) "                                           \
+	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
 #define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
 #define PURGE                                                                             \
 	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
@@ -58,7 +67,7 @@ struct pickup_store {
 	pickup_expired_fn *expired;
 	void *expired_arg;
 	struct lookup_map rows;
-	struct db_statement create, put, claim;
+	struct db_statement create, put, put_push, claim;
 	struct event *purge_ev;
 };
 
@@ -331,6 +340,24 @@ bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT
 	return db_send(ps, &ps->put, params, lengths, put_done, call, out);
 }
 
+bool pickup_store_put_push(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
+			   const char *kid, const unsigned char *sealed, size_t len,
+			   const unsigned char *job, size_t job_len, int lease, pickup_fn *fn,
+			   void *arg, struct pickup_call **out)
+{
+	struct pickup_call *call = call_new(ps, lookup, fn, arg);
+	unsigned char lease_be[4] = { (unsigned char)(lease >> 24), (unsigned char)(lease >> 16),
+				      (unsigned char)(lease >> 8), (unsigned char)lease };
+	const char *params[5] = { (const char *)lookup, kid, (const char *)sealed,
+				  (const char *)job, (const char *)lease_be };
+	const int lengths[5] = { RESULT_LOOKUP_BYTES, (int)strlen(kid), (int)len, (int)job_len,
+				 sizeof(lease_be) };
+
+	if (!call)
+		return false;
+	return db_send(ps, &ps->put_push, params, lengths, put_done, call, out);
+}
+
 bool pickup_store_claim(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
 			const unsigned char owner[RESULT_OWNER_BYTES], pickup_fn *fn, void *arg,
 			struct pickup_call **out)
@@ -405,6 +432,7 @@ struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_wai
 	ps->expired_arg = expired_arg;
 	ps->create = (struct db_statement){ "oauth_relay_pickup_create", CREATE, 3, 0 };
 	ps->put = (struct db_statement){ "oauth_relay_pickup_put", PUT, 3, 0 };
+	ps->put_push = (struct db_statement){ "oauth_relay_pickup_put_push", PUT_PUSH, 5, 0 };
 	ps->claim = (struct db_statement){ "oauth_relay_pickup_claim", CLAIM, 2, 0 };
 	ps->purge_ev = event_new(base, -1, EV_PERSIST, on_purge, ps);
 	if (!lookup_map_init(&ps->rows) || !ps->purge_ev) {

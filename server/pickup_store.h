@@ -63,6 +63,13 @@ bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RES
 bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
 		      const char *kid, const unsigned char *sealed, size_t len, pickup_fn *fn,
 		      void *arg, struct pickup_call **call);
+/* A push flow's result as pickup_store_put stores it, and its push job sealed under the
+ * same keyring key (push_job.h), leased to this node for lease seconds, in one
+ * transaction. Database only. */
+bool pickup_store_put_push(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
+			   const char *kid, const unsigned char *sealed, size_t len,
+			   const unsigned char *job, size_t job_len, int lease, pickup_fn *fn,
+			   void *arg, struct pickup_call **call);
 /* One pickup attempt, ready -> picked: any status. */
 bool pickup_store_claim(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
 			const unsigned char owner[RESULT_OWNER_BYTES], pickup_fn *fn, void *arg,

@@ -12,6 +12,7 @@
 #include "migrate.h"
 #include "pickup_listen.h"
 #include "pickup_store.h"
+#include "push.h"
 #include "pickup_wait.h"
 #include "notify.h"
 #include "response.h"
@@ -208,7 +209,8 @@ static bool start_failed(const char *part)
 }
 
 /* Pickup results in the database (or memory), and this node's waiters: woken by its own
- * callbacks and, with a database, by one LISTEN connection for the other nodes'. */
+ * callbacks and, with a database, by one LISTEN connection for the other nodes'. With a
+ * database, the push scheduler too (push delivery needs one). */
 static bool pickup_start(struct relay *relay)
 {
 	if (!(relay->pickup_waits = pickup_waits_new()) ||
@@ -217,9 +219,10 @@ static bool pickup_start(struct relay *relay)
 		return false;
 	pickup_store_set_db(relay->pickups, relay->db);
 	return !relay->db ||
-	       (relay->pickup_listen = pickup_listen_new(relay->base, relay->settings.database_url,
-							 relay->settings.db_query_timeout,
-							 relay->pickup_waits));
+	       ((relay->pickup_listen = pickup_listen_new(relay->base, relay->settings.database_url,
+							  relay->settings.db_query_timeout,
+							  relay->pickup_waits)) &&
+		(relay->push = push_new(relay)));
 }
 
 /* What the routes share: single use, revocations, replay and rate limits. */
@@ -307,6 +310,7 @@ done:
 	db_free(relay->db);
 	singleuse_free(relay->singleuse);
 	pickup_store_free(relay->pickups);
+	push_free(relay->push);
 	pickup_waits_free(relay->pickup_waits);
 	revocations_free(relay->revoked);
 	stats_sink_free(relay->stats);

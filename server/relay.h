@@ -29,6 +29,7 @@ struct fetch_engine;
 struct pickup_listen;
 struct pickup_store;
 struct pickup_waits;
+struct push;
 struct revocations;
 struct singleuse;
 struct stats_sink;
@@ -59,6 +60,7 @@ struct relay {
 	struct pickup_store *pickups;        /* pickup results (pickup_store.h) */
 	struct pickup_waits *pickup_waits;   /* pickups waiting on this node */
 	struct pickup_listen *pickup_listen; /* LISTEN for other nodes' results; NULL: no db */
+	struct push *push;                   /* push delivery (push.h); NULL: no db */
 	struct stats_sink *stats;
 	struct seen seen_signatures;         /* replay protection for signed requests */
 	struct ratelimit ratelimit_register; /* per client address */

@@ -12,6 +12,8 @@
 #include "log.h"
 #include "pages.h"
 #include "pickup_store.h"
+#include "push.h"
+#include "push_job.h"
 #include "result.h"
 #include "response.h"
 #include "revocations.h"
@@ -29,11 +31,12 @@ struct callback {
 	struct relay *relay; /* the request may be gone when the callback is freed */
 	struct request *req;
 	struct flow flow;
-	bool opened;                     /* the token opened: flow is real */
-	enum stats_outcome outcome;      /* what a pickup's store, once done, counts */
-	struct singleuse_ticket *ticket; /* the single-use check under way */
-	struct pickup_call *call;        /* the pickup result's store under way */
-	struct query query;              /* last: its params array is not cleared for reuse */
+	bool opened;                               /* the token opened: flow is real */
+	enum stats_outcome outcome;                /* what a pickup's store, once done, counts */
+	struct singleuse_ticket *ticket;           /* the single-use check under way */
+	struct pickup_call *call;                  /* the pickup result's store under way */
+	unsigned char lookup[RESULT_LOOKUP_BYTES]; /* push: the stored job's, to try it at once */
+	struct query query; /* last: its params array is not cleared for reuse */
 };
 FREELIST_CUT_IS_LAST(struct callback, query.params);
 
@@ -85,6 +88,8 @@ static void on_stored(void *arg, const struct pickup_answer *a)
 	request_set_abort(req, NULL, NULL);
 	cb->call = NULL;
 	if (a->status == PICKUP_DONE) {
+		if (cb->flow.delivery == DELIVERY_PUSH && cb->relay->push)
+			push_kick(cb->relay->push, cb->lookup);
 		outcome_record(cb, cb->outcome);
 		page_send(req, PAGE_COMPLETE);
 	} else if (a->status == PICKUP_NONE) {
@@ -97,8 +102,34 @@ static void on_stored(void *arg, const struct pickup_answer *a)
 	callback_free(cb);
 }
 
-/* Pickup: the parameters sealed for the instance and stored; the page says "complete"
- * only once they are. True when the store is under way (cb is kept until it answers). */
+/* Push: the result as for pickup, with the job that sends it, sealed under the same
+ * keyring key: any node with the keyring can deliver it. */
+static bool push_store(struct callback *cb, const struct keyring_key *k,
+		       const unsigned char *lookup, const unsigned char *sealed, size_t len)
+{
+	struct push_job job = { 0 };
+	unsigned char *job_sealed = NULL;
+	size_t job_len = 0;
+	bool started;
+
+	if (!cb->relay->push)
+		return false;
+	memcpy(cb->lookup, lookup, RESULT_LOOKUP_BYTES);
+	memcpy(job.flow_id, cb->flow.id, FLOW_ID_BYTES);
+	memcpy(job.key, cb->flow.pickup_key, PICKUP_KEY_BYTES);
+	strcpy(job.return_url, cb->flow.return_url);
+	started = push_job_seal(k->secret, sizeof(k->secret), lookup, &job, &job_sealed, &job_len) &&
+		  pickup_store_put_push(cb->relay->pickups, lookup, k->kid, sealed, len, job_sealed,
+					job_len, push_lease_seconds(cb->relay->push), on_stored, cb,
+					&cb->call);
+	OPENSSL_cleanse(&job, sizeof(job));
+	free(job_sealed);
+	return started;
+}
+
+/* Pickup (and push): the parameters sealed for the instance and stored; the page says
+ * "complete" only once they are. True when the store is under way (cb is kept until it
+ * answers). */
 static bool pickup_store(struct callback *cb, const struct delivery_params *params)
 {
 	const struct keyring_key *k = keyring_newest(&cb->relay->keys);
@@ -110,8 +141,10 @@ static bool pickup_store(struct callback *cb, const struct delivery_params *para
 	started = k &&
 		  result_seal(k->secret, sizeof(k->secret), cb->flow.pickup_key, cb->flow.id,
 			      params->names, params->values, params->count, &sealed, &len) &&
-		  pickup_store_put(cb->relay->pickups, lookup, k->kid, sealed, len, on_stored, cb,
-				   &cb->call);
+		  (cb->flow.delivery == DELIVERY_PUSH
+			   ? push_store(cb, k, lookup, sealed, len)
+			   : pickup_store_put(cb->relay->pickups, lookup, k->kid, sealed, len,
+					      on_stored, cb, &cb->call));
 	free(sealed);
 	if (!started) {
 		outcome_record(cb, STATS_UNAVAILABLE);
@@ -135,7 +168,7 @@ static bool deliver(struct callback *cb)
 	cb->outcome = params.iss_mismatch ? STATS_ISS_MISMATCH
 		      : params.denied     ? STATS_DENIED
 					  : STATS_DELIVERED;
-	if (cb->flow.delivery == DELIVERY_PICKUP)
+	if (cb->flow.delivery >= DELIVERY_PICKUP)
 		return pickup_store(cb, &params);
 	outcome_record(cb, cb->outcome);
 	if (cb->flow.delivery == DELIVERY_FORM_POST) {
@@ -238,8 +271,9 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 		reject(req, cb, PAGE_EXPIRED, STATS_EXPIRED);
 		return;
 	}
-	/* A pickup's result goes back as JSON strings: refused before it uses the flow up. */
-	if (cb->flow.delivery == DELIVERY_PICKUP && !callback_params_utf8(&cb->query)) {
+	/* A pickup's or push's result goes back as JSON strings: refused before it uses the
+	 * flow up. */
+	if (cb->flow.delivery >= DELIVERY_PICKUP && !callback_params_utf8(&cb->query)) {
 		reject(req, cb, PAGE_INVALID, STATS_INVALID);
 		return;
 	}

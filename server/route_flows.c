@@ -34,7 +34,7 @@ static bool flow_bind(const struct request *req, const char *instance_id, struct
 {
 	if (!instance_callback_id(&req->relay->keys, instance_id, f->instance) ||
 	    RAND_bytes(f->id, sizeof(f->id)) != 1 ||
-	    (f->delivery == DELIVERY_PICKUP && RAND_bytes(f->pickup_key, PICKUP_KEY_BYTES) != 1))
+	    (f->delivery >= DELIVERY_PICKUP && RAND_bytes(f->pickup_key, PICKUP_KEY_BYTES) != 1))
 		return false;
 	at->shared = f->shared_app;
 	memcpy(at->id, f->instance, sizeof(at->id));
@@ -82,7 +82,8 @@ static void on_answer_abort(void *arg)
 }
 
 /* The relay must tell a flow it knows (pending) from an unknown one at pickup: the row
- * first, the answer once it is written. The key is in the answer only (shown once). */
+ * first, the answer once it is written. The key is in the answer only (shown once). A push
+ * flow has the same row: its push key picks the result up until a push succeeds. */
 static void pickup_answer(struct request *req, const struct flow *f, json_t *body)
 {
 	struct flow_answer *a = calloc(1, sizeof(*a));
@@ -97,7 +98,8 @@ static void pickup_answer(struct request *req, const struct flow *f, json_t *bod
 	base64url_encode(f->pickup_key, PICKUP_KEY_BYTES, key);
 	snprintf(url, sizeof(url), "%.*s/v1/flows/%s/result", (int)n, pub, flow_id);
 	json_object_set_new(body, "pickup_url", json_string(url));
-	json_object_set_new(body, "pickup_key", json_string(key));
+	json_object_set_new(body, f->delivery == DELIVERY_PUSH ? "push_key" : "pickup_key",
+			    json_string(key));
 	OPENSSL_cleanse(key, sizeof(key));
 	result_lookup(f->id, f->pickup_key, lookup);
 	result_owner(f->instance, owner);
@@ -143,6 +145,12 @@ static void flows_create(struct request *req)
 	body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
 	valid = flow_request_parse(body, &req->relay->settings, (int64_t)time(NULL), &f, &err);
 	json_decref(body);
+	/* Push jobs live in the database, where any node can take one over. */
+	if (valid && f.delivery == DELIVERY_PUSH && !req->relay->db) {
+		valid = false;
+		err = (struct flow_request_error){ "unsupported_delivery",
+						   "Push delivery needs a relay with a database." };
+	}
 	if (!valid) {
 		log_info("flow_create", LF_LABEL("outcome", "invalid"));
 		usage_record(req, PROVIDER_UNSPECIFIED, STATS_FLOW_CREATED, STATS_INVALID,
@@ -169,7 +177,7 @@ static void flows_create(struct request *req)
 			 (json_int_t)(f.expires - f.created));
 	if (f.return_url[0])
 		json_object_set_new(body, "return_url", json_string(f.return_url));
-	if (f.delivery == DELIVERY_PICKUP)
+	if (f.delivery >= DELIVERY_PICKUP)
 		pickup_answer(req, &f, body);
 	else
 		response_json(req, 201, body);

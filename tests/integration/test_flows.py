@@ -142,7 +142,7 @@ def test_delivery(relay, inst):
         invalid(client.create_flow_raw(relay, inst, delivery=mode), "invalid_delivery")
     invalid(client.create_flow_raw(relay, inst, delivery=1), "invalid_delivery")
     assert client.create_flow_raw(relay, inst, delivery="pickup").status == 201
-    # Not implemented yet: refused, never silently downgraded to another mode.
+    # Push needs a database (test_push.py): refused, never silently downgraded to another mode.
     invalid(client.create_flow_raw(relay, inst, delivery="push"), "unsupported_delivery")
 
 

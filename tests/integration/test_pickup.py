@@ -96,7 +96,7 @@ def test_flow_answer(relay):
     other = pickup_flow(relay, inst, return_url="https://qorus.example/cb")
     assert other["return_url"] == "https://qorus.example/cb"
     assert other["pickup_key"] != flow["pickup_key"]
-    # Push is not delivered yet.
+    # Push needs a database (test_push.py); this relay has none.
     resp = client.create_flow_raw(relay, inst, delivery="push")
     assert resp.status == 400 and resp.json()["error"] == "unsupported_delivery"
 

@@ -82,7 +82,7 @@ static const struct refusal refusals[] = {
 	{ "{" URL ",\"delivery\":1}", "invalid_delivery" },
 	{ "{" URL ",\"delivery\":null}", "invalid_delivery" },
 	{ "{\"delivery\":\"push\"}", "invalid_return_url" },
-	{ "{" URL ",\"delivery\":\"push\"}", "unsupported_delivery" },
+	{ "{\"return_url\":\"http://qorus.example/cb\",\"delivery\":\"push\"}", "invalid_return_url" },
 	{ "{" URL ",\"authorization_server\":\"http://login.example\"}",
 	  "invalid_authorization_server" },
 	{ "{" URL ",\"authorization_server\":\"login.example\"}", "invalid_authorization_server" },
@@ -133,8 +133,11 @@ START_TEST(messages)
 			 "most 512 bytes.");
 	ck_assert(!parse("[]", &f, &err));
 	ck_assert_str_eq(err.message, "The body must be a JSON object.");
-	ck_assert(!parse("{" URL ",\"delivery\":\"push\"}", &f, &err));
-	ck_assert_str_eq(err.message, "This relay delivers by redirect, form_post or pickup only.");
+	ck_assert(!parse("{\"return_url\":\"http://qorus.example/cb\",\"delivery\":\"push\"}", &f,
+			 &err));
+	ck_assert_str_eq(err.message, "A push's return_url must be https.");
+	ck_assert(parse("{" URL ",\"delivery\":\"push\"}", &f, &err));
+	ck_assert_int_eq(f.delivery, DELIVERY_PUSH);
 	ck_assert(!parse("{" URL ",\"expires_in\":1}", &f, &err));
 	ck_assert_str_eq(err.message,
 			 "expires_in must be a whole number of seconds within the relay's bounds.");

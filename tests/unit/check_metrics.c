@@ -532,9 +532,13 @@ START_TEST(all_labels)
 	}
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++)
 		metrics_pickup((enum stats_outcome)o, o);
+	metrics_push(true);
+	metrics_push(false);
+	metrics_push(false);
 	text = render(&g, &len);
 	exposition_check(text, len, &e);
-	ck_assert_int_eq(e.n, 14);
+	ck_assert_int_eq(e.n, 15);
+	ck_assert_double_eq(sample(text, "oauth_relay_push_attempts_total{outcome=\"failed\"}"), 2);
 	ck_assert_double_eq(sample(text, "oauth_relay_pickup_wait_seconds_count"),
 			    STATS_OUTCOME_COUNT);
 	ck_assert_double_eq(sample(text, "oauth_relay_callback_duration_seconds_count"),
