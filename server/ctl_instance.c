@@ -154,7 +154,7 @@ const struct ctl_command ctl_register = {
 const struct ctl_command ctl_flow = {
 	"flow",
 	"flow --relay URL --id ID --secret S [--return-url URL]\n"
-	"       [--delivery redirect|form_post|pickup]\n"
+	"       [--delivery redirect|form_post|pickup|push]\n"
 	"       [--authorization-server ISSUER [--require-iss]] [--expires-in SECONDS]\n"
 	"       [--instance-state TEXT] [--client-id SHARED_APP_CLIENT_ID]",
 	flow_run

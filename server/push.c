@@ -20,21 +20,21 @@
 #include <time.h>
 
 /* The due jobs no other node holds, leased to this one, each with its stored result. */
-#define CLAIM                                                                                   \
-	"UPDATE push_jobs j SET lease_until = now() + make_interval(secs => $1::int) "          \
-	"FROM pickup_results r WHERE r.lookup = j.lookup AND j.lookup IN (SELECT lookup FROM "  \
+#define CLAIM                                                                                     \
+	"UPDATE push_jobs j SET lease_until = now() + make_interval(secs => $1::int) "            \
+	"FROM pickup_results r WHERE r.lookup = j.lookup AND j.lookup IN (SELECT lookup FROM "    \
 	"push_jobs WHERE next_attempt <= now() AND (lease_until IS NULL OR lease_until < now()) " \
-	"AND expires_at > now() ORDER BY next_attempt LIMIT $2::int FOR UPDATE SKIP LOCKED) "   \
+	"AND expires_at > now() ORDER BY next_attempt LIMIT $2::int FOR UPDATE SKIP LOCKED) "     \
 	"RETURNING j.lookup, j.kid, j.sealed, r.kid, r.sealed"
 /* The job this node's callback stored and leased, with its result. */
-#define CLAIM_ONE                                                                          \
-	"SELECT j.lookup, j.kid, j.sealed, r.kid, r.sealed FROM push_jobs j JOIN "         \
+#define CLAIM_ONE                                                                  \
+	"SELECT j.lookup, j.kid, j.sealed, r.kid, r.sealed FROM push_jobs j JOIN " \
 	"pickup_results r ON r.lookup = j.lookup WHERE j.lookup = $1 AND j.attempts = 0"
 /* Picked: sql/008's trigger deletes the job with it. */
-#define DELIVERED                                                                            \
+#define DELIVERED                                                                                \
 	"UPDATE pickup_results SET state = 'picked', sealed = NULL WHERE lookup = $1 AND state " \
 	"= 'ready'"
-#define FAILED                                                                                 \
+#define FAILED                                                                                     \
 	"UPDATE push_jobs SET attempts = attempts + 1, next_attempt = now() + make_interval(secs " \
 	"=> least(power(2, attempts), 60)), lease_until = NULL WHERE lookup = $1"
 

@@ -32,7 +32,7 @@ M = {name: mark(name) for name in (
     "referer", "hosthdr", "mydomain", "sbxdomain", "site", "sitepath", "okta", "oktapath",
     "tenant", "auth0", "otheriss", "badiss", "badstate", "malformed", "dupstate", "path404",
     "adminpath", "regfield", "bearer", "fakeid", "sig", "js", "unknownfield", "longstate",
-    "httpiss", "pushhost", "admintoken", "group", "from", "healthq", "pickupkey",
+    "httpiss", "pushhost", "admintoken", "group", "from", "healthq", "pickupkey", "pushpath",
     # token delegate requests
     "tkcode", "tkverifier", "tkredirect", "tkrefresh", "tkscope", "tkextraname", "tkextraval",
     "tksecret", "tkcid", "tkurlhost", "tkurlpath", "tkassert", "tkintro", "tkbadtype",
@@ -205,7 +205,7 @@ def run_everything(a, b, late, traffic):
                  {"return_url": RETURN_URL, "instance_state": M["longstate"] * 20},
                  {"return_url": RETURN_URL, "authorization_server": "http://%s.example" %
                   M["httpiss"]},
-                 {"return_url": "https://%s.example/" % M["pushhost"], "delivery": "push"},
+                 {"return_url": "http://%s.example/" % M["pushhost"], "delivery": "push"},
                  {"return_url": RETURN_URL + "#" + M["retpath"]}):
         resp = client.signed_request(b, inst, "POST", "/v1/flows", body, headers=h)
         assert resp.status == 400, (body, resp)
@@ -257,6 +257,27 @@ def run_pickup(a, b, traffic):
     wrong = dict(h, **{"X-OAuth-Pickup-Key": M["pickupkey"]})
     assert client.signed_request(b, inst, "GET", target, headers=wrong).status == 404
     traffic.count(b, "unspecified", "pickup", "not_found", "pickup")
+
+
+def run_push(a, traffic, u):
+    """Push (issue 14): a result with markers POSTed by node a (which may reach the local
+    upstream) to a return_url with a marker in its path; the push key, the flow id and the
+    body must appear nowhere but at the receiver."""
+    h = headers(ADDRESSES[2])
+    inst = traffic.instance(a)
+    path = "/%s/hook" % M["pushpath"]
+    u.route(path, up.raw(204, b""))
+    resp = client.signed_request(a, inst, "POST", "/v1/flows", {
+        "delivery": "push", "return_url": u.url(path), "instance_state": M["istate"]}, headers=h)
+    assert resp.status == 201, resp
+    flow = resp.json()
+    traffic.secrets += [flow["state"], flow["flow_id"], flow["push_key"]]
+    traffic.count(a, "unspecified", "flow_created", "ok", "push")
+    resp = client.callback(a, [("code", M["code"]), ("state", flow["state"])] + EXTRAS, headers=h)
+    assert resp.status == 200 and "Sign-in complete" in resp.body.decode(), resp
+    traffic.count(a, "unspecified", "callback", "delivered", "push")
+    (got,) = u.wait_requests(1, path)
+    assert M["extraval"] in got.body.decode() and M["istate"] in got.body.decode()
 
 
 def run_tokens(a, b, traffic, u):
@@ -347,6 +368,7 @@ def test_privacy_audit(relays, database, pg, faketime, upstream):
     run_everything(a, b, late, traffic)
     run_tokens(a, b, traffic, upstream)
     run_pickup(a, b, traffic)
+    run_push(a, traffic, upstream)
     # The counters are there to be read (so the outputs searched are not empty).
     usage.wait_at_least(database, traffic.total())
     wide = {}
@@ -375,6 +397,7 @@ def test_privacy_audit(relays, database, pg, faketime, upstream):
     assert "event=token app=audit grant=refresh_token provider=other outcome=ok" in \
         sources["%s log" % a.name]
     assert "\ttoken\t" in sources["pg_dump"]
+    assert "event=push outcome=delivered" in sources["%s log" % a.name]
 
     must_not_appear = list(M.values()) + ADDRESSES + [PROXIED, ADMIN_TOKEN,
                                                       "localhost:%d" % upstream.port]
