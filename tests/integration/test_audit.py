@@ -231,21 +231,30 @@ def run_everything(a, b, late, traffic):
             assert M["from"].encode() not in resp.body
 
 
+def stored_flow(create_on, callback_on, traffic, inst, body, h):
+    """A pickup or push flow created on one node and called back, with markers, on another
+    (or the same): its answer."""
+    delivery = body["delivery"]
+    resp = client.signed_request(create_on, inst, "POST", "/v1/flows", body, headers=h)
+    assert resp.status == 201, resp
+    flow = resp.json()
+    traffic.secrets += [flow["state"], flow["flow_id"], flow[delivery + "_key"]]
+    traffic.count(create_on, "unspecified", "flow_created", "ok", delivery)
+    resp = client.callback(callback_on, [("code", M["code"]), ("state", flow["state"])] + EXTRAS,
+                           headers=h)
+    assert resp.status == 200 and "Sign-in complete" in resp.body.decode(), resp
+    traffic.count(callback_on, "unspecified", "callback", "delivered", delivery)
+    return flow
+
+
 def run_pickup(a, b, traffic):
     """Pickup (issue 14): a result stored by one node and picked up at the other, markers in
     its code, extras and instance_state; the pickup key, the flow id and the result must
     appear nowhere but in the answers."""
     h = headers(ADDRESSES[2])
     inst = traffic.instance(a)
-    resp = client.signed_request(a, inst, "POST", "/v1/flows",
-                                 {"delivery": "pickup", "instance_state": M["istate"]}, headers=h)
-    assert resp.status == 201, resp
-    flow = resp.json()
-    traffic.secrets += [flow["state"], flow["flow_id"], flow["pickup_key"]]
-    traffic.count(a, "unspecified", "flow_created", "ok", "pickup")
-    resp = client.callback(b, [("code", M["code"]), ("state", flow["state"])] + EXTRAS, headers=h)
-    assert resp.status == 200 and "Sign-in complete" in resp.body.decode(), resp
-    traffic.count(b, "unspecified", "callback", "delivered", "pickup")
+    flow = stored_flow(a, b, traffic, inst, {"delivery": "pickup", "instance_state": M["istate"]},
+                       h)
     target = "/v1/flows/%s/result" % flow["flow_id"]
     keyed = dict(h, **{"X-OAuth-Pickup-Key": flow["pickup_key"]})
     resp = client.signed_request(a, inst, "GET", target + "?wait=1", headers=keyed)
@@ -267,15 +276,8 @@ def run_push(a, traffic, u):
     inst = traffic.instance(a)
     path = "/%s/hook" % M["pushpath"]
     u.route(path, up.raw(204, b""))
-    resp = client.signed_request(a, inst, "POST", "/v1/flows", {
-        "delivery": "push", "return_url": u.url(path), "instance_state": M["istate"]}, headers=h)
-    assert resp.status == 201, resp
-    flow = resp.json()
-    traffic.secrets += [flow["state"], flow["flow_id"], flow["push_key"]]
-    traffic.count(a, "unspecified", "flow_created", "ok", "push")
-    resp = client.callback(a, [("code", M["code"]), ("state", flow["state"])] + EXTRAS, headers=h)
-    assert resp.status == 200 and "Sign-in complete" in resp.body.decode(), resp
-    traffic.count(a, "unspecified", "callback", "delivered", "push")
+    stored_flow(a, a, traffic, inst, {"delivery": "push", "return_url": u.url(path),
+                                      "instance_state": M["istate"]}, h)
     (got,) = u.wait_requests(1, path)
     assert M["extraval"] in got.body.decode() and M["istate"] in got.body.decode()
 
