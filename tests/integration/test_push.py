@@ -138,7 +138,9 @@ def test_pickup_ends_pushing(node, receiver):
     resp = pickup(relay, inst, flow["flow_id"], flow["push_key"])
     assert resp.status == 200 and resp.json()["params"][0] == ["code", "c"]
     # An attempt in flight at the pickup may still end; then nothing more is sent.
+    deadline = time.monotonic() + 60
     while attempts(relay, "failed") != len(receiver.seen(PATH)):
+        assert time.monotonic() < deadline, "an attempt never ended"
         time.sleep(0.05)
     tried = len(receiver.seen(PATH))
     # A second push, failing from now on, waits 1, 2, 4 … s between its attempts: once it
