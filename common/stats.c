@@ -13,14 +13,14 @@ const double stats_consent_bounds[STATS_CONSENT_BUCKETS - 1] = {
 };
 
 static const char *const event_names[STATS_EVENT_COUNT] = {
-	"instance_registered", "flow_created", "callback", "token", "pickup",
+	"instance_registered", "flow_created", "callback", "token", "pickup", "push",
 };
 static const char *const outcome_names[STATS_OUTCOME_COUNT] = {
 	"ok",           "delivered",   "denied",          "expired",
 	"invalid",      "replayed",    "iss_mismatch",    "refused",
 	"rate_limited", "unavailable", "wrong_callback",  "upstream_error",
 	"timeout",      "pending",     "pending_expired", "not_found",
-	"conflict",
+	"conflict",     "failed",
 };
 static const char *const delivery_names[STATS_DELIVERY_COUNT] = {
 	"redirect", "form_post", "pickup", "push", "none",

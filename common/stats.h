@@ -19,6 +19,7 @@ enum stats_event {
 	STATS_CALLBACK,
 	STATS_TOKEN,  /* a token delegate request (POST /v1/token) */
 	STATS_PICKUP, /* a pickup request (GET /v1/flows/{id}/result), or a result expired */
+	STATS_PUSH,   /* a push attempt's end */
 	STATS_EVENT_COUNT
 };
 
@@ -40,6 +41,7 @@ enum stats_outcome {
 	STATS_PENDING_EXPIRED, /* pickup: a flow's result was never picked up */
 	STATS_NOT_FOUND,       /* pickup: unknown flow, another instance's, or a wrong key */
 	STATS_CONFLICT,        /* pickup: picked up already */
+	STATS_FAILED,          /* push: an attempt ended without a 2xx answer */
 	STATS_OUTCOME_COUNT
 };
 

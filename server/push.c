@@ -7,11 +7,11 @@
 #include "encoding.h"
 #include "fetch.h"
 #include "log.h"
-#include "metrics.h"
 #include "push_job.h"
 #include "push_message.h"
 #include "relay.h"
 #include "result.h"
+#include "usage.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ static void attempt_end(struct attempt *a, bool delivered)
 	struct push *p = a->p;
 
 	log_info("push", LF_ENUM("outcome", delivered ? "delivered" : "failed"));
-	metrics_push(delivered);
+	usage_record_push(p->relay, delivered);
 	outcome_send(p, a->lookup, delivered ? &p->delivered : &p->failed);
 	if (a->prev)
 		a->prev->next = a->next;

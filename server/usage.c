@@ -36,6 +36,13 @@ void usage_record_pickup(struct request *req, enum stats_outcome outcome, double
 			  DELIVERY_PICKUP, -1, wait_s);
 }
 
+void usage_record_push(struct relay *relay, bool delivered)
+{
+	metrics_push(delivered);
+	stats_sink_record(relay->stats, PROVIDER_UNSPECIFIED, STATS_PUSH,
+			  delivered ? STATS_DELIVERED : STATS_FAILED, DELIVERY_PUSH, -1, -1);
+}
+
 void usage_pickup_expired(void *arg, int64_t count)
 {
 	struct relay *relay = arg;

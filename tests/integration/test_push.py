@@ -112,7 +112,7 @@ def test_push_delivered(node, receiver):
 
 def test_retried_until_2xx(node, receiver, database):
     receiver.route(PATH, sequence(up.raw(500, b"no"), up.raw(503, b"no"), up.raw(200, b"ok")))
-    relay = node()
+    relay = node(stats_flush_seconds="1")
     inst = client.register(relay)
     flow = push_flow(relay, inst, receiver)
     complete(client.callback(relay, [("code", "c"), ("state", flow["state"])]))
@@ -124,6 +124,13 @@ def test_retried_until_2xx(node, receiver, database):
         verify(r, flow["push_key"])
     assert database.query("SELECT count(*) FROM push_jobs") == [(0,)]
     assert database.query("SELECT state FROM pickup_results") == [("picked",)]
+    # The anonymous statistics: each attempt's outcome, nothing else.
+    deadline = time.monotonic() + 60
+    while database.query("SELECT outcome, sum(count)::int FROM stats_hourly WHERE event = "
+                         "'push' AND delivery = 'push' AND provider = 'unspecified' GROUP BY 1 "
+                         "ORDER BY 1") != [("delivered", 1), ("failed", 2)]:
+        assert time.monotonic() < deadline, "push attempts never counted"
+        time.sleep(0.1)
 
 
 def test_pickup_ends_pushing(node, receiver):

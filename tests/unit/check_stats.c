@@ -42,12 +42,13 @@ START_TEST(names)
 	ck_assert_str_eq(stats_event_name(STATS_CALLBACK), "callback");
 	ck_assert_str_eq(stats_event_name(STATS_TOKEN), "token");
 	ck_assert_str_eq(stats_event_name(STATS_PICKUP), "pickup");
+	ck_assert_str_eq(stats_event_name(STATS_PUSH), "push");
 	static const char *const outcomes[STATS_OUTCOME_COUNT] = {
 		"ok",           "delivered",   "denied",          "expired",
 		"invalid",      "replayed",    "iss_mismatch",    "refused",
 		"rate_limited", "unavailable", "wrong_callback",  "upstream_error",
 		"timeout",      "pending",     "pending_expired", "not_found",
-		"conflict",
+		"conflict",     "failed",
 	};
 	for (int o = 0; o < STATS_OUTCOME_COUNT; o++) {
 		ck_assert_str_eq(stats_outcome_name((enum stats_outcome)o), outcomes[o]);
