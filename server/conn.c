@@ -7,6 +7,7 @@
 #include "clock.h"
 
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,10 @@ static void request_release(struct conn *c)
 		return;
 	free(c->req->head_buf);
 	free(c->req->body);
-	freelist_put(&c->relay->requests, c->req);
+	if (c->req->parked)
+		free(c->req);
+	else
+		freelist_put(&c->relay->requests, c->req);
 	c->req = NULL;
 }
 
@@ -204,6 +208,27 @@ void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *a
 {
 	req->on_abort = on_abort;
 	req->abort_arg = arg;
+}
+
+struct request *request_park(struct request *req)
+{
+	struct conn *c = req->conn;
+	size_t size = offsetof(struct request, head.headers) +
+		      req->head.n_headers * sizeof(req->head.headers[0]);
+	struct request *parked;
+
+	if (c->buffers_kept) {
+		conn_io_release_buffers(&c->io);
+		c->buffers_kept = false;
+		c->relay->tls_buffers_kept--;
+	}
+	if (req->parked || !(parked = malloc(size)))
+		return req;
+	memcpy(parked, req, size);
+	parked->parked = true;
+	freelist_put(&c->relay->requests, req);
+	c->req = parked;
+	return parked;
 }
 
 const struct sockaddr_storage *conn_peer(const struct request *req)

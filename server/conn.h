@@ -31,6 +31,7 @@ struct request {
 	 * closes first, and the request is gone after it returns. */
 	void (*on_abort)(void *arg);
 	void *abort_arg;
+	bool parked;           /* cut to its header fields by request_park: freed, not reused */
 	struct http_head head; /* last: its fields array is not cleared for reuse */
 };
 /* relay->requests clears up to head.headers (main.c). */
@@ -74,6 +75,12 @@ bool conn_accept(struct relay *relay, evutil_socket_t fd, const struct sockaddr 
 
 /* For handlers that answer later (see on_abort); NULL clears it. */
 void request_set_abort(struct request *req, void (*on_abort)(void *arg), void *arg);
+/* For a handler whose answer may take long (a pickup's wait: thousands at once), after
+ * request_set_abort: the request moves to a copy whose head keeps only the header fields
+ * it has (a few of HTTP_HEADERS_CAP's), and a TLS connection gives back the record buffers
+ * it kept, as an idle one does. Returns the request to use from then on; req is gone
+ * (on failure it is req itself, unchanged). */
+struct request *request_park(struct request *req);
 /* The connection's peer address (for rate limits only: never logged). */
 const struct sockaddr_storage *conn_peer(const struct request *req);
 

@@ -249,6 +249,15 @@ void conn_io_keep_buffers(struct conn_io *io)
 		SSL_clear_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
 }
 
+void conn_io_release_buffers(struct conn_io *io)
+{
+	if (!io->ssl)
+		return;
+	SSL_set_mode(io->ssl, SSL_MODE_RELEASE_BUFFERS);
+	/* Refused while they hold unread data: then they go when it is read. */
+	SSL_free_buffers(io->ssl);
+}
+
 void conn_io_close_notify(struct conn_io *io)
 {
 	if (io->ssl && io->handshaken) {

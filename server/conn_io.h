@@ -52,6 +52,8 @@ enum io_status conn_io_write2(struct conn_io *io, const char *a, size_t alen, co
 /* TLS: keeps OpenSSL's record buffers (about 35 KB) from one read or write to the next,
  * for a connection in steady use; by default they go back whenever empty. */
 void conn_io_keep_buffers(struct conn_io *io);
+/* TLS: gives them back now (when empty) and from then on, as by default. */
+void conn_io_release_buffers(struct conn_io *io);
 /* TLS: sends close_notify, not waiting for the peer's (before a close). */
 void conn_io_close_notify(struct conn_io *io);
 /* Ends the sending side while still reading: close_notify, then FIN (lingering). */

@@ -292,6 +292,8 @@ static void result_get(struct request *req)
 	}
 	pickup_waits_add(req->relay->pickup_waits, &p->waiter);
 	request_set_abort(req, on_abort, p);
+	if (!p->final) /* thousands may wait at once: each as small as it can be */
+		p->req = request_park(req);
 	claim_start(p);
 }
 

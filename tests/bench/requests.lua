@@ -10,6 +10,8 @@
 --                                                                        success: 201
 --            token           POST /v1/token, line = "<signature header>\t<form body>"
 --                                                                        success: 200
+--            pickup          GET <line> (a pickup flow's callback target)   success: 200
+--            redirect        GET <line> (a redirect flow's callback target) success: 3xx
 -- FILE       fixed-length lines (all the same length). The run may use lines START ..
 --            START+COUNT-1; thread k (0-based) of T takes START+k, START+k+T, ... so the
 --            threads never share a line and the lines used form one block (the next run
@@ -69,6 +71,9 @@ function request()
          ["X-OAuth-Signature"] = line:sub(1, tab - 1),
       }, line:sub(tab + 1))
    end
+   if mode == "pickup" or mode == "redirect" then -- the line is the whole target
+      return wrk.format("GET", line, host)
+   end
    return wrk.format("GET", "/v1/callback/AAAAAAAAAAAAAAAAAAAAAA?code=bench&state=" .. line,
                      mode == "callback-close" and close or host)
 end
@@ -77,7 +82,7 @@ function response(status, headers, body)
    local good
    if mode == "flows" then
       good = status == 201
-   elseif mode == "token" then
+   elseif mode == "token" or mode == "pickup" then
       good = status == 200
    else
       good = status >= 300 and status < 400

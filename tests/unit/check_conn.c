@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Only against a hang: no test waits this long unless what it waits for never happens. */
@@ -78,6 +79,9 @@ static void test_handle(struct request *req)
 	if (path_is(req, "/later")) {
 		request_set_abort(req, on_abort, NULL);
 		seen.pending = req;
+	} else if (path_is(req, "/parked")) {
+		request_set_abort(req, on_abort, NULL);
+		seen.pending = request_park(req);
 	} else if (path_is(req, "/twice")) {
 		answer(req, "one");
 		answer(req, "two");
@@ -189,6 +193,18 @@ static void client_open_tcp(struct client *c)
 	client_attach(c, r, fd, true);
 }
 
+/* Closes a TCP client with a reset (SO_LINGER 0). */
+static void client_reset(struct client *c)
+{
+	struct linger hard = { 1, 0 };
+
+	ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
+	event_free(c->ev);
+	c->ev = NULL;
+	close(c->fd);
+	c->fd = -1;
+}
+
 static void client_send(const struct client *c, const char *text)
 {
 	ck_assert_int_eq(send(c->fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
@@ -269,18 +285,119 @@ START_TEST(late_answer_keeps_the_connection)
 }
 END_TEST
 
+/* A parked request keeps its header fields in a block of their size, the full one goes
+ * back to the free list, and the connection goes on as with any pending request. */
+START_TEST(parked_request_is_small_and_answered)
+{
+	const struct http_slice *v;
+
+	client_open_tcp(&cl[0]);
+	client_send(&cl[0], "GET /parked HTTP/1.1\r\nHost: x\r\nX-Kept: yes\r\n\r\n");
+	RUN_UNTIL(seen.pending);
+	ck_assert(seen.pending->parked);
+	ck_assert_ptr_eq(relay.conns->req, seen.pending);
+	ck_assert_uint_eq(relay.requests.n, 1);
+	ck_assert_int_eq(relay.conns->state, CONN_PENDING);
+	v = http_head_get(&seen.pending->head, "x-kept");
+	ck_assert(v && http_slice_eq(*v, "yes"));
+	answer(seen.pending, "parked");
+	RUN_UNTIL(strstr(cl[0].buf, "parked"));
+	seen.pending = NULL;
+	client_send(&cl[0], GET("/parked"));
+	RUN_UNTIL(seen.pending);
+	client_reset(&cl[0]); /* the abort frees the parked request (ASan would see a leak) */
+	RUN_UNTIL(seen.closed == 1);
+	ck_assert_int_eq(seen.aborted, 1);
+	ck_assert_int_eq(seen.handled, 2);
+}
+END_TEST
+
+/* The test's TLS client on cl[0]: every step runs the relay's loop until it completes. */
+static void tls_step(SSL *ssl, int (*op)(SSL *ssl, void *buf, int len), void *buf, int len,
+		     const char *until)
+{
+	time_t end = time(NULL) + GUARD_SECONDS;
+	size_t got = 0;
+	int n;
+
+	while (time(NULL) < end) {
+		event_base_loop(relay.base, EVLOOP_NONBLOCK);
+		n = op(ssl, buf ? (char *)buf + got : NULL, len - (int)got);
+		if (n > 0 && !until)
+			return;
+		if (n > 0) {
+			got += (size_t)n;
+			((char *)buf)[got] = '\0';
+			if (strstr(buf, until))
+				return;
+		}
+	}
+	ck_abort_msg("the TLS client never got %s", until ? until : "through");
+}
+
+static int tls_handshake(SSL *ssl, void *buf, int len)
+{
+	return SSL_do_handshake(ssl);
+}
+
+static int tls_write(SSL *ssl, void *buf, int len)
+{
+	return SSL_write(ssl, buf, len);
+}
+
+static int tls_read(SSL *ssl, void *buf, int len)
+{
+	return SSL_read(ssl, buf, len - 1);
+}
+
+static void tls_get(SSL *ssl, const char *path)
+{
+	char req[64], resp[512];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+
+	tls_step(ssl, tls_write, req, n, NULL);
+	if (strcmp(path, "/parked") == 0)
+		RUN_UNTIL(seen.pending);
+	else
+		tls_step(ssl, tls_read, resp, sizeof(resp), path);
+}
+
+/* A connection in steady use keeps its TLS record buffers; parked, it gives them back. */
+START_TEST(parked_tls_request_gives_its_buffers_back)
+{
+	SSL_CTX *client_ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(client_ctx);
+	char resp[512];
+
+	relay.tls = tls_server_new();
+	listener = LISTENER_TLS;
+	client_open(&cl[0], false);
+	SSL_set_fd(ssl, cl[0].fd);
+	SSL_set_connect_state(ssl);
+	tls_step(ssl, tls_handshake, NULL, 0, NULL);
+	tls_get(ssl, "/first");
+	tls_get(ssl, "/second");
+	ck_assert_uint_eq(relay.tls_buffers_kept, 1);
+	tls_get(ssl, "/parked");
+	ck_assert_uint_eq(relay.tls_buffers_kept, 0);
+	ck_assert(!relay.conns->buffers_kept);
+	answer(seen.pending, "parked");
+	tls_step(ssl, tls_read, resp, sizeof(resp), "parked");
+	tls_get(ssl, "/after");
+	ck_assert_uint_eq(relay.tls_buffers_kept, 1);
+	SSL_free(ssl);
+	SSL_CTX_free(client_ctx);
+	conn_close_all(&relay);
+	SSL_CTX_free(relay.tls);
+}
+END_TEST
+
 START_TEST(reset_while_pending_aborts_once)
 {
-	struct linger hard = { 1, 0 };
-
 	client_open_tcp(&cl[0]);
 	client_send(&cl[0], GET("/later"));
 	RUN_UNTIL(seen.pending);
-	ck_assert_int_eq(setsockopt(cl[0].fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
-	event_free(cl[0].ev);
-	cl[0].ev = NULL;
-	close(cl[0].fd);
-	cl[0].fd = -1;
+	client_reset(&cl[0]);
 	RUN_UNTIL(seen.closed == 1);
 	ck_assert_int_eq(seen.why, CONN_CLOSE_FAILED);
 	ck_assert_int_eq(seen.aborted, 1);
@@ -509,6 +626,8 @@ Suite *conn_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, pipelined_one_at_a_time_in_order);
 	tcase_add_test(tc, late_answer_keeps_the_connection);
+	tcase_add_test(tc, parked_request_is_small_and_answered);
+	tcase_add_test(tc, parked_tls_request_gives_its_buffers_back);
 	tcase_add_test(tc, reset_while_pending_aborts_once);
 	tcase_add_test(tc, half_close_while_pending_is_answered);
 	tcase_add_test_raise_signal(tc, second_response_is_refused, SIGABRT);
