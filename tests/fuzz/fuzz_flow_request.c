@@ -84,7 +84,9 @@ static void accepted_check(json_t *body, const struct flow *f)
 		FUZZ_ASSERT(strcmp(again, f->return_url) == 0);
 	}
 	FUZZ_ASSERT(f->delivery == DELIVERY_REDIRECT || f->delivery == DELIVERY_FORM_POST ||
-		    f->delivery == DELIVERY_PICKUP);
+		    f->delivery == DELIVERY_PICKUP || f->delivery == DELIVERY_PUSH);
+	/* The relay POSTs a push itself, over verified TLS only. */
+	FUZZ_ASSERT(f->delivery != DELIVERY_PUSH || strncmp(f->return_url, "https://", 8) == 0);
 	FUZZ_ASSERT(issuer ? strcmp(issuer, f->issuer) == 0 : f->issuer[0] == '\0');
 	FUZZ_ASSERT(!issuer || strncmp(f->issuer, "https://", 8) == 0);
 	FUZZ_ASSERT(!f->require_iss || f->issuer[0]);
