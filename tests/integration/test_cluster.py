@@ -179,10 +179,10 @@ def test_node_killed_under_load(cluster, upstream):
     finally:
         load.stop()
         print(load.summary())
-    # Only requests on connections to the killed node opened before the kill may fail,
-    # at most one per client thread (each then opens a new connection).
+    # Only requests on connections to the killed node opened before the kill may fail: at
+    # most two per client thread, which holds two (the browser's and the instance's).
     late = load.failures_after(gone)
     assert late == [], late
-    assert len(load.failures) <= THREADS, load.failures
+    assert len(load.failures) <= 2 * THREADS, load.failures
     assert load.lost_or_doubled() == []
     assert all(load.ok.values()), load.ok
