@@ -116,3 +116,18 @@ bool hex_decode(const char *in, size_t len, unsigned char *out)
 	}
 	return true;
 }
+
+void be_put(unsigned char **p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--)
+		*(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t be_get(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}

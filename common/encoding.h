@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BASE64URL_LEN(n) (((n)*4 + 2) / 3)
 
@@ -17,5 +18,9 @@ void hex_encode(const unsigned char *in, size_t len, char *out);
 int hex_digit_value(char c);
 /* Decodes len hex digits (an even number) into len / 2 bytes; false on anything else. */
 bool hex_decode(const char *in, size_t len, unsigned char *out);
+
+/* Big-endian integers of 1..8 bytes in sealed formats: be_put writes and advances *p. */
+void be_put(unsigned char **p, uint64_t v, int bytes);
+uint64_t be_get(const unsigned char *p, int bytes);
 
 #endif

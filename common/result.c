@@ -3,6 +3,8 @@
 
 #include "result.h"
 
+#include "encoding.h"
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -68,21 +70,6 @@ static bool key_derive(const unsigned char *ikm, size_t ikm_len,
 	return ok;
 }
 
-static void put_len(unsigned char **p, size_t n, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--)
-		*(*p)++ = (unsigned char)(n >> (8 * i));
-}
-
-static size_t get_len(const unsigned char *p, int bytes)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < bytes; i++)
-		n = n << 8 | p[i];
-	return n;
-}
-
 static unsigned char *params_encode(const char *const *names, const char *const *values,
 				    size_t count, size_t *len)
 {
@@ -95,12 +82,12 @@ static unsigned char *params_encode(const char *const *names, const char *const 
 	if (!plain)
 		return NULL;
 	p = plain;
-	put_len(&p, count, 2);
+	be_put(&p, count, 2);
 	for (size_t i = 0; i < count; i++) {
-		put_len(&p, strlen(names[i]), 4);
+		be_put(&p, strlen(names[i]), 4);
 		memcpy(p, names[i], strlen(names[i]));
 		p += strlen(names[i]);
-		put_len(&p, strlen(values[i]), 4);
+		be_put(&p, strlen(values[i]), 4);
 		memcpy(p, values[i], strlen(values[i]));
 		p += strlen(values[i]);
 	}
@@ -163,7 +150,7 @@ static const char *string_take(const unsigned char **p, const unsigned char *end
 
 	if (end - *p < 4)
 		return NULL;
-	n = get_len(*p, 4);
+	n = (size_t)be_get(*p, 4);
 	*p += 4;
 	if ((size_t)(end - *p) < n || memchr(*p, '\0', n))
 		return NULL;
@@ -182,7 +169,7 @@ static bool params_decode(const unsigned char *plain, size_t len, struct result_
 
 	if (len < 2)
 		return false;
-	out->count = get_len(plain, 2);
+	out->count = (size_t)be_get(plain, 2);
 	if (out->count > RESULT_PARAMS_MAX)
 		return false;
 	for (size_t i = 0; i < out->count; i++) {

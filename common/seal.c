@@ -54,20 +54,6 @@ static void kid_bytes(const char *kid, unsigned char out[KID_BYTES])
 	}
 }
 
-static void put_be(unsigned char **p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--)
-		*(*p)++ = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_be(const unsigned char *p, int bytes)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void put_str(unsigned char **p, const char *s)
 {
 	size_t n = strlen(s);
@@ -105,8 +91,8 @@ static size_t flow_encode(const struct flow *f, unsigned char *out)
 	memcpy(p, f->id, FLOW_ID_BYTES);
 	p += FLOW_ID_BYTES;
 	/* creation as 32-bit unix seconds (until 2106) and the lifetime in seconds */
-	put_be(&p, (uint64_t)f->created, 4);
-	put_be(&p, (uint64_t)(f->expires - f->created), 2);
+	be_put(&p, (uint64_t)f->created, 4);
+	be_put(&p, (uint64_t)(f->expires - f->created), 2);
 	*p++ = (unsigned char)(f->delivery | (f->has_instance_state ? FLAG_INSTANCE_STATE : 0) |
 			       (f->require_iss ? FLAG_REQUIRE_ISS : 0) |
 			       (f->shared_app ? FLAG_SHARED_APP : 0));
@@ -135,8 +121,8 @@ static bool flow_decode(const unsigned char *in, size_t len, struct flow *f)
 		return false;
 	memcpy(f->id, p, FLOW_ID_BYTES);
 	p += FLOW_ID_BYTES;
-	f->created = (int64_t)get_be(p, 4);
-	f->expires = f->created + (int64_t)get_be(p + 4, 2);
+	f->created = (int64_t)be_get(p, 4);
+	f->expires = f->created + (int64_t)be_get(p + 4, 2);
 	p += 6;
 	flags = *p++;
 	if ((flags & ~(unsigned)(FLAG_INSTANCE_STATE | FLAG_REQUIRE_ISS | FLAG_SHARED_APP |
