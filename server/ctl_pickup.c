@@ -37,7 +37,8 @@ static const char help_text[] =
 	"\n"
 	"The answer's status goes to stderr as \"HTTP NNN\", its body to stdout (on 200:\n"
 	"{\"params\": [[name, value], ...]}). Exit status: 0 for the result (200), 3 when it is\n"
-	"still pending (202), 1 for any other answer or none, 2 for a usage error.\n";
+	"still pending (202), 1 for any other answer or none, 2 for a usage error.\n"
+	"A flow id is base64url and may start with '-': put it after \"--\", last.\n";
 
 struct pickup_args {
 	struct ctl_target target;

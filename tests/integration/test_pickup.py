@@ -337,20 +337,23 @@ def test_relayctl_pickup(relay):
     made = run_relayctl(["flow", "--delivery", "pickup"] + ctl_target(relay, inst))
     assert made.returncode == 0, made.stderr
     flow = json.loads(made.stdout)
-    args = ["pickup"] + ctl_target(relay, inst) + [flow["flow_id"], "--pickup-key",
-                                                    flow["pickup_key"]]
-    pending = run_relayctl(args + ["--wait", "0"])
+    # A base64url flow id starts with "-" one time in 64: "--" keeps getopt off it.
+    args = ["pickup"] + ctl_target(relay, inst) + ["--pickup-key", flow["pickup_key"]]
+    pending = run_relayctl(args + ["--wait", "0", "--", flow["flow_id"]])
     assert pending.returncode == 3 and "HTTP 202" in pending.stderr, pending
     path = urllib.parse.urlsplit(flow["redirect_uri"]).path
     complete(client.callback(relay, [("code", "by-ctl"), ("state", flow["state"])], path=path))
-    got = run_relayctl(args + ["--wait", "5"])
+    got = run_relayctl(args + ["--wait", "5", "--", flow["flow_id"]])
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["params"][0] == ["code", "by-ctl"]
-    again = run_relayctl(args)
+    again = run_relayctl(args + ["--", flow["flow_id"]])
     assert again.returncode == 1 and "HTTP 409" in again.stderr
     for bad in (["--wait", "x"], ["--wait", "100"]):
-        assert run_relayctl(args + bad).returncode == 2
-    assert run_relayctl(["pickup"] + ctl_target(relay, inst) + [flow["flow_id"]]).returncode == 2
+        assert run_relayctl(args + bad + ["--", flow["flow_id"]]).returncode == 2
+    no_key = run_relayctl(["pickup"] + ctl_target(relay, inst) + ["--", flow["flow_id"]])
+    assert no_key.returncode == 2 and "--pickup-key are required" in no_key.stderr
+    dashed = run_relayctl(args + ["--", "-" + flow["flow_id"][1:]])
+    assert dashed.returncode == 1 and "HTTP 404" in dashed.stderr, dashed
     assert "pickup --relay URL" in run_relayctl(["pickup", "--help"]).stdout
 
 
