@@ -2,6 +2,8 @@
 
 #include "encoding.h"
 
+#include <string.h>
+
 static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void base64url_encode(const unsigned char *in, size_t len, char *out)
@@ -130,4 +132,32 @@ uint64_t be_get(const unsigned char *p, int bytes)
 	for (int i = 0; i < bytes; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/* Header: dimensions, has-nulls flag, element type; then per dimension its length and
+ * lower bound. Each element: its length, then its bytes. All integers 32-bit big-endian. */
+#define PG_ARRAY_HEAD_BYTES 20
+#define PG_ARRAY_ELEMENT_HEAD_BYTES 4
+
+size_t pg_array_size(size_t count, size_t data_bytes)
+{
+	return PG_ARRAY_HEAD_BYTES + count * PG_ARRAY_ELEMENT_HEAD_BYTES + data_bytes;
+}
+
+unsigned char *pg_array_head(unsigned char *out, uint32_t element_oid, size_t count)
+{
+	be_put(&out, 1, 4);
+	be_put(&out, 0, 4);
+	be_put(&out, element_oid, 4);
+	be_put(&out, count, 4);
+	be_put(&out, 1, 4);
+	return out;
+}
+
+unsigned char *pg_array_add(unsigned char *p, const void *element, size_t len)
+{
+	be_put(&p, len, 4);
+	if (len)
+		memcpy(p, element, len);
+	return p + len;
 }

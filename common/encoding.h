@@ -23,4 +23,15 @@ bool hex_decode(const char *in, size_t len, unsigned char *out);
 void be_put(unsigned char **p, uint64_t v, int bytes);
 uint64_t be_get(const unsigned char *p, int bytes);
 
+/* PostgreSQL's binary form of a one-dimensional array with no NULLs (what array_recv
+ * reads): a prepared statement's bytea[] or text[] parameter in binary format, so that one
+ * statement carries a batch of rows. pg_array_size is the bytes for count elements of
+ * data_bytes in all; pg_array_head writes the header and pg_array_add each element, both
+ * returning where the next write goes. */
+#define PG_OID_BYTEA 17
+#define PG_OID_TEXT 25
+size_t pg_array_size(size_t count, size_t data_bytes);
+unsigned char *pg_array_head(unsigned char *out, uint32_t element_oid, size_t count);
+unsigned char *pg_array_add(unsigned char *p, const void *element, size_t len);
+
 #endif

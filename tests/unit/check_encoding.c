@@ -173,6 +173,25 @@ START_TEST(hex_back)
 }
 END_TEST
 
+/* The layout array_recv reads, written out by hand: {"ab", ""} as bytea[]. */
+START_TEST(pg_array)
+{
+	static const unsigned char want[] = {
+		0, 0, 0, 1, 0,   0,   0, 0, 0, 0, 0, 17, /* one dimension, no NULLs, bytea */
+		0, 0, 0, 2, 0,   0,   0, 1,              /* two elements from index 1 */
+		0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0,        /* "ab", then the empty element */
+	};
+	unsigned char out[sizeof(want)], *p;
+
+	ck_assert_uint_eq(pg_array_size(2, 2), sizeof(want));
+	p = pg_array_head(out, PG_OID_BYTEA, 2);
+	p = pg_array_add(p, "ab", 2);
+	p = pg_array_add(p, "", 0);
+	ck_assert_ptr_eq(p, out + sizeof(want));
+	ck_assert_mem_eq(out, want, sizeof(want));
+}
+END_TEST
+
 Suite *encoding_suite(void)
 {
 	Suite *s = suite_create("encoding");
@@ -187,6 +206,7 @@ Suite *encoding_suite(void)
 	tcase_add_test(tc, decode_output_too_small);
 	tcase_add_test(tc, hex);
 	tcase_add_test(tc, hex_back);
+	tcase_add_test(tc, pg_array);
 	suite_add_tcase(s, tc);
 	return s;
 }
