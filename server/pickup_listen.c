@@ -63,10 +63,15 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct pickup_listen *pl = arg;
 	unsigned char lookup[RESULT_LOOKUP_BYTES];
+	size_t len = strlen(payload);
 
-	if (strcmp(channel, CHANNEL) == 0 && strlen(payload) == 2 * RESULT_LOOKUP_BYTES &&
-	    hex_decode(payload, 2 * RESULT_LOOKUP_BYTES, lookup))
-		pickup_waits_wake(pl->waits, lookup);
+	if (strcmp(channel, CHANNEL) != 0 || len % (2 * RESULT_LOOKUP_BYTES) != 0)
+		return;
+	/* The lookups one store stored, in hex, one after the other (pickup_store.c). */
+	for (; *payload; payload += 2 * RESULT_LOOKUP_BYTES) {
+		if (hex_decode(payload, 2 * RESULT_LOOKUP_BYTES, lookup))
+			pickup_waits_wake(pl->waits, lookup);
+	}
 }
 
 struct pickup_listen *pickup_listen_new(struct event_base *base, const char *conninfo,

@@ -1,7 +1,7 @@
 /*
  * The node's one listening connection to PostgreSQL (LISTEN oauth_relay_results): a
- * result stored on any node NOTIFYs hex(lookup), which wakes this node's waiters of that
- * lookup (pickup_wait.h). The connection is db.c's (non-blocking libpq on the loop, ping,
+ * batch of results stored on any node NOTIFYs their hex(lookup)s one after the other,
+ * which wake this node's waiters of those lookups (pickup_wait.h). The connection is db.c's (non-blocking libpq on the loop, ping,
  * reconnection with backoff); after every (re)connection all waiters look again, for the
  * NOTIFYs sent while it was away.
  */

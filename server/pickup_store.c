@@ -2,6 +2,7 @@
 
 #include "pickup_store.h"
 
+#include "encoding.h"
 #include "log.h"
 #include "lookup_map.h"
 #include "pickup_wait.h"
@@ -16,20 +17,36 @@
 #define CREATE                                                                  \
 	"INSERT INTO pickup_results (lookup, owner, expires_at, state) VALUES " \
 	"($1, $2, to_timestamp($3::bigint), 'pending')"
-/* pg_notify is delivered at commit, to every node listening (this one too). */
-#define PUT                                                                                 \
-	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
-	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() RETURNING lookup) " \
-	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
+/* A stored result's row goes pending -> ready once: that is the flow's single use
+ * (doc/design.md "Pickup"). Every row sent comes back, by its place in the batch (from 1),
+ * with what became of it: stored, used (the row holds or held a result: a replay) or none
+ * (gone or expired); only the rare rows not stored cost a second look. One pg_notify
+ * carries every lookup stored, in hex, one after the other (8000 bytes at most:
+ * PUT_BATCH_MAX of them); it is delivered at commit, to every node listening (this one
+ * too). */
+#define PUT_UPDATE                                                                           \
+	"u AS (UPDATE pickup_results p SET state = 'ready', kid = b.kid, sealed = b.sealed " \
+	"FROM b WHERE p.lookup = b.lookup AND p.state = 'pending' AND p.expires_at > now() " \
+	"RETURNING p.lookup, p.expires_at) "
+#define PUT_OUTCOME                                                                        \
+	"SELECT b.i, CASE WHEN u.lookup IS NOT NULL THEN 'stored' WHEN EXISTS (SELECT 1 "  \
+	"FROM pickup_results p WHERE p.lookup = b.lookup AND p.expires_at > now()) "       \
+	"THEN 'used' ELSE 'none' END, "                                                    \
+	"(SELECT pg_notify('oauth_relay_results', string_agg(encode(lookup, 'hex'), '')) " \
+	"FROM u HAVING count(*) > 0) FROM b LEFT JOIN u ON u.lookup = b.lookup"
+/* The callbacks' results, a batch per statement: while one batch is in flight the next
+ * gathers, so that at load one commit (one WAL flush) serves many callbacks. */
+#define PUT_BATCH_MAX 100
+#define PUT                                                                      \
+	"WITH b AS (SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[]) " \
+	"WITH ORDINALITY AS b(lookup, kid, sealed, i)), " PUT_UPDATE PUT_OUTCOME
 /* A push flow's result, and in the same statement its job (sql/008), leased to this node,
  * which tries it at once (push_kick). */
-#define PUT_PUSH                                                                            \
-	"WITH u AS (UPDATE pickup_results SET state = 'ready', kid = $2, sealed = $3 "      \
-	"WHERE lookup = $1 AND state = 'pending' AND expires_at > now() "                   \
-	"RETURNING lookup, expires_at), j AS (INSERT INTO push_jobs (lookup, kid, sealed, " \
-	"expires_at, lease_until) SELECT lookup, $2, $4, expires_at, now() + "              \
-	"make_interval(secs => $5::int) FROM u) "                                           \
-	"SELECT pg_notify('oauth_relay_results', encode(lookup, 'hex')) FROM u"
+#define PUT_PUSH                                                                        \
+	"WITH b AS (SELECT $1::bytea AS lookup, $2::text AS kid, $3::bytea AS sealed, " \
+	"1 AS i), " PUT_UPDATE ", j AS (INSERT INTO push_jobs (lookup, kid, sealed, "   \
+	"expires_at, lease_until) SELECT lookup, $2, $4, expires_at, now() + "          \
+	"make_interval(secs => $5::int) FROM u) " PUT_OUTCOME
 #define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
 #define PURGE                                                                             \
 	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
@@ -54,10 +71,16 @@ struct pickup_call {
 	pickup_fn *fn; /* NULL once cancelled */
 	void *arg;
 	struct pickup_answer a;
-	unsigned char *sealed; /* the claimed result's bytes, owned */
+	unsigned char *sealed; /* owned: the claimed result, or the result a put stores */
+	size_t sealed_len;
 	unsigned char lookup[RESULT_LOOKUP_BYTES];
 	bool wake;        /* a result was stored: wake this node's waiters */
 	struct event *ev; /* memory: the answer, from the loop */
+};
+
+struct call_list {
+	struct pickup_call **v;
+	size_t n, cap;
 };
 
 struct pickup_store {
@@ -68,6 +91,8 @@ struct pickup_store {
 	void *expired_arg;
 	struct lookup_map rows;
 	struct db_statement create, put, put_push, claim;
+	struct call_list puts_queued; /* empty while no batch is in flight */
+	struct call_list puts_sent;   /* the batch in flight */
 	struct event *purge_ev;
 };
 
@@ -91,7 +116,7 @@ static void call_finish(struct pickup_call *call)
 	if (call->fn)
 		call->fn(call->arg, &call->a);
 	if (call->sealed)
-		OPENSSL_clear_free(call->sealed, call->a.sealed_len);
+		OPENSSL_clear_free(call->sealed, call->sealed_len);
 	if (call->ev)
 		event_free(call->ev);
 	free(call);
@@ -156,8 +181,10 @@ static enum pickup_status memory_put(struct pickup_store *ps, const unsigned cha
 {
 	struct row *r = row_find(ps, lookup);
 
-	if (!r || r->state != ROW_PENDING || r->expires <= (int64_t)time(NULL))
+	if (!r || r->expires <= (int64_t)time(NULL))
 		return PICKUP_NONE;
+	if (r->state != ROW_PENDING)
+		return PICKUP_PICKED;
 	r->sealed = malloc(len ? len : 1);
 	if (!r->sealed)
 		return PICKUP_FAILED;
@@ -181,18 +208,13 @@ static enum pickup_status memory_claim(struct pickup_store *ps, struct pickup_ca
 		return r->state == ROW_PENDING ? PICKUP_PENDING : PICKUP_PICKED;
 	/* The result moves to the call: the row keeps no copy. */
 	call->sealed = r->sealed;
+	call->sealed_len = r->sealed_len;
 	call->a.sealed = r->sealed;
 	call->a.sealed_len = r->sealed_len;
 	memcpy(call->a.kid, r->kid, sizeof(call->a.kid));
 	r->sealed = NULL;
 	r->state = ROW_PICKED;
 	return PICKUP_DONE;
-}
-
-static void put_be64(unsigned char out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (unsigned char)v;
 }
 
 static void create_done(void *arg, PGresult *res, const char *error)
@@ -202,17 +224,6 @@ static void create_done(void *arg, PGresult *res, const char *error)
 	if (!res)
 		log_warn("pickup_store_failed", LF_TEXT("reason", error));
 	call->a.status = res ? PICKUP_DONE : PICKUP_FAILED;
-	call_finish(call);
-}
-
-static void put_done(void *arg, PGresult *res, const char *error)
-{
-	struct pickup_call *call = arg;
-
-	if (!res)
-		log_warn("pickup_store_failed", LF_TEXT("reason", error));
-	call->a.status = !res ? PICKUP_FAILED : PQntuples(res) == 1 ? PICKUP_DONE : PICKUP_NONE;
-	call->wake = call->a.status == PICKUP_DONE;
 	call_finish(call);
 }
 
@@ -255,6 +266,7 @@ static bool claim_parse(PGresult *res, struct pickup_call *call)
 		OPENSSL_cleanse(bytes, len);
 		PQfreemem(bytes);
 	}
+	call->sealed_len = len;
 	call->a.sealed = call->sealed;
 	call->a.sealed_len = len;
 	return call->sealed != NULL;
@@ -310,7 +322,7 @@ bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RES
 			 pickup_fn *fn, void *arg, struct pickup_call **out)
 {
 	struct pickup_call *call = call_new(ps, lookup, fn, arg);
-	unsigned char when[8];
+	unsigned char when[8], *end = when;
 	const char *params[3] = { (const char *)lookup, (const char *)owner, (const char *)when };
 	const int lengths[3] = { RESULT_LOOKUP_BYTES, RESULT_OWNER_BYTES, sizeof(when) };
 
@@ -318,8 +330,116 @@ bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RES
 		return false;
 	if (!ps->db)
 		return memory_answer(call, memory_create(ps, lookup, owner, expires), out);
-	put_be64(when, (uint64_t)expires);
+	be_put(&end, (uint64_t)expires, sizeof(when));
 	return db_send(ps, &ps->create, params, lengths, create_done, call, out);
+}
+
+static bool calls_push(struct call_list *l, struct pickup_call *call)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct pickup_call **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = call;
+	return true;
+}
+
+static enum pickup_status put_outcome(const char *s)
+{
+	return strcmp(s, "stored") == 0 ? PICKUP_DONE
+	       : strcmp(s, "used") == 0 ? PICKUP_PICKED
+	       : strcmp(s, "none") == 0 ? PICKUP_NONE
+					: PICKUP_FAILED;
+}
+
+/* Every call of the batch in flight answers what became of its row (PUT_OUTCOME), or
+ * FAILED without an answer. */
+static void puts_resolve(struct call_list *l, PGresult *res)
+{
+	int rows = res && PQnfields(res) == 3 ? PQntuples(res) : 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i]->a.status = PICKUP_FAILED;
+	for (int r = 0; r < rows; r++) {
+		long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (i >= 1 && (size_t)i <= l->n)
+			l->v[i - 1]->a.status = put_outcome(PQgetvalue(res, r, 1));
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		l->v[i]->wake = l->v[i]->a.status == PICKUP_DONE;
+		call_finish(l->v[i]);
+	}
+	l->n = 0;
+}
+
+static db_result_fn puts_done;
+
+/* The three arrays of up to PUT_BATCH_MAX queued results, as one statement. */
+static bool puts_send_batch(struct pickup_store *ps, size_t n)
+{
+	struct pickup_call **v = ps->puts_queued.v;
+	size_t kid_bytes = 0, sealed_bytes = 0;
+	unsigned char *buf[3], *p[3];
+	int lengths[3];
+	bool sent = false;
+
+	for (size_t i = 0; i < n; i++) {
+		kid_bytes += strlen(v[i]->a.kid);
+		sealed_bytes += v[i]->sealed_len;
+	}
+	lengths[0] = (int)pg_array_size(n, n * RESULT_LOOKUP_BYTES);
+	lengths[1] = (int)pg_array_size(n, kid_bytes);
+	lengths[2] = (int)pg_array_size(n, sealed_bytes);
+	for (int a = 0; a < 3; a++)
+		buf[a] = malloc((size_t)lengths[a]);
+	if (!buf[0] || !buf[1] || !buf[2])
+		goto done;
+	p[0] = pg_array_head(buf[0], PG_OID_BYTEA, n);
+	p[1] = pg_array_head(buf[1], PG_OID_TEXT, n);
+	p[2] = pg_array_head(buf[2], PG_OID_BYTEA, n);
+	for (size_t i = 0; i < n; i++) {
+		p[0] = pg_array_add(p[0], v[i]->lookup, RESULT_LOOKUP_BYTES);
+		p[1] = pg_array_add(p[1], v[i]->a.kid, strlen(v[i]->a.kid));
+		p[2] = pg_array_add(p[2], v[i]->sealed, v[i]->sealed_len);
+	}
+	sent = db_usable(ps) && db_query_prepared(ps->db, false, &ps->put, (const char *const *)buf,
+						  lengths, puts_done, ps);
+done:
+	for (int a = 0; a < 3; a++) {
+		if (buf[a])
+			OPENSSL_clear_free(buf[a], (size_t)lengths[a]);
+	}
+	return sent;
+}
+
+/* Sends the next batch: false (nothing moved) when the database refuses it. */
+static bool puts_send(struct pickup_store *ps)
+{
+	struct call_list *q = &ps->puts_queued, *s = &ps->puts_sent;
+	size_t n = q->n < PUT_BATCH_MAX ? q->n : PUT_BATCH_MAX;
+
+	if (!puts_send_batch(ps, n))
+		return false;
+	memcpy(s->v, q->v, n * sizeof(*q->v)); /* s has room for PUT_BATCH_MAX */
+	s->n = n;
+	memmove(q->v, q->v + n, (q->n - n) * sizeof(*q->v));
+	q->n -= n;
+	return true;
+}
+
+static void puts_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_store *ps = arg;
+
+	if (!res)
+		log_warn("pickup_store_failed", LF_TEXT("reason", error));
+	puts_resolve(&ps->puts_sent, res);
+	if (ps->puts_queued.n && !puts_send(ps))
+		puts_resolve(&ps->puts_queued, NULL);
 }
 
 bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
@@ -327,8 +447,6 @@ bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT
 		      void *arg, struct pickup_call **out)
 {
 	struct pickup_call *call = call_new(ps, lookup, fn, arg);
-	const char *params[3] = { (const char *)lookup, kid, (const char *)sealed };
-	const int lengths[3] = { RESULT_LOOKUP_BYTES, (int)strlen(kid), (int)len };
 
 	if (!call)
 		return false;
@@ -337,7 +455,33 @@ bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT
 		call->wake = call->a.status == PICKUP_DONE;
 		return memory_answer(call, call->a.status, out);
 	}
-	return db_send(ps, &ps->put, params, lengths, put_done, call, out);
+	snprintf(call->a.kid, sizeof(call->a.kid), "%s", kid);
+	call->sealed = malloc(len ? len : 1);
+	if (!call->sealed || !calls_push(&ps->puts_queued, call))
+		goto failed;
+	memcpy(call->sealed, sealed, len);
+	call->sealed_len = len;
+	/* With a batch in flight this one waits for it; else it goes now, alone. */
+	if (ps->puts_sent.n == 0 && !puts_send(ps)) {
+		ps->puts_queued.n--;
+		goto failed;
+	}
+	*out = call;
+	return true;
+failed:
+	call->fn = NULL;
+	call_finish(call);
+	return false;
+}
+
+static void put_push_done(void *arg, PGresult *res, const char *error)
+{
+	struct pickup_call *call = arg;
+	struct call_list one = { &call, 1, 1 };
+
+	if (!res)
+		log_warn("pickup_store_failed", LF_TEXT("reason", error));
+	puts_resolve(&one, res);
 }
 
 bool pickup_store_put_push(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
@@ -355,7 +499,7 @@ bool pickup_store_put_push(struct pickup_store *ps, const unsigned char lookup[R
 
 	if (!call)
 		return false;
-	return db_send(ps, &ps->put_push, params, lengths, put_done, call, out);
+	return db_send(ps, &ps->put_push, params, lengths, put_push_done, call, out);
 }
 
 bool pickup_store_claim(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
@@ -435,7 +579,9 @@ struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_wai
 	ps->put_push = (struct db_statement){ "oauth_relay_pickup_put_push", PUT_PUSH, 5, 0 };
 	ps->claim = (struct db_statement){ "oauth_relay_pickup_claim", CLAIM, 2, 0 };
 	ps->purge_ev = event_new(base, -1, EV_PERSIST, on_purge, ps);
-	if (!lookup_map_init(&ps->rows) || !ps->purge_ev) {
+	ps->puts_sent.v = calloc(PUT_BATCH_MAX, sizeof(*ps->puts_sent.v));
+	ps->puts_sent.cap = PUT_BATCH_MAX;
+	if (!lookup_map_init(&ps->rows) || !ps->purge_ev || !ps->puts_sent.v) {
 		pickup_store_free(ps);
 		return NULL;
 	}
@@ -454,6 +600,10 @@ void pickup_store_free(struct pickup_store *ps)
 
 	if (!ps)
 		return;
+	puts_resolve(&ps->puts_sent, NULL);
+	puts_resolve(&ps->puts_queued, NULL);
+	free(ps->puts_sent.v);
+	free(ps->puts_queued.v);
 	while ((node = lookup_map_next(&ps->rows, NULL)))
 		row_drop(ps, (struct row *)node);
 	lookup_map_free(&ps->rows);

@@ -25,7 +25,7 @@
 enum pickup_status {
 	PICKUP_DONE,    /* created, stored, or (claim) claimed: kid and sealed filled */
 	PICKUP_PENDING, /* no result yet */
-	PICKUP_PICKED,  /* picked up already */
+	PICKUP_PICKED,  /* picked up already (at a store: stored already) */
 	PICKUP_EXPIRED,
 	PICKUP_NONE,   /* no such row for this owner (or, at a store, no pending row) */
 	PICKUP_FAILED, /* the database could not answer */
@@ -48,6 +48,7 @@ struct pickup_waits;
 
 struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_waits *waits,
 				      pickup_expired_fn *expired, void *expired_arg);
+/* After db_free: the calls still waiting for the database then answer FAILED. */
 void pickup_store_free(struct pickup_store *ps);
 /* The database to use (NULL: memory). Set once, before the first call. */
 void pickup_store_set_db(struct pickup_store *ps, struct db *db);
@@ -59,7 +60,8 @@ void pickup_store_set_db(struct pickup_store *ps, struct db *db);
 bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
 			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires,
 			 pickup_fn *fn, void *arg, struct pickup_call **call);
-/* The callback's result, pending -> ready: DONE, NONE (gone or expired) or FAILED. */
+/* The callback's result, pending -> ready, which happens once per flow: the flow's single
+ * use. DONE, PICKED (stored before: a replay), NONE (gone or expired) or FAILED. */
 bool pickup_store_put(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
 		      const char *kid, const unsigned char *sealed, size_t len, pickup_fn *fn,
 		      void *arg, struct pickup_call **call);

@@ -92,6 +92,9 @@ static void on_stored(void *arg, const struct pickup_answer *a)
 			push_kick(cb->relay->push, cb->lookup);
 		outcome_record(cb, cb->outcome);
 		page_send(req, PAGE_COMPLETE);
+	} else if (a->status == PICKUP_PICKED) {
+		outcome_record(cb, STATS_REPLAYED);
+		page_send(req, PAGE_USED);
 	} else if (a->status == PICKUP_NONE) {
 		outcome_record(cb, STATS_EXPIRED);
 		page_send(req, PAGE_EXPIRED);
@@ -281,6 +284,14 @@ static void callback_handle(struct request *req, const struct callback_path *at)
 	if (req->relay->revoked &&
 	    revocations_contains_callback(req->relay->revoked, cb->flow.instance)) {
 		reject(req, cb, PAGE_INVALID, STATS_REFUSED);
+		return;
+	}
+	/* A pickup's or push's single use is its stored result's row, pending -> ready, once:
+	 * one round trip to the database, not two, and a store that fails leaves the flow
+	 * usable when the database is back. */
+	if (cb->flow.delivery >= DELIVERY_PICKUP) {
+		if (!deliver(cb))
+			callback_free(cb);
 		return;
 	}
 	if (!seal_flow_hash(&req->relay->keys, &cb->flow, hash)) {

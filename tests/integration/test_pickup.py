@@ -108,6 +108,10 @@ def test_pickup_once(node):
     assert pickup(node, inst, flow["flow_id"], key, wait=0).status == 202
     sent = [("code", "c0de"), ("state", flow["state"]), ("extra", "x y"), ("iss", "")]
     complete(client.callback(node, sent))
+    # The stored row is the flow's single use: a replay before the pickup cannot
+    # overwrite the result.
+    replayed = [("code", "attacker"), ("state", flow["state"])]
+    assert client.callback(node, replayed).status == 409
     resp = pickup(node, inst, flow["flow_id"], key)
     assert resp.status == 200, resp
     assert resp.headers["cache-control"] == "no-store"
@@ -270,6 +274,10 @@ def test_database_down_at_callback(relays, database, pg):
     assert resp.status == 202, resp
     assert database.query("SELECT state, sealed IS NULL FROM pickup_results") == [
         ("pending", True)]
+    # ... and the flow is not used up: the browser's retry completes it.
+    complete(client.callback(relay, [("code", "again"), ("state", flow["state"])]))
+    resp = pickup(relay, inst, flow["flow_id"], flow["pickup_key"])
+    assert resp.status == 200 and resp.json()["params"][0] == ["code", "again"], resp
 
 
 def test_database_holds_no_secret(relays, database):

@@ -107,6 +107,8 @@ def test_push_delivered(node, receiver):
     # Delivered means picked: the push key picks nothing up any more.
     resp = pickup(relay, inst, flow["flow_id"], flow["push_key"])
     assert resp.status == 409, resp
+    # The browser's second try is a replay: refused, and nothing is pushed again.
+    assert client.callback(relay, sent).status == 409
     assert attempts(relay, "failed") == 0 and len(receiver.seen()) == 1
 
 
@@ -177,6 +179,7 @@ def test_private_address_refused(node, receiver):
 
 
 def test_database_down_at_callback(node, receiver, pg):
+    receiver.route(PATH, up.raw(204, b""))
     relay = node()
     inst = client.register(relay)
     flow = push_flow(relay, inst, receiver)
@@ -189,6 +192,10 @@ def test_database_down_at_callback(node, receiver, pg):
         pg.start()
     relay.wait_readyz(200, database="ok")
     assert receiver.accepted == 0
+    # Nothing was stored and the flow is not used up: the browser's retry is pushed.
+    complete(client.callback(relay, [("code", "again"), ("state", flow["state"])]))
+    (got,) = receiver.wait_requests(1, PATH)
+    assert json.loads(got.body)["params"][0] == ["code", "again"]
 
 
 def test_another_node_takes_over(node, receiver, database):
