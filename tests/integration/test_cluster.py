@@ -158,9 +158,12 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
     resp = pickup(c, inst, stored["flow_id"], stored["pickup_key"])
     assert resp.status == 200, resp
     assert resp.json() == {"params": [["code", "before"], ["state", "stored"]]}
-    # The refused callback stored nothing (and used its flow up).
+    # The refused callback stored nothing and left its flow usable: the retry completes.
     resp = pickup(c, inst, refused["flow_id"], refused["pickup_key"], wait=0)
     assert resp.status == 202, resp
+    complete(client.callback(a, [("code", "retried"), ("state", refused["state"])]))
+    resp = pickup(c, inst, refused["flow_id"], refused["pickup_key"])
+    assert resp.status == 200 and resp.json()["params"][0] == ["code", "retried"], resp
     # The counters flushed before the restart are all still there (and only grew).
     assert cluster.stop_all() == [0] * len(cluster.nodes)  # each flushes its counters
     after = stats_rows(database)
