@@ -7,6 +7,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "pickup_listen.h"
 #include "relay_state.h"
 #include "stats_sink.h"
 
@@ -57,6 +58,9 @@ void lifecycle_reload(struct relay *relay)
 	log_configure(relay->settings.log_level, relay->settings.log_format);
 	if (relay->db) {
 		db_set_query_timeout(relay->db, relay->settings.db_query_timeout);
+		if (relay->pickup_listen)
+			pickup_listen_set_query_timeout(relay->pickup_listen,
+							relay->settings.db_query_timeout);
 		stats_sink_configure(relay->stats, relay->settings.stats_flush_seconds,
 				     relay->settings.stats_retention_days);
 	}

@@ -93,6 +93,11 @@ struct pickup_listen *pickup_listen_new(struct event_base *base, const char *con
 	return pl;
 }
 
+void pickup_listen_set_query_timeout(struct pickup_listen *pl, int seconds)
+{
+	db_set_query_timeout(pl->db, seconds);
+}
+
 void pickup_listen_free(struct pickup_listen *pl)
 {
 	if (!pl)

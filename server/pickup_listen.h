@@ -15,6 +15,8 @@ struct pickup_waits;
 
 struct pickup_listen *pickup_listen_new(struct event_base *base, const char *conninfo,
 					int query_timeout_seconds, struct pickup_waits *waits);
+/* A reload's db_query_timeout (the ping and the LISTEN statement run under it). */
+void pickup_listen_set_query_timeout(struct pickup_listen *pl, int seconds);
 void pickup_listen_free(struct pickup_listen *pl);
 
 #endif
