@@ -13,10 +13,13 @@
 #include <time.h>
 
 #define PURGE_SECONDS 60
+/* The first purge comes as soon as the database is there (tried every second until then),
+ * so that a node restarted often still purges, and the counts are not an hour late. */
+#define PURGE_FIRST_SECONDS 1
 
-#define CREATE                                                                  \
-	"INSERT INTO pickup_results (lookup, owner, expires_at, state) VALUES " \
-	"($1, $2, to_timestamp($3::bigint), 'pending')"
+#define CREATE                                                                        \
+	"INSERT INTO pickup_results (lookup, owner, expires_at, state, push) VALUES " \
+	"($1, $2, to_timestamp($3::bigint), 'pending', $4)"
 /* A stored result's row goes pending -> ready once: that is the flow's single use
  * (doc/design.md "Pickup"). Every row sent comes back, by its place in the batch (from 1),
  * with what became of it: stored, used (the row holds or held a result: a replay) or none
@@ -48,10 +51,12 @@
 	"expires_at, lease_until) SELECT lookup, $2, $4, expires_at, now() + "          \
 	"make_interval(secs => $5::int) FROM u) " PUT_OUTCOME
 #define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
+/* The rows gone unpicked: pickups never picked up, and pushes never delivered. */
 #define PURGE                                                                             \
 	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
-	"secs => $1::int) RETURNING state) "                                              \
-	"SELECT count(*) FILTER (WHERE state <> 'picked') FROM d"
+	"secs => $1::int) RETURNING state, push) "                                        \
+	"SELECT count(*) FILTER (WHERE state <> 'picked' AND NOT push), "                 \
+	"count(*) FILTER (WHERE state <> 'picked' AND push) FROM d"
 
 enum row_state { ROW_PENDING, ROW_READY, ROW_PICKED };
 
@@ -60,6 +65,7 @@ struct row {
 	struct lookup_node node;
 	unsigned char owner[RESULT_OWNER_BYTES];
 	int64_t expires;
+	bool push;
 	enum row_state state;
 	char kid[KEYRING_KID_LEN + 1];
 	unsigned char *sealed;
@@ -94,6 +100,7 @@ struct pickup_store {
 	struct call_list puts_queued; /* empty while no batch is in flight */
 	struct call_list puts_sent;   /* the batch in flight */
 	struct event *purge_ev;
+	bool purged; /* a purge was sent once */
 };
 
 static void row_free(struct row *r)
@@ -163,7 +170,7 @@ static struct row *row_find(struct pickup_store *ps, const unsigned char *lookup
 }
 
 static enum pickup_status memory_create(struct pickup_store *ps, const unsigned char *lookup,
-					const unsigned char *owner, int64_t expires)
+					const unsigned char *owner, int64_t expires, bool push)
 {
 	struct row *r = row_find(ps, lookup) ? NULL : calloc(1, sizeof(*r));
 
@@ -172,6 +179,7 @@ static enum pickup_status memory_create(struct pickup_store *ps, const unsigned 
 	memcpy(r->node.key, lookup, RESULT_LOOKUP_BYTES);
 	memcpy(r->owner, owner, RESULT_OWNER_BYTES);
 	r->expires = expires;
+	r->push = push;
 	lookup_map_add(&ps->rows, &r->node);
 	return PICKUP_DONE;
 }
@@ -318,18 +326,19 @@ static bool db_send(struct pickup_store *ps, struct db_statement *stmt, const ch
 }
 
 bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
-			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires,
+			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires, bool push,
 			 pickup_fn *fn, void *arg, struct pickup_call **out)
 {
 	struct pickup_call *call = call_new(ps, lookup, fn, arg);
-	unsigned char when[8], *end = when;
-	const char *params[3] = { (const char *)lookup, (const char *)owner, (const char *)when };
-	const int lengths[3] = { RESULT_LOOKUP_BYTES, RESULT_OWNER_BYTES, sizeof(when) };
+	unsigned char when[8], *end = when, is_push = push;
+	const char *params[4] = { (const char *)lookup, (const char *)owner, (const char *)when,
+				  (const char *)&is_push };
+	const int lengths[4] = { RESULT_LOOKUP_BYTES, RESULT_OWNER_BYTES, sizeof(when), 1 };
 
 	if (!call)
 		return false;
 	if (!ps->db)
-		return memory_answer(call, memory_create(ps, lookup, owner, expires), out);
+		return memory_answer(call, memory_create(ps, lookup, owner, expires, push), out);
 	be_put(&end, (uint64_t)expires, sizeof(when));
 	return db_send(ps, &ps->create, params, lengths, create_done, call, out);
 }
@@ -520,20 +529,21 @@ bool pickup_store_claim(struct pickup_store *ps, const unsigned char lookup[RESU
 static void purge_done(void *arg, PGresult *res, const char *error)
 {
 	struct pickup_store *ps = arg;
-	long long n;
+	int64_t pickups, pushes;
 
-	if (!res || PQntuples(res) != 1) {
+	if (!res || PQntuples(res) != 1 || PQnfields(res) != 2) {
 		log_warn("pickup_purge_failed", LF_TEXT("reason", error ? error : "no answer"));
 		return;
 	}
-	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if (n > 0 && ps->expired)
-		ps->expired(ps->expired_arg, n);
+	pickups = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	pushes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if ((pickups > 0 || pushes > 0) && ps->expired)
+		ps->expired(ps->expired_arg, pickups, pushes);
 }
 
 static void memory_purge(struct pickup_store *ps)
 {
-	int64_t before = (int64_t)time(NULL) - PICKUP_GRACE_SECONDS, n = 0;
+	int64_t before = (int64_t)time(NULL) - PICKUP_GRACE_SECONDS, n[2] = { 0, 0 };
 	struct lookup_node *node = lookup_map_next(&ps->rows, NULL), *next;
 
 	for (; node; node = next) {
@@ -541,32 +551,36 @@ static void memory_purge(struct pickup_store *ps)
 		next = lookup_map_next(&ps->rows, node);
 		if (r->expires >= before)
 			continue;
-		n += r->state != ROW_PICKED;
+		n[r->push] += r->state != ROW_PICKED;
 		row_drop(ps, r);
 	}
-	if (n > 0 && ps->expired)
-		ps->expired(ps->expired_arg, n);
+	if ((n[0] > 0 || n[1] > 0) && ps->expired)
+		ps->expired(ps->expired_arg, n[0], n[1]);
 }
 
 /* One DELETE per node and minute: every node runs it, the first to come takes the rows. */
 static void on_purge(evutil_socket_t fd, short what, void *arg)
 {
 	struct pickup_store *ps = arg;
+	struct timeval next = { PURGE_SECONDS, 0 };
 	char grace[16];
 	const char *params[1] = { grace };
 
 	snprintf(grace, sizeof(grace), "%d", PICKUP_GRACE_SECONDS);
 	if (!ps->db)
 		memory_purge(ps);
-	else if (db_usable(ps))
-		db_query(ps->db, false, PURGE, 1, params, purge_done, ps);
+	else if (!db_usable(ps) || !db_query(ps->db, false, PURGE, 1, params, purge_done, ps))
+		next.tv_sec = ps->purged ? PURGE_SECONDS : PURGE_FIRST_SECONDS;
+	else
+		ps->purged = true;
+	evtimer_add(ps->purge_ev, &next);
 }
 
 struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_waits *waits,
 				      pickup_expired_fn *expired, void *expired_arg)
 {
 	struct pickup_store *ps = calloc(1, sizeof(*ps));
-	struct timeval every = { PURGE_SECONDS, 0 };
+	struct timeval first = { PURGE_FIRST_SECONDS, 0 };
 
 	if (!ps)
 		return NULL;
@@ -574,18 +588,18 @@ struct pickup_store *pickup_store_new(struct event_base *base, struct pickup_wai
 	ps->waits = waits;
 	ps->expired = expired;
 	ps->expired_arg = expired_arg;
-	ps->create = (struct db_statement){ "oauth_relay_pickup_create", CREATE, 3, 0 };
+	ps->create = (struct db_statement){ "oauth_relay_pickup_create", CREATE, 4, 0 };
 	ps->put = (struct db_statement){ "oauth_relay_pickup_put", PUT, 3, 0 };
 	ps->put_push = (struct db_statement){ "oauth_relay_pickup_put_push", PUT_PUSH, 5, 0 };
 	ps->claim = (struct db_statement){ "oauth_relay_pickup_claim", CLAIM, 2, 0 };
-	ps->purge_ev = event_new(base, -1, EV_PERSIST, on_purge, ps);
+	ps->purge_ev = evtimer_new(base, on_purge, ps);
 	ps->puts_sent.v = calloc(PUT_BATCH_MAX, sizeof(*ps->puts_sent.v));
 	ps->puts_sent.cap = PUT_BATCH_MAX;
 	if (!lookup_map_init(&ps->rows) || !ps->purge_ev || !ps->puts_sent.v) {
 		pickup_store_free(ps);
 		return NULL;
 	}
-	evtimer_add(ps->purge_ev, &every);
+	evtimer_add(ps->purge_ev, &first);
 	return ps;
 }
 

@@ -39,8 +39,9 @@ struct pickup_answer {
 };
 
 typedef void pickup_fn(void *arg, const struct pickup_answer *a);
-/* Counts the rows that expired with no result picked up (statistics). */
-typedef void pickup_expired_fn(void *arg, int64_t count);
+/* Counts the rows that expired with no result picked up (statistics): pickup flows' and
+ * push flows'. */
+typedef void pickup_expired_fn(void *arg, int64_t pickups, int64_t pushes);
 
 struct pickup_call;
 struct pickup_store;
@@ -56,9 +57,9 @@ void pickup_store_set_db(struct pickup_store *ps, struct db *db);
 /* Each call returns false when it could not even start (out of memory, or the database
  * refuses work): fn is then never called. Else *call names it until fn runs. */
 
-/* A pending row for a new flow: DONE or FAILED. */
+/* A pending row for a new flow (push: a push flow's): DONE or FAILED. */
 bool pickup_store_create(struct pickup_store *ps, const unsigned char lookup[RESULT_LOOKUP_BYTES],
-			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires,
+			 const unsigned char owner[RESULT_OWNER_BYTES], int64_t expires, bool push,
 			 pickup_fn *fn, void *arg, struct pickup_call **call);
 /* The callback's result, pending -> ready, which happens once per flow: the flow's single
  * use. DONE, PICKED (stored before: a replay), NONE (gone or expired) or FAILED. */

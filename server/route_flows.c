@@ -108,7 +108,7 @@ static void pickup_answer(struct request *req, const struct flow *f, json_t *bod
 		a->body = body;
 	}
 	if (!a || !pickup_store_create(req->relay->pickups, lookup, owner, f->expires,
-				       on_row_written, a, &a->call)) {
+				       f->delivery == DELIVERY_PUSH, on_row_written, a, &a->call)) {
 		free(a);
 		json_decref(body);
 		response_error(req, 503, "temporarily_unavailable",

@@ -43,13 +43,16 @@ void usage_record_push(struct relay *relay, bool delivered)
 			  delivered ? STATS_DELIVERED : STATS_FAILED, DELIVERY_PUSH, -1, -1);
 }
 
-void usage_pickup_expired(void *arg, int64_t count)
+void usage_pickup_expired(void *arg, int64_t pickups, int64_t pushes)
 {
 	struct relay *relay = arg;
 
-	for (int64_t i = 0; i < count; i++) {
+	for (int64_t i = 0; i < pickups; i++) {
 		metrics_pickup(STATS_PENDING_EXPIRED, -1);
 		stats_sink_record(relay->stats, PROVIDER_UNSPECIFIED, STATS_PICKUP,
 				  STATS_PENDING_EXPIRED, DELIVERY_PICKUP, -1, -1);
 	}
+	for (int64_t i = 0; i < pushes; i++)
+		stats_sink_record(relay->stats, PROVIDER_UNSPECIFIED, STATS_PUSH,
+				  STATS_PENDING_EXPIRED, DELIVERY_PUSH, -1, -1);
 }

@@ -15,8 +15,8 @@ void usage_record_token(struct request *req, enum provider provider, enum stats_
 void usage_record_pickup(struct request *req, enum stats_outcome outcome, double wait_s);
 /* One push attempt's end (server/push.c): delivered (a 2xx) or failed. */
 void usage_record_push(struct relay *relay, bool delivered);
-/* count pickup results expired without being picked up (a pickup_expired_fn; arg: the
- * relay). */
-void usage_pickup_expired(void *arg, int64_t count);
+/* Counts pickup results expired without being picked up and push results never
+ * delivered (a pickup_expired_fn; arg: the relay). */
+void usage_pickup_expired(void *arg, int64_t pickups, int64_t pushes);
 
 #endif

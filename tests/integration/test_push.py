@@ -15,7 +15,7 @@ import pytest
 
 from relaytest import client, usage
 from relaytest import upstream as up
-from test_pickup import complete, pickup
+from test_pickup import complete, pickup, pickup_flow
 
 MARK = "zqpu"  # in the receiver's path, the code and the state: never in the relay's log
 PATH = "/" + MARK + "-hook"
@@ -216,3 +216,30 @@ def test_another_node_takes_over(node, receiver, database):
     verify(last, flow["push_key"])
     assert json.loads(last.body)["params"][0] == ["code", MARK]
     assert database.query("SELECT count(*) FROM push_jobs") == [(0,)]
+
+
+def test_never_delivered_counted_when_purged(node, receiver, database):
+    # One push that its receiver always refuses, one push and one pickup never called
+    # back: an hour after they expired, the purge counts each under its own event.
+    receiver.route(PATH, up.raw(500, b"no"))
+    relay = node(stats_flush_seconds="1")
+    inst = client.register(relay)
+    refused = push_flow(relay, inst, receiver)
+    push_flow(relay, inst, receiver)
+    pickup_flow(relay, inst)
+    complete(client.callback(relay, [("code", "c"), ("state", refused["state"])]))
+    wait_attempts(relay, "failed", 1)
+    assert relay.stop() == 0
+    database.query("UPDATE pickup_results SET expires_at = now() - interval '2 hours'")
+    relay.start()  # the first purge comes once the database is there
+    deadline = time.monotonic() + 30
+    while database.query("SELECT count(*) FROM pickup_results") != [(0,)]:
+        assert time.monotonic() < deadline, "the expired rows were never purged"
+        time.sleep(0.1)
+    assert database.query("SELECT count(*) FROM push_jobs") == [(0,)]
+    want = [("pickup", "pickup", 1), ("push", "push", 2)]
+    query = ("SELECT event, delivery, sum(count)::int FROM stats_hourly "
+             "WHERE outcome = 'pending_expired' GROUP BY 1, 2 ORDER BY 1, 2")
+    while database.query(query) != want:
+        assert time.monotonic() < deadline, database.query(query)
+        time.sleep(0.1)
