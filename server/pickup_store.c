@@ -425,12 +425,21 @@ done:
 	return sent;
 }
 
-/* Sends the next batch: false (nothing moved) when the database refuses it. */
+static int call_lookup_cmp(const void *a, const void *b)
+{
+	return memcmp((*(struct pickup_call *const *)a)->lookup,
+		      (*(struct pickup_call *const *)b)->lookup, RESULT_LOOKUP_BYTES);
+}
+
+/* Sends the next batch: false (nothing moved) when the database refuses it. The batch
+ * goes in lookup order, so that two nodes' batches lock shared rows (a replay sent to
+ * both) in the same order and never deadlock, which would fail every callback in them. */
 static bool puts_send(struct pickup_store *ps)
 {
 	struct call_list *q = &ps->puts_queued, *s = &ps->puts_sent;
 	size_t n = q->n < PUT_BATCH_MAX ? q->n : PUT_BATCH_MAX;
 
+	qsort(q->v, n, sizeof(*q->v), call_lookup_cmp);
 	if (!puts_send_batch(ps, n))
 		return false;
 	memcpy(s->v, q->v, n * sizeof(*q->v)); /* s has room for PUT_BATCH_MAX */
