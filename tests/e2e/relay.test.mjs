@@ -1,5 +1,6 @@
-// End to end: the real oauth-relayd over real TLS, a real authorization server (oidc-provider),
-// a real browser (Chromium via playwright-core) and an instance stand-in on openid-client.
+// End to end: the real oauth-relayd over real TLS with a real PostgreSQL as its database (as
+// in production), a real authorization server (oidc-provider), a real browser (Chromium via
+// playwright-core) and an instance stand-in on openid-client.
 // The operator's shared app is a confidential client whose secret only the relay holds: the
 // instance redeems, refreshes and introspects its tokens through the relay's /v1/token.
 // An instance the browser cannot reach picks its result up at the relay (pickup delivery)
@@ -21,12 +22,14 @@ import * as oidc from 'openid-client';
 import { consent, launch, newSession, signIn } from './lib/browser.mjs';
 import { Instance } from './lib/instance.mjs';
 import { httpsRequest, makeCa, makeCert } from './lib/net.mjs';
+import { Postgres } from './lib/postgres.mjs';
 import { AuthorizationServer } from './lib/provider.mjs';
 import { Relay } from './lib/relay.mjs';
 
 const EXPIRES_IN_MIN = 60;
 
 let tmp;
+let pg; // the relay's database
 let relay;
 let as;
 let instance;
@@ -157,7 +160,9 @@ describe('oauth-relay end to end', () => {
     secretsSeen.add(sharedApp.clientSecret);
     // The server listens first: the relay's [app e2e] names its endpoints.
     as = await new AuthorizationServer(makeCert(tmp, testCa, 'as')).listen();
-    relay = await new Relay(tmp, makeCert(tmp, testCa, 'relay'), testCa, sharedApp, as).start();
+    // The relay runs with a database, as in production (push needs one).
+    pg = await new Postgres(tmp).start();
+    relay = await new Relay(tmp, makeCert(tmp, testCa, 'relay'), testCa, sharedApp, as, pg).start();
     // The instance registers next: its OAuth client at the server gets the instance's own
     // callback as redirect_uri, as an administrator would enter it.
     instance = new Instance(relay, null, ca);
@@ -181,6 +186,7 @@ describe('oauth-relay end to end', () => {
     await instance?.stop().catch(() => {});
     await as?.stop().catch(() => {});
     relay?.kill();
+    await pg?.stop().catch(() => {});
     if (tmp && !process.env.E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
   });
 
