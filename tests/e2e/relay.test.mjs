@@ -4,13 +4,14 @@
 // The operator's shared app is a confidential client whose secret only the relay holds: the
 // instance redeems, refreshes and introspects its tokens through the relay's /v1/token.
 // An instance the browser cannot reach picks its result up at the relay (pickup delivery)
-// with a long-poll started before the person consents.
+// with a long-poll started before the person consents, or receives it from the relay in a
+// signed POST to its own HTTPS receiver (push delivery).
 //
 // The expired-flow case needs more than 60 s of wall time, so its flow is created and the
 // browser signs in (stopping at the consent page) before anything else; the other cases
 // run meanwhile and the consent is given only once the flow has expired.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,7 +110,21 @@ function assertTokens(tokens, login) {
 }
 
 function remember(flow) {
-  for (const v of [flow.state, flow.flow_id, flow.verifier, flow.pickup_key]) if (v) secretsSeen.add(v);
+  for (const v of [flow.state, flow.flow_id, flow.verifier, flow.pickup_key, flow.push_key]) if (v) secretsSeen.add(v);
+}
+
+/**
+ * X-OAuth-Relay-Signature checked as an instance checks it (doc/protocol.md, Push), with
+ * node:crypto alone: base64url without padding of HMAC-SHA256(push_key, "v1" LF ts LF
+ * hex(SHA-256(body))), push_key base64url-decoded, compared in constant time.
+ */
+function pushSignatureValid(header, body, pushKey) {
+  const m = /^v1 ts=(\d+), sig=([A-Za-z0-9_-]{43})$/.exec(header ?? '');
+  if (!m) return false;
+  const digest = createHash('sha256').update(body).digest('hex');
+  const expected = createHmac('sha256', Buffer.from(pushKey, 'base64url'))
+    .update(`v1\n${m[1]}\n${digest}`).digest('base64url');
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(m[2]));
 }
 
 /** A 200 token answer passed through by /v1/token: its JSON, whose secrets are remembered. */
@@ -170,6 +185,8 @@ describe('oauth-relay end to end', () => {
     as.configure(instance.redirectUri, { ...sharedApp, redirectUri: relay.sharedCallbackUrl });
     instance.as = as;
     await instance.start();
+    // Its push receiver: HTTPS with a certificate from the CA the relay trusts.
+    await instance.startPushReceiver(makeCert(tmp, testCa, 'instance'));
     browser = await launch();
 
     const flow = await instance.createFlow({
@@ -555,6 +572,77 @@ describe('oauth-relay end to end', () => {
     assertTokens(await instance.exchange(flow, { params }), 'judy');
   });
 
+  test('push delivery: the complete page, one signed POST to the instance, the code redeemed through /v1/token', { timeout: 45000 }, async () => {
+    // An instance that accepts inbound HTTPS where the browser cannot reach it: the relay
+    // itself POSTs the result to return_url; the shared app's code is redeemed through the relay.
+    const flow = await instance.createFlow({
+      delivery: 'push', returnUrl: instance.pushUrl, instanceState: 'qorus-push', clientId: sharedApp.clientId,
+    });
+    remember(flow);
+    assert.equal(flow.return_url, instance.pushUrl);
+    assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
+    assert.equal(flow.pickup_key, undefined, 'the push key is the only key');
+    assert.equal(Buffer.from(flow.push_key, 'base64url').length, 32, 'a 32-byte push key');
+    const deliveredBefore = instance.deliveries.length;
+    const pushedBefore = instance.pushes.length;
+
+    const s = await session();
+    await signIn(s.page, flow.authUrl, 'kate');
+    await consent(s.page, true);
+    await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
+    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
+    assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
+    const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
+    assert.equal(cb.headers.location, undefined, 'no redirect for a push');
+    assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+    const sent = sentByServer(cb, flow);
+    assert.ok(sent.get('code'), 'the server sent a code');
+    const toInstance = (await s.settled()).filter((r) => r.url.startsWith(instance.origin) || r.url.startsWith(instance.pushOrigin));
+    assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
+    assert.equal(instance.deliveries.length, deliveredBefore, 'nothing through the browser');
+
+    const push = await instance.waitForPush(flow.flow_id);
+    const receivedAt = Date.now();
+    assert.equal(push.method, 'POST');
+    assert.equal(`${instance.pushOrigin}${push.target}`, instance.pushUrl, 'to return_url, its query kept');
+    assert.equal(push.headers['content-type'], 'application/json');
+    const body = JSON.parse(push.body);
+    assert.deepEqual(Object.keys(body), ['flow_id', 'params']);
+    assert.equal(body.flow_id, flow.flow_id);
+    assert.deepEqual(body.params.map(([k]) => k), [...sent.keys()], 'every parameter, in the server\'s order');
+    const params = new URLSearchParams(body.params);
+    assertPassThrough(sent, params, flow);
+    assert.equal(params.get('state'), 'qorus-push');
+
+    // The signature, checked as the instance does, with nothing of the relay's code.
+    const header = push.headers['x-oauth-relay-signature'];
+    assert.equal(pushSignatureValid(header, push.body, flow.push_key), true, `the signature verifies: ${header}`);
+    assert.equal(pushSignatureValid(header, push.body, randomBytes(32).toString('base64url')), false, 'not with another key');
+    const altered = Buffer.from(push.body);
+    altered[altered.length - 2] ^= 1;
+    assert.equal(pushSignatureValid(header, altered, flow.push_key), false, 'not for another body');
+    const ts = Number(/ ts=(\d+),/.exec(header)[1]);
+    assert.ok(ts >= Math.floor(flow.createdAt / 1000) && ts <= Math.ceil(receivedAt / 1000),
+      `ts ${ts} is the time of sending, between the flow's creation and the receipt`);
+
+    // The relay has taken the 204 as the delivery (and queued marking the result picked up
+    // before any later request's query, on its one database connection).
+    await relay.waitMetric('oauth_relay_push_attempts_total{outcome="delivered"}', 1);
+
+    const tokens = tokenAnswer(await instance.token(redemption(flow, params.get('code'))), 'the pushed code through /v1/token');
+    const claims = idClaims(tokens.id_token);
+    assert.equal(claims.aud, sharedApp.clientId);
+    assert.equal(claims.sub, 'kate');
+    assert.deepEqual(await userinfo(tokens.access_token), { status: 200, json: { sub: 'kate' } });
+
+    // Delivered means picked up: the push key picks nothing up any more.
+    const picked = await instance.pickup(flow, { key: flow.push_key, wait: 0 });
+    assert.equal(picked.status, 409, `a pickup after the push: ${picked.status} ${picked.text}`);
+    assert.equal(picked.json.error, 'already_picked_up');
+    assert.deepEqual(instance.pushes.slice(pushedBefore), [push], 'exactly one request to the receiver');
+    assert.equal(await relay.metric('oauth_relay_push_attempts_total{outcome="failed"}'), 0, 'no failed attempt');
+  });
+
   test('expired flow: consent after expires_in lands on the 410 page, nothing delivered', { timeout: 120000 }, async () => {
     const { flow, session: s } = expired;
     remember(flow);
@@ -578,7 +666,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(instance.deliveriesFor('qorus-expired').length, 0);
   });
 
-  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id, pickup key or secret', { timeout: 30000 }, async () => {
+  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id, delivery key or secret', { timeout: 30000 }, async () => {
     assert.ok(relay.alive(), 'the relay is still running after all cases');
     const exit = await relay.stop();
     const log = relay.log();
@@ -588,7 +676,8 @@ describe('oauth-relay end to end', () => {
       assert.ok(!log.includes(secret), `the relay log contains ${secret}`);
     }
     for (const marker of [instance.returnUrl, '127.0.0.1:' + new URL(instance.origin).port, instance.id,
-      as.tokenEndpoint, `localhost:${as.port}`, sharedApp.clientId]) {
+      instance.pushUrl, new URL(instance.pushOrigin).host, as.tokenEndpoint, `localhost:${as.port}`,
+      sharedApp.clientId]) {
       assert.ok(!log.includes(marker), `the relay log contains ${marker}`);
     }
     // What it does log of the token delegate: the app, the grant, the outcome, the status.
@@ -600,5 +689,7 @@ describe('oauth-relay end to end', () => {
     for (const [outcome, status] of [['delivered', 200], ['not_found', 404], ['conflict', 409]]) {
       assert.match(log, new RegExp(`event=pickup outcome=${outcome} status=${status}$`, 'm'), `a pickup ${outcome} line`);
     }
+    // Of pushes: the outcome only.
+    assert.match(log, /event=push outcome=delivered$/m, 'a push delivered line');
   });
 });
