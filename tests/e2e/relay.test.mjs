@@ -96,6 +96,31 @@ function assertPassThrough(sent, delivered, flow) {
   assert.equal(delivered.get('iss'), as.issuer, 'iss is the issuer the flow named');
 }
 
+/**
+ * A shared app's flow whose result the relay keeps (pickup, push): `login` signs in and
+ * consents; the browser stays on the relay's "Sign-in complete" page and never reaches the
+ * instance (its return_url server or its push receiver). What the server sent.
+ */
+async function completeAtRelay(flow, login) {
+  const deliveredBefore = instance.deliveries.length;
+  const s = await session();
+  await signIn(s.page, flow.authUrl, login);
+  await consent(s.page, true);
+  await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
+  assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
+  assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
+  const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
+  assert.equal(cb.headers.location, undefined, 'no redirect');
+  assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+  const sent = sentByServer(cb, flow);
+  assert.ok(sent.get('code'), 'the server sent a code');
+  const toInstance = (await s.settled())
+    .filter((r) => r.url.startsWith(instance.origin) || r.url.startsWith(instance.pushOrigin));
+  assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
+  assert.equal(instance.deliveries.length, deliveredBefore, 'nothing delivered through the browser');
+  return sent;
+}
+
 function assertTokens(tokens, login) {
   assert.equal(typeof tokens.access_token, 'string');
   assert.ok(tokens.access_token.length > 0, 'an access token');
@@ -499,7 +524,6 @@ describe('oauth-relay end to end', () => {
     remember(flow);
     assert.equal(flow.return_url, undefined);
     assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
-    const deliveredBefore = instance.deliveries.length;
 
     // The instance waits before the person has even signed in; a wrong key meanwhile is
     // an unknown flow and leaves the waiter alone.
@@ -510,20 +534,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(wrong.json.error, 'not_found');
     await relay.waitPickupsWaiting(1);
 
-    const s = await session();
-    await signIn(s.page, flow.authUrl, 'ivan');
-    await consent(s.page, true);
-    await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
-    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
-    assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
-    const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
-    assert.equal(cb.headers.location, undefined, 'no redirect for a pickup');
-    assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
-    const sent = sentByServer(cb, flow);
-    assert.ok(sent.get('code'), 'the server sent a code');
-    const toInstance = (await s.settled()).filter((r) => r.url.startsWith(instance.origin));
-    assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
-    assert.equal(instance.deliveries.length, deliveredBefore, 'nothing delivered to return_url');
+    const sent = await completeAtRelay(flow, 'ivan');
 
     const res = await picked;
     assert.equal(res.status, 200, `the waiting pickup: ${res.status} ${res.text}`);
@@ -583,23 +594,9 @@ describe('oauth-relay end to end', () => {
     assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
     assert.equal(flow.pickup_key, undefined, 'the push key is the only key');
     assert.equal(Buffer.from(flow.push_key, 'base64url').length, 32, 'a 32-byte push key');
-    const deliveredBefore = instance.deliveries.length;
     const pushedBefore = instance.pushes.length;
 
-    const s = await session();
-    await signIn(s.page, flow.authUrl, 'kate');
-    await consent(s.page, true);
-    await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
-    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
-    assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
-    const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
-    assert.equal(cb.headers.location, undefined, 'no redirect for a push');
-    assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
-    const sent = sentByServer(cb, flow);
-    assert.ok(sent.get('code'), 'the server sent a code');
-    const toInstance = (await s.settled()).filter((r) => r.url.startsWith(instance.origin) || r.url.startsWith(instance.pushOrigin));
-    assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
-    assert.equal(instance.deliveries.length, deliveredBefore, 'nothing through the browser');
+    const sent = await completeAtRelay(flow, 'kate');
 
     const push = await instance.waitForPush(flow.flow_id);
     const receivedAt = Date.now();
