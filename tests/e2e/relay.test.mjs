@@ -1,15 +1,17 @@
-// End to end: the real oauth-relayd over real TLS, a real authorization server (oidc-provider),
-// a real browser (Chromium via playwright-core) and an instance stand-in on openid-client.
+// End to end: the real oauth-relayd over real TLS with a real PostgreSQL as its database (as
+// in production), a real authorization server (oidc-provider), a real browser (Chromium via
+// playwright-core) and an instance stand-in on openid-client.
 // The operator's shared app is a confidential client whose secret only the relay holds: the
 // instance redeems, refreshes and introspects its tokens through the relay's /v1/token.
 // An instance the browser cannot reach picks its result up at the relay (pickup delivery)
-// with a long-poll started before the person consents.
+// with a long-poll started before the person consents, or receives it from the relay in a
+// signed POST to its own HTTPS receiver (push delivery).
 //
 // The expired-flow case needs more than 60 s of wall time, so its flow is created and the
 // browser signs in (stopping at the consent page) before anything else; the other cases
 // run meanwhile and the consent is given only once the flow has expired.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,12 +23,14 @@ import * as oidc from 'openid-client';
 import { consent, launch, newSession, signIn } from './lib/browser.mjs';
 import { Instance } from './lib/instance.mjs';
 import { httpsRequest, makeCa, makeCert } from './lib/net.mjs';
+import { Postgres } from './lib/postgres.mjs';
 import { AuthorizationServer } from './lib/provider.mjs';
 import { Relay } from './lib/relay.mjs';
 
 const EXPIRES_IN_MIN = 60;
 
 let tmp;
+let pg; // the relay's database
 let relay;
 let as;
 let instance;
@@ -92,6 +96,31 @@ function assertPassThrough(sent, delivered, flow) {
   assert.equal(delivered.get('iss'), as.issuer, 'iss is the issuer the flow named');
 }
 
+/**
+ * A shared app's flow whose result the relay keeps (pickup, push): `login` signs in and
+ * consents; the browser stays on the relay's "Sign-in complete" page and never reaches the
+ * instance (its return_url server or its push receiver). What the server sent.
+ */
+async function completeAtRelay(flow, login) {
+  const deliveredBefore = instance.deliveries.length;
+  const s = await session();
+  await signIn(s.page, flow.authUrl, login);
+  await consent(s.page, true);
+  await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
+  assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
+  assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
+  const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
+  assert.equal(cb.headers.location, undefined, 'no redirect');
+  assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
+  const sent = sentByServer(cb, flow);
+  assert.ok(sent.get('code'), 'the server sent a code');
+  const toInstance = (await s.settled())
+    .filter((r) => r.url.startsWith(instance.origin) || r.url.startsWith(instance.pushOrigin));
+  assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
+  assert.equal(instance.deliveries.length, deliveredBefore, 'nothing delivered through the browser');
+  return sent;
+}
+
 function assertTokens(tokens, login) {
   assert.equal(typeof tokens.access_token, 'string');
   assert.ok(tokens.access_token.length > 0, 'an access token');
@@ -106,7 +135,21 @@ function assertTokens(tokens, login) {
 }
 
 function remember(flow) {
-  for (const v of [flow.state, flow.flow_id, flow.verifier, flow.pickup_key]) if (v) secretsSeen.add(v);
+  for (const v of [flow.state, flow.flow_id, flow.verifier, flow.pickup_key, flow.push_key]) if (v) secretsSeen.add(v);
+}
+
+/**
+ * X-OAuth-Relay-Signature checked as an instance checks it (doc/protocol.md, Push), with
+ * node:crypto alone: base64url without padding of HMAC-SHA256(push_key, "v1" LF ts LF
+ * hex(SHA-256(body))), push_key base64url-decoded, compared in constant time.
+ */
+function pushSignatureValid(header, body, pushKey) {
+  const m = /^v1 ts=(\d+), sig=([A-Za-z0-9_-]{43})$/.exec(header ?? '');
+  if (!m) return false;
+  const digest = createHash('sha256').update(body).digest('hex');
+  const expected = createHmac('sha256', Buffer.from(pushKey, 'base64url'))
+    .update(`v1\n${m[1]}\n${digest}`).digest('base64url');
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(m[2]));
 }
 
 /** A 200 token answer passed through by /v1/token: its JSON, whose secrets are remembered. */
@@ -157,7 +200,9 @@ describe('oauth-relay end to end', () => {
     secretsSeen.add(sharedApp.clientSecret);
     // The server listens first: the relay's [app e2e] names its endpoints.
     as = await new AuthorizationServer(makeCert(tmp, testCa, 'as')).listen();
-    relay = await new Relay(tmp, makeCert(tmp, testCa, 'relay'), testCa, sharedApp, as).start();
+    // The relay runs with a database, as in production (push needs one).
+    pg = await new Postgres(tmp).start();
+    relay = await new Relay(tmp, makeCert(tmp, testCa, 'relay'), testCa, sharedApp, as, pg).start();
     // The instance registers next: its OAuth client at the server gets the instance's own
     // callback as redirect_uri, as an administrator would enter it.
     instance = new Instance(relay, null, ca);
@@ -165,6 +210,8 @@ describe('oauth-relay end to end', () => {
     as.configure(instance.redirectUri, { ...sharedApp, redirectUri: relay.sharedCallbackUrl });
     instance.as = as;
     await instance.start();
+    // Its push receiver: HTTPS with a certificate from the CA the relay trusts.
+    await instance.startPushReceiver(makeCert(tmp, testCa, 'instance'));
     browser = await launch();
 
     const flow = await instance.createFlow({
@@ -181,6 +228,7 @@ describe('oauth-relay end to end', () => {
     await instance?.stop().catch(() => {});
     await as?.stop().catch(() => {});
     relay?.kill();
+    await pg?.stop().catch(() => {});
     if (tmp && !process.env.E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -476,7 +524,6 @@ describe('oauth-relay end to end', () => {
     remember(flow);
     assert.equal(flow.return_url, undefined);
     assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
-    const deliveredBefore = instance.deliveries.length;
 
     // The instance waits before the person has even signed in; a wrong key meanwhile is
     // an unknown flow and leaves the waiter alone.
@@ -487,20 +534,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(wrong.json.error, 'not_found');
     await relay.waitPickupsWaiting(1);
 
-    const s = await session();
-    await signIn(s.page, flow.authUrl, 'ivan');
-    await consent(s.page, true);
-    await s.page.waitForURL((u) => u.href.startsWith(`${relay.sharedCallbackUrl}?`));
-    assert.equal(await s.page.locator('h1').textContent(), 'Sign-in complete');
-    assert.equal(await s.page.locator('p').first().textContent(), 'You can close this window and return to Qorus.');
-    const cb = await theCallback(s, 200, relay.sharedCallbackUrl);
-    assert.equal(cb.headers.location, undefined, 'no redirect for a pickup');
-    assert.ok(s.page.url().startsWith(`${relay.sharedCallbackUrl}?`), `the browser stays on the relay, not ${s.page.url()}`);
-    const sent = sentByServer(cb, flow);
-    assert.ok(sent.get('code'), 'the server sent a code');
-    const toInstance = (await s.settled()).filter((r) => r.url.startsWith(instance.origin));
-    assert.deepEqual(toInstance.map((r) => r.url), [], 'the browser never reaches the instance');
-    assert.equal(instance.deliveries.length, deliveredBefore, 'nothing delivered to return_url');
+    const sent = await completeAtRelay(flow, 'ivan');
 
     const res = await picked;
     assert.equal(res.status, 200, `the waiting pickup: ${res.status} ${res.text}`);
@@ -549,6 +583,63 @@ describe('oauth-relay end to end', () => {
     assertTokens(await instance.exchange(flow, { params }), 'judy');
   });
 
+  test('push delivery: the complete page, one signed POST to the instance, the code redeemed through /v1/token', { timeout: 45000 }, async () => {
+    // An instance that accepts inbound HTTPS where the browser cannot reach it: the relay
+    // itself POSTs the result to return_url; the shared app's code is redeemed through the relay.
+    const flow = await instance.createFlow({
+      delivery: 'push', returnUrl: instance.pushUrl, instanceState: 'qorus-push', clientId: sharedApp.clientId,
+    });
+    remember(flow);
+    assert.equal(flow.return_url, instance.pushUrl);
+    assert.equal(flow.pickup_url, `${relay.origin}/v1/flows/${flow.flow_id}/result`);
+    assert.equal(flow.pickup_key, undefined, 'the push key is the only key');
+    assert.equal(Buffer.from(flow.push_key, 'base64url').length, 32, 'a 32-byte push key');
+    const pushedBefore = instance.pushes.length;
+
+    const sent = await completeAtRelay(flow, 'kate');
+
+    const push = await instance.waitForPush(flow.flow_id);
+    const receivedAt = Date.now();
+    assert.equal(push.method, 'POST');
+    assert.equal(`${instance.pushOrigin}${push.target}`, instance.pushUrl, 'to return_url, its query kept');
+    assert.equal(push.headers['content-type'], 'application/json');
+    const body = JSON.parse(push.body);
+    assert.deepEqual(Object.keys(body), ['flow_id', 'params']);
+    assert.equal(body.flow_id, flow.flow_id);
+    assert.deepEqual(body.params.map(([k]) => k), [...sent.keys()], 'every parameter, in the server\'s order');
+    const params = new URLSearchParams(body.params);
+    assertPassThrough(sent, params, flow);
+    assert.equal(params.get('state'), 'qorus-push');
+
+    // The signature, checked as the instance does, with nothing of the relay's code.
+    const header = push.headers['x-oauth-relay-signature'];
+    assert.equal(pushSignatureValid(header, push.body, flow.push_key), true, `the signature verifies: ${header}`);
+    assert.equal(pushSignatureValid(header, push.body, randomBytes(32).toString('base64url')), false, 'not with another key');
+    const altered = Buffer.from(push.body);
+    altered[altered.length - 2] ^= 1;
+    assert.equal(pushSignatureValid(header, altered, flow.push_key), false, 'not for another body');
+    const ts = Number(/ ts=(\d+),/.exec(header)[1]);
+    assert.ok(ts >= Math.floor(flow.createdAt / 1000) && ts <= Math.ceil(receivedAt / 1000),
+      `ts ${ts} is the time of sending, between the flow's creation and the receipt`);
+
+    // The relay has taken the 204 as the delivery (and queued marking the result picked up
+    // before any later request's query, on its one database connection).
+    await relay.waitMetric('oauth_relay_push_attempts_total{outcome="delivered"}', 1);
+
+    const tokens = tokenAnswer(await instance.token(redemption(flow, params.get('code'))), 'the pushed code through /v1/token');
+    const claims = idClaims(tokens.id_token);
+    assert.equal(claims.aud, sharedApp.clientId);
+    assert.equal(claims.sub, 'kate');
+    assert.deepEqual(await userinfo(tokens.access_token), { status: 200, json: { sub: 'kate' } });
+
+    // Delivered means picked up: the push key picks nothing up any more.
+    const picked = await instance.pickup(flow, { key: flow.push_key, wait: 0 });
+    assert.equal(picked.status, 409, `a pickup after the push: ${picked.status} ${picked.text}`);
+    assert.equal(picked.json.error, 'already_picked_up');
+    assert.deepEqual(instance.pushes.slice(pushedBefore), [push], 'exactly one request to the receiver');
+    assert.equal(await relay.metric('oauth_relay_push_attempts_total{outcome="failed"}'), 0, 'no failed attempt');
+  });
+
   test('expired flow: consent after expires_in lands on the 410 page, nothing delivered', { timeout: 120000 }, async () => {
     const { flow, session: s } = expired;
     remember(flow);
@@ -572,7 +663,7 @@ describe('oauth-relay end to end', () => {
     assert.equal(instance.deliveriesFor('qorus-expired').length, 0);
   });
 
-  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id, pickup key or secret', { timeout: 30000 }, async () => {
+  test('the relay exits 0 on SIGTERM, and its log holds no code, token, state, flow id, delivery key or secret', { timeout: 30000 }, async () => {
     assert.ok(relay.alive(), 'the relay is still running after all cases');
     const exit = await relay.stop();
     const log = relay.log();
@@ -582,7 +673,8 @@ describe('oauth-relay end to end', () => {
       assert.ok(!log.includes(secret), `the relay log contains ${secret}`);
     }
     for (const marker of [instance.returnUrl, '127.0.0.1:' + new URL(instance.origin).port, instance.id,
-      as.tokenEndpoint, `localhost:${as.port}`, sharedApp.clientId]) {
+      instance.pushUrl, new URL(instance.pushOrigin).host, as.tokenEndpoint, `localhost:${as.port}`,
+      sharedApp.clientId]) {
       assert.ok(!log.includes(marker), `the relay log contains ${marker}`);
     }
     // What it does log of the token delegate: the app, the grant, the outcome, the status.
@@ -594,5 +686,7 @@ describe('oauth-relay end to end', () => {
     for (const [outcome, status] of [['delivered', 200], ['not_found', 404], ['conflict', 409]]) {
       assert.match(log, new RegExp(`event=pickup outcome=${outcome} status=${status}$`, 'm'), `a pickup ${outcome} line`);
     }
+    // Of pushes: the outcome only.
+    assert.match(log, /event=push outcome=delivered$/m, 'a push delivered line');
   });
 });

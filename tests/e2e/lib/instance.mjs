@@ -1,11 +1,14 @@
 // The instance stand-in (what a Qorus instance does), built on npm openid-client:
 // registers at the relay, creates signed flows, builds the authorization URL with PKCE,
-// receives redirect and form_post deliveries on a small local HTTP server (its return_url)
-// or picks the result up at the relay (pickup delivery), checks state and iss, and exchanges the code with the authorization server directly (its
-// own client) or through the relay's signed /v1/token (the shared app, whose secret it
-// never has).
+// receives redirect and form_post deliveries on a small local HTTP server (its return_url),
+// picks the result up at the relay (pickup delivery) or receives the relay's POST on a
+// local HTTPS server (push delivery), checks state and iss, and exchanges the code with the
+// authorization server directly (its own client) or through the relay's signed /v1/token
+// (the shared app, whose secret it never has).
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 
 import * as oidc from 'openid-client';
 
@@ -19,6 +22,29 @@ export function signature(id, secret, method, target, body, ts = Math.floor(Date
   return `v1 id=${id}, ts=${ts}, sig=${sig}`;
 }
 
+/** Keeps `item` in `items` and hands it to the waiters it matches (they leave `waiters`). */
+function arrived(items, waiters, item) {
+  items.push(item);
+  for (const w of waiters.filter((x) => x.match(item))) {
+    waiters.splice(waiters.indexOf(w), 1);
+    w.resolve(item);
+  }
+}
+
+/** The first of `items` that matches, already there or still to come (through `waiters`). */
+function firstMatch(items, waiters, match, what, timeoutMs) {
+  const found = items.find(match);
+  if (found) return Promise.resolve(found);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      reject(new Error(`no ${what} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const waiter = { match, resolve: (item) => { clearTimeout(timer); resolve(item); } };
+    waiters.push(waiter);
+  });
+}
+
 export class Instance {
   /** relay: a started Relay; as: a started AuthorizationServer; ca: PEM both present. */
   constructor(relay, as, ca) {
@@ -28,6 +54,9 @@ export class Instance {
     this.deliveries = [];
     this.waiters = [];
     this.server = null;
+    this.pushes = [];
+    this.pushWaiters = [];
+    this.pushServer = null;
   }
 
   async start() {
@@ -51,11 +80,34 @@ export class Instance {
       clientAuth, { [oidc.customFetch]: fetchTrusting(this.ca) });
   }
 
+  /**
+   * The push receiver: an HTTPS server on 127.0.0.1 with `cert` ({ cert, key }, from the
+   * test CA, which the relay trusts through outbound_ca_file). pushUrl, its return_url,
+   * names it localhost, as the certificate does.
+   */
+  async startPushReceiver(cert) {
+    this.pushServer = https.createServer({
+      cert: readFileSync(cert.cert),
+      key: readFileSync(cert.key),
+    }, (req, res) => this.receivePush(req, res));
+    await new Promise((resolve, reject) => {
+      this.pushServer.once('error', reject);
+      this.pushServer.listen(0, '127.0.0.1', resolve);
+    });
+    this.pushOrigin = `https://localhost:${this.pushServer.address().port}`;
+    // A query of its own, which the relay must keep.
+    this.pushUrl = `${this.pushOrigin}/oauth2/push?connection=e2e`;
+    return this;
+  }
+
   async stop() {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(() => resolve()));
-    this.server = null;
+    for (const name of ['server', 'pushServer']) {
+      const server = this[name];
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(() => resolve()));
+      this[name] = null;
+    }
   }
 
   /** POST /v1/instances (open registration): the credentials and the instance's own callback. */
@@ -177,8 +229,7 @@ export class Instance {
         form,
         params,
       };
-      this.deliveries.push(delivery);
-      this.waiters = this.waiters.filter((w) => !w.match(delivery) || (w.resolve(delivery), false));
+      arrived(this.deliveries, this.waiters, delivery);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end('<!doctype html><title>Qorus</title><h1 id="received">Authorization received</h1>');
     });
@@ -186,21 +237,37 @@ export class Instance {
 
   /** The first delivery whose state is `state` (already received or still to come). */
   waitForDelivery(state, timeoutMs = 15000) {
-    const match = (d) => d.params.get('state') === state;
-    const found = this.deliveries.find(match);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no delivery with state ${state} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = { match, resolve: (d) => { clearTimeout(timer); resolve(d); } };
-      this.waiters.push(waiter);
-    });
+    return firstMatch(this.deliveries, this.waiters, (d) => d.params.get('state') === state,
+      `delivery with state ${state}`, timeoutMs);
   }
 
   deliveriesFor(state) {
     return this.deliveries.filter((d) => d.params.get('state') === state);
+  }
+
+  /**
+   * The push receiver's endpoint: records every request, whatever it is, as
+   * { method, target, headers, body (Buffer), flowId (from a JSON body, else undefined) },
+   * and answers a POST to pushUrl's path 204 (any 2xx is a delivery), anything else 404.
+   */
+  receivePush(req, res) {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let flowId;
+      try { flowId = JSON.parse(body).flow_id; } catch { flowId = undefined; }
+      const push = { method: req.method, target: req.url, headers: req.headers, body, flowId };
+      arrived(this.pushes, this.pushWaiters, push);
+      const ok = req.method === 'POST' && new URL(req.url, this.pushOrigin).pathname === '/oauth2/push';
+      res.writeHead(ok ? 204 : 404).end();
+    });
+  }
+
+  /** The first push for `flowId` (already received or still to come). */
+  waitForPush(flowId, timeoutMs = 15000) {
+    return firstMatch(this.pushes, this.pushWaiters, (p) => p.flowId === flowId,
+      `push for flow ${flowId}`, timeoutMs);
   }
 
   /**

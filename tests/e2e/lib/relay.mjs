@@ -1,14 +1,15 @@
 // The real oauth-relayd: generated configuration on free ports, real TLS with a certificate
-// from the test CA, a keyring made by oauth-relayctl, no database. Its token delegate holds
+// from the test CA, a keyring made by oauth-relayctl, and a database (database_url) when
+// given one, as in production (lib/postgres.mjs: migrated at start). Its token delegate holds
 // the shared app's secret and calls the authorization server on localhost, trusting the
 // test CA.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 
+import { Daemon } from './daemon.mjs';
 import { freePort } from './net.mjs';
 
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,7 +22,6 @@ function binary(envName, name) {
 
 export const RELAYD = binary('OAUTH_RELAYD', 'oauth-relayd');
 export const RELAYCTL = binary('OAUTH_RELAYCTL', 'oauth-relayctl');
-const SETPRIV = '/usr/bin/setpriv';
 
 /** The environment for the relay's programs: none of our OAUTH_RELAY_* settings leak in. */
 function childEnv() {
@@ -46,29 +46,23 @@ function httpGet(port, target) {
   });
 }
 
-const running = new Set();
-// On any normal exit of the test process, no relay outlives it.
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-export class Relay {
+export class Relay extends Daemon {
   /**
    * cert: the relay's { cert, key }; ca: the test CA's { cert }; sharedApp: { clientId,
    * clientSecret } of the operator's shared app ([app e2e]); as: the listening
-   * AuthorizationServer, whose token and introspection endpoints the app admits.
+   * AuthorizationServer, whose token and introspection endpoints the app admits; db: a
+   * started Postgres, or null for none.
    */
-  constructor(dir, cert, ca, sharedApp, as) {
+  constructor(dir, cert, ca, sharedApp, as, db = null) {
+    super('oauth-relayd', path.join(dir, 'relay.log'));
     this.dir = dir;
     this.cert = cert;
     this.ca = ca;
     this.sharedApp = sharedApp;
     this.as = as;
+    this.db = db;
     this.config = path.join(dir, 'relay.conf');
     this.keyring = path.join(dir, 'keyring');
-    this.logfile = path.join(dir, 'relay.log');
-    this.proc = null;
-    this.exit = null;
   }
 
   async start() {
@@ -90,6 +84,7 @@ export class Relay {
       `key_file = ${this.keyring}`,
       'registration = open',
       'log_level = info',
+      ...(this.db ? [`database_url = ${this.db.url}`] : []),
       // The authorization server is on localhost, with a certificate from the test CA.
       'allow_private_outbound = true',
       `outbound_ca_file = ${this.ca.cert}`,
@@ -102,79 +97,43 @@ export class Relay {
       `introspect_urls = ${this.as.introspectionEndpoint}`,
       '',
     ].join('\n'));
-    const log = openSync(this.logfile, 'a');
-    // setpriv --pdeathsig: the relay is killed when this process dies, however it dies.
-    const [cmd, args] = existsSync(SETPRIV)
-      ? [SETPRIV, ['--pdeathsig', 'KILL', RELAYD, '-c', this.config]]
-      : [RELAYD, ['-c', this.config]];
-    this.proc = spawn(cmd, args, { env: childEnv(), stdio: ['ignore', log, log] });
-    closeSync(log);
-    running.add(this.proc);
-    this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        running.delete(this.proc);
-        this.exit = { code, signal };
-        resolve(this.exit);
-      });
-    });
+    // Killed when this process dies, however it dies.
+    this.spawn([RELAYD, '-c', this.config], { deathSignal: 'SIGKILL', env: childEnv() });
     await this.waitReady();
     return this;
   }
 
-  /** Polls GET /readyz on the admin listener until it answers 200. */
+  /** Polls GET /readyz on the admin listener until it answers 200 (database connected and migrated). */
   async waitReady(timeoutMs = 20000) {
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer';
-    while (Date.now() < deadline) {
-      if (this.exit) throw new Error(`oauth-relayd exited (${JSON.stringify(this.exit)}) while starting:\n${this.log()}`);
-      try {
-        const res = await httpGet(this.adminPort, '/readyz');
-        if (res.status === 200) return;
-        last = `${res.status} ${res.body}`;
-      } catch (err) {
-        last = err.message;
-      }
-      await delay(25);
-    }
-    throw new Error(`oauth-relayd not ready within ${timeoutMs} ms (${last}):\n${this.log()}`);
+    await this.waitUntil(async () => {
+      const res = await httpGet(this.adminPort, '/readyz');
+      return res.status === 200 || `${res.status} ${res.body}`;
+    }, 'ready', timeoutMs);
   }
 
-  /** Polls the admin listener's /metrics until `n` pickups wait for their result. */
-  async waitPickupsWaiting(n, timeoutMs = 15000) {
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer';
-    while (Date.now() < deadline) {
-      const res = await httpGet(this.adminPort, '/metrics');
-      last = /^oauth_relay_pickups_waiting (\d+)$/m.exec(res.body)?.[1] ?? `${res.status} without the gauge`;
-      if (last === String(n)) return;
-      await delay(25);
-    }
-    throw new Error(`never ${n} pickups waiting within ${timeoutMs} ms (last: ${last})`);
+  /** The value of one sample (name and labels as written) of the admin listener's /metrics. */
+  async metric(sample) {
+    const res = await httpGet(this.adminPort, '/metrics');
+    const line = res.body.split('\n').find((l) => l.startsWith(`${sample} `));
+    if (res.status !== 200 || line === undefined) throw new Error(`${res.status} without ${sample}`);
+    return Number(line.slice(sample.length + 1));
   }
 
-  alive() {
-    return this.proc !== null && this.exit === null;
+  /** Polls /metrics until `sample` is `value`. */
+  async waitMetric(sample, value, timeoutMs = 15000) {
+    await this.waitUntil(async () => {
+      const now = await this.metric(sample);
+      return now === value || `${sample} ${now}`;
+    }, `at ${sample} ${value}`, timeoutMs);
+  }
+
+  /** Polls /metrics until `n` pickups wait for their result. */
+  waitPickupsWaiting(n, timeoutMs = 15000) {
+    return this.waitMetric('oauth_relay_pickups_waiting', n, timeoutMs);
   }
 
   /** SIGTERM, then { code, signal } once it has exited (SIGKILL after timeoutMs). */
-  async stop(timeoutMs = 15000) {
-    if (!this.alive()) return this.exit;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
-  }
-
-  kill() {
-    if (this.alive()) this.proc.kill('SIGKILL');
-  }
-
-  log() {
-    try {
-      return readFileSync(this.logfile, 'utf8');
-    } catch {
-      return '';
-    }
+  stop(timeoutMs = 15000) {
+    return super.stop('SIGTERM', timeoutMs);
   }
 }
