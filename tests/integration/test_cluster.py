@@ -1,7 +1,8 @@
 """Three relay nodes behind a real HAProxy (Debian's, with the configuration derived from
 deploy/haproxy.cfg), one PostgreSQL and one keyring: a flow across nodes, a rolling
-restart and a PostgreSQL restart under continuous load (pickup flows among it), a pickup
-waiter woken across nodes, and a node killed under load."""
+restart and a PostgreSQL restart under continuous load (pickup and push flows among it,
+the pushes to an HTTPS receiver the nodes trust), a pickup waiter woken across nodes, and
+a node killed under load."""
 import time
 
 import pytest
@@ -11,9 +12,11 @@ from relaytest import haproxy as haproxy_mod
 from relaytest import upstream as up
 from relaytest.cluster import RETURN, Cluster, Load
 from test_pickup import Waiter, complete, pickup, pickup_flow, wait_waiting, waiting
+from test_push import verify
 
 CLIENT_ID = "cluster-cid"
 TOKEN = "/cluster/token"
+PUSH = "/cluster/push"  # where the load's push flows are delivered
 TOKEN_ANSWER = b'{"access_token":"at","token_type":"Bearer","expires_in":3600}'
 THREADS = 4
 
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.skipif(not haproxy_mod.available(),
 def upstream(upstream_cert):
     u = up.Upstream(upstream_cert[1])
     u.route(TOKEN, up.raw(200, TOKEN_ANSWER))
+    u.route(PUSH, up.raw(204, b""))
     yield u
     u.close()
 
@@ -47,15 +51,20 @@ def load_on(cluster, upstream, **kw):
     inst = client.register(cluster.nodes[0])
     return Load(cluster.port(), cluster.cafile, inst, threads=THREADS,
                 token_url=upstream.url(TOKEN), token_client_id=CLIENT_ID,
-                token_answer=TOKEN_ANSWER, **kw)
+                token_answer=TOKEN_ANSWER, push_receiver=upstream, push_path=PUSH,
+                push_verify=verify, **kw)
 
 
 def assert_clean(load):
     """Every request answered properly; every flow delivered once, its replay refused;
-    every pickup result whose callback answered "complete" picked up once, with its code."""
+    every pickup result whose callback answered "complete" picked up once, with its code;
+    every push flow whose callback answered "complete" pushed, each time with its code
+    and a signature that verifies, and none pushed whose callback answered 503."""
     assert load.failures == [], load.failures
     assert load.take_the_rest() == []
-    assert load.lost_or_doubled() == []
+    bad = load.lost_or_doubled()
+    print(load.summary())
+    assert bad == []
     assert all(load.ok.values()), load.ok
     assert load.deliveries and set(load.deliveries) == set(load.replays)
     assert set(load.results) <= set(load.deliveries)
@@ -149,12 +158,15 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
             node.wait_readyz(200, database="ok")
         load.wait_progress(2 * len(load.kinds))
         load.wait_ok("flow_pickup")  # pickups work again
+        load.wait_ok("flow_push")  # and pushes
     finally:
         load.stop()
         print(load.summary())
-    # Every "complete" answered before, during or after the restart is picked up.
+    # Every "complete" answered before, during or after the restart is picked up, or
+    # pushed (by then, if the database went away before its node could record it).
     assert_clean(load)
     assert load.unavailable["flow_pickup"] > 0
+    assert load.unavailable["flow_push"] > 0
     resp = pickup(c, inst, stored["flow_id"], stored["pickup_key"])
     assert resp.status == 200, resp
     assert resp.json() == {"params": [["code", "before"], ["state", "stored"]]}
@@ -187,5 +199,10 @@ def test_node_killed_under_load(cluster, upstream):
     late = load.failures_after(gone)
     assert late == [], late
     assert len(load.failures) <= 2 * THREADS, load.failures
-    assert load.lost_or_doubled() == []
+    # A push whose callback the victim answered "complete" and had not delivered yet is
+    # delivered by another node once its lease ends.
+    bad = load.lost_or_doubled()
+    print(load.summary())
+    assert bad == []
     assert all(load.ok.values()), load.ok
+
