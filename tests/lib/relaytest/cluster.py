@@ -106,6 +106,18 @@ class Cluster:
     def port(self):
         return self.haproxy.port
 
+    def front(self):
+        """The balancer, addressed by relaytest.client as it addresses a node (its TLS
+        port): each request a new connection to whatever node it picks."""
+        return Front(self.haproxy.port, self.cafile)
+
+
+class Front:
+    def __init__(self, port, cafile):
+        self.tls_port = port
+        self.http_port = self.admin_port = None  # the balancer passes TLS only
+        self.cafile = cafile
+
 
 class Connection:
     """One keep-alive connection (TLS passthrough through HAProxy to some node)."""
