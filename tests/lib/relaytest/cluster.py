@@ -311,7 +311,11 @@ def flow_push(conn, load, n):
         load.push_answered(flow, "refused")
         raise
     load.push_answered(flow, "complete")
-    _expect(_callback(conn, path, flow, code), 409, "push replay")
+    # The stored result is a push flow's single use: while the database is away, a replay
+    # too can only be refused with the 503 page.
+    replay = _callback(conn, path, flow, code)
+    _unavailable(load, replay, "push replay")
+    _expect(replay, 409, "push replay")
 
 
 def token(conn, load, n):
