@@ -1,19 +1,23 @@
 """Three relay nodes behind a real HAProxy (Debian's, with the configuration derived from
 deploy/haproxy.cfg), one PostgreSQL and one keyring: a flow across nodes, a rolling
-restart and a PostgreSQL restart under continuous load (pickup flows among it), a pickup
-waiter woken across nodes, and a node killed under load."""
+restart and a PostgreSQL restart under continuous load (pickup and push flows among it,
+the pushes to an HTTPS receiver the nodes trust), a pickup waiter woken across nodes, a
+node killed under load, and a push whose node is killed after the callback."""
+import json
 import time
 
 import pytest
 
-from relaytest import client
+from relaytest import client, usage
 from relaytest import haproxy as haproxy_mod
 from relaytest import upstream as up
-from relaytest.cluster import RETURN, Cluster, Load
+from relaytest.cluster import PUSH_WAIT, RETURN, Cluster, Load
 from test_pickup import Waiter, complete, pickup, pickup_flow, wait_waiting, waiting
+from test_push import attempts, push_flow, sequence, verify
 
 CLIENT_ID = "cluster-cid"
 TOKEN = "/cluster/token"
+PUSH = "/cluster/push"  # where the load's push flows are delivered
 TOKEN_ANSWER = b'{"access_token":"at","token_type":"Bearer","expires_in":3600}'
 THREADS = 4
 
@@ -25,6 +29,7 @@ pytestmark = pytest.mark.skipif(not haproxy_mod.available(),
 def upstream(upstream_cert):
     u = up.Upstream(upstream_cert[1])
     u.route(TOKEN, up.raw(200, TOKEN_ANSWER))
+    u.route(PUSH, up.raw(204, b""))
     yield u
     u.close()
 
@@ -47,15 +52,20 @@ def load_on(cluster, upstream, **kw):
     inst = client.register(cluster.nodes[0])
     return Load(cluster.port(), cluster.cafile, inst, threads=THREADS,
                 token_url=upstream.url(TOKEN), token_client_id=CLIENT_ID,
-                token_answer=TOKEN_ANSWER, **kw)
+                token_answer=TOKEN_ANSWER, push_receiver=upstream, push_path=PUSH,
+                push_verify=verify, **kw)
 
 
 def assert_clean(load):
     """Every request answered properly; every flow delivered once, its replay refused;
-    every pickup result whose callback answered "complete" picked up once, with its code."""
+    every pickup result whose callback answered "complete" picked up once, with its code;
+    every push flow whose callback answered "complete" pushed, each time with its code
+    and a signature that verifies, and none pushed whose callback answered 503."""
     assert load.failures == [], load.failures
     assert load.take_the_rest() == []
-    assert load.lost_or_doubled() == []
+    bad = load.lost_or_doubled()
+    print(load.summary())
+    assert bad == []
     assert all(load.ok.values()), load.ok
     assert load.deliveries and set(load.deliveries) == set(load.replays)
     assert set(load.results) <= set(load.deliveries)
@@ -149,12 +159,15 @@ def test_postgresql_restart_under_load(cluster, upstream, database, pg):
             node.wait_readyz(200, database="ok")
         load.wait_progress(2 * len(load.kinds))
         load.wait_ok("flow_pickup")  # pickups work again
+        load.wait_ok("flow_push")  # and pushes
     finally:
         load.stop()
         print(load.summary())
-    # Every "complete" answered before, during or after the restart is picked up.
+    # Every "complete" answered before, during or after the restart is picked up, or
+    # pushed (by then, if the database went away before its node could record it).
     assert_clean(load)
     assert load.unavailable["flow_pickup"] > 0
+    assert load.unavailable["flow_push"] > 0
     resp = pickup(c, inst, stored["flow_id"], stored["pickup_key"])
     assert resp.status == 200, resp
     assert resp.json() == {"params": [["code", "before"], ["state", "stored"]]}
@@ -187,5 +200,52 @@ def test_node_killed_under_load(cluster, upstream):
     late = load.failures_after(gone)
     assert late == [], late
     assert len(load.failures) <= 2 * THREADS, load.failures
-    assert load.lost_or_doubled() == []
+    # A push whose callback the victim answered "complete" and had not delivered yet is
+    # delivered by another node once its lease ends.
+    bad = load.lost_or_doubled()
+    print(load.summary())
+    assert bad == []
     assert all(load.ok.values()), load.ok
+
+
+def callbacks(node):
+    """The callbacks the node has handled (oauth_relay_callbacks_total, every series)."""
+    fams = usage.parse_metrics(node.get("/metrics", listener="admin").body.decode())
+    return sum(s[2] for s in fams["oauth_relay_callbacks_total"]["samples"])
+
+
+def test_push_node_killed_after_callback(cluster, upstream, database):
+    """A push flow called back through the balancer: the receiver holds the first attempt
+    unanswered, the node that took the callback (the one that tries at once) is killed,
+    and once its lease ends another node delivers the same result, verified, and records
+    it: the flow is picked (409 for a pickup with the push key)."""
+    held = PUSH + "-held"
+    upstream.route(held, sequence(up.held(up.raw(200, b"")), up.raw(200, b"")))
+    front = cluster.front()
+    inst = client.register(front)
+    flow = push_flow(front, inst, upstream, held, instance_state="killed")
+    before = [callbacks(n) for n in cluster.nodes]
+    complete(client.callback(front, [("code", "k1"), ("state", flow["state"])]))
+    deadline = time.monotonic() + 30
+    while not any(callbacks(n) > b for n, b in zip(cluster.nodes, before)):
+        assert time.monotonic() < deadline, "no node counted the callback"
+        time.sleep(0.05)
+    (victim,) = [n for n, b in zip(cluster.nodes, before) if callbacks(n) > b]
+    upstream.wait_requests(1, held)
+    assert cluster.kill_node(victim) == -9
+    others = [n for n in cluster.nodes if n is not victim]
+    seen = upstream.wait_requests(2, held, timeout=PUSH_WAIT)
+    assert len(seen) == 2, seen
+    message = {"flow_id": flow["flow_id"], "params": [["code", "k1"], ["state", "killed"]]}
+    for r in seen:  # the held attempt's message, then the same one again
+        verify(r, flow["push_key"])
+        assert json.loads(r.body) == message, r
+    # Delivered: the result is marked picked, which deletes its job, by another node.
+    deadline = time.monotonic() + 30
+    while database.query("SELECT count(*) FROM push_jobs") != [(0,)]:
+        assert time.monotonic() < deadline, "the delivery was never recorded"
+        time.sleep(0.05)
+    assert [attempts(n, "delivered") for n in others].count(1) == 1
+    assert sum(attempts(n, "failed") for n in others) == 0
+    resp = pickup(others[0], inst, flow["flow_id"], flow["push_key"])
+    assert resp.status == 409, resp

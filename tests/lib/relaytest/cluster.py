@@ -9,8 +9,12 @@ single use holds per node only (doc/design.md), so the PostgreSQL restart test
 replays on the node that delivered. Each kind of request is one function in LOAD_KINDS: a delivery kind (pickup,
 push) is one more entry. A pickup flow is created and picked up on the thread's instance
 connection and called back on its browser connection, both through the balancer, so they
-land on whatever nodes it picks.
+land on whatever nodes it picks. A push flow is created on the instance connection and
+called back on the browser's; its result goes to an HTTPS receiver (relaytest.upstream)
+that the nodes trust, from whichever node took the callback or, if that node stopped or
+died first, from another once the job's lease ran out.
 """
+import json
 import signal
 import threading
 import time
@@ -28,6 +32,14 @@ REQUESTS_PER_CONNECTION = 20
 # The result is stored before the callback answers "complete": a pickup after it never
 # waits, unless the result was lost (then 202 after this many seconds).
 PICKUP_WAIT = 2
+# Every node's token_timeout: a push attempt lasts at most this long, and the job of a node
+# killed or stopped mid-attempt is taken over once its lease (token_timeout + 5 s) ends.
+# Long enough that an attempt the receiver holds outlives the few requests a test makes
+# before it kills the node; short enough that a takeover comes well within PUSH_WAIT.
+TOKEN_TIMEOUT = 10
+# How long lost_or_doubled waits for the pushes of "complete" callbacks still on their way
+# (a takeover after a lease, or a retry after a failed attempt).
+PUSH_WAIT = 120
 
 
 class Cluster:
@@ -35,7 +47,8 @@ class Cluster:
 
     def __init__(self, relays, workdir, database, pg, settings=None, extra=""):
         s = {"database_url": database.url, "drain_seconds": str(DRAIN_SECONDS),
-             "rate_limit_flows": "0", "rate_limit_token": "0"}
+             "rate_limit_flows": "0", "rate_limit_token": "0",
+             "token_timeout": str(TOKEN_TIMEOUT)}
         s.update(settings or {})
         self.nodes = [relays(s, extra=extra, start=False) for _ in range(NODES)]
         self.haproxy = HAProxy(workdir, [(n.name, n.tls_port) for n in self.nodes])
@@ -92,6 +105,18 @@ class Cluster:
 
     def port(self):
         return self.haproxy.port
+
+    def front(self):
+        """The balancer, addressed by relaytest.client as it addresses a node (its TLS
+        port): each request a new connection to whatever node it picks."""
+        return Front(self.haproxy.port, self.cafile)
+
+
+class Front:
+    def __init__(self, port, cafile):
+        self.tls_port = port
+        self.http_port = self.admin_port = None  # the balancer passes TLS only
+        self.cafile = cafile
 
 
 class Connection:
@@ -161,9 +186,9 @@ def _unavailable(load, resp, what):
         raise Unavailable(what)
 
 
-def _create_flow(conn, load, n, delivery):
+def _create_flow(conn, load, n, delivery, return_url=RETURN):
     body = ('{"return_url":"%s","delivery":"%s","instance_state":"s-%d"}' % (
-        RETURN, delivery, n)).encode()
+        return_url, delivery, n)).encode()
     return conn.request("POST", "/v1/flows", _signed(load.instance, "/v1/flows", body,
                                                      "application/json"), body)
 
@@ -211,6 +236,16 @@ def flow_form_post(conn, load, n):
     _expect(replay, 409, "form_post replay")
 
 
+def _complete(load, resp, what):
+    """The callback of a pickup or push flow answered the "complete" page; the 503 page
+    ("The relay is busy", never "complete") is Unavailable when unavailable_ok."""
+    if b"Sign-in complete" not in resp.body and b"The relay is busy" in resp.body:
+        _unavailable(load, resp, what)
+    _expect(resp, 200, what)
+    if b"Sign-in complete" not in resp.body:
+        raise Failure("%s without the complete page" % what)
+
+
 def _pickup(conn, load, flow, wait):
     target = "%s?wait=%d" % (urllib.parse.urlsplit(flow["pickup_url"]).path, wait)
     headers = _signed(load.instance, target, b"", None, method="GET")
@@ -251,14 +286,36 @@ def flow_pickup(conn, load, n):
     code = "p-%d" % n
     load.flows_started(n)
     resp = _callback(conn, urllib.parse.urlsplit(flow["redirect_uri"]).path, flow, code)
-    if b"Sign-in complete" not in resp.body and b"The relay is busy" in resp.body:
-        _unavailable(load, resp, "pickup callback")
-    _expect(resp, 200, "pickup callback")
-    if b"Sign-in complete" not in resp.body:
-        raise Failure("pickup callback without the complete page")
+    _complete(load, resp, "pickup callback")
     load.completed(n, flow, code)
     _take(instance, load, n)
     _take_again(instance, load, n)
+
+
+def flow_push(conn, load, n):
+    """A push flow to the receiver, its callback (the "complete" page) and a replay of the
+    callback (409). lost_or_doubled then checks what the receiver got. A callback that
+    answers the 503 page has stored nothing: its flow must never be pushed."""
+    instance = load.instance_connection()
+    resp = _create_flow(instance, load, n, "push", load.push_url)
+    _unavailable(load, resp, "push flow creation")
+    _expect(resp, 201, "push flow creation")
+    flow = resp.json()
+    code = "u-%d" % n
+    load.push_created(n, flow, code)
+    path = urllib.parse.urlsplit(flow["redirect_uri"]).path
+    resp = _callback(conn, path, flow, code)
+    try:
+        _complete(load, resp, "push callback")
+    except Unavailable:
+        load.push_answered(flow, "refused")
+        raise
+    load.push_answered(flow, "complete")
+    # The stored result is a push flow's single use: while the database is away, a replay
+    # too can only be refused with the 503 page.
+    replay = _callback(conn, path, flow, code)
+    _unavailable(load, replay, "push replay")
+    _expect(replay, 409, "push replay")
 
 
 def token(conn, load, n):
@@ -281,7 +338,8 @@ def healthz(conn, load, n):
 
 
 LOAD_KINDS = {"flow_redirect": flow_redirect, "flow_form_post": flow_form_post,
-              "flow_pickup": flow_pickup, "token": token, "healthz": healthz}
+              "flow_pickup": flow_pickup, "flow_push": flow_push, "token": token,
+              "healthz": healthz}
 
 
 class Load:
@@ -289,11 +347,15 @@ class Load:
 
     failures: [(kind, error text, when its connection was opened: time.monotonic())];
     ok: {kind: count}; unavailable: {kind: count of expected 503s (unavailable_ok)}.
+    flow_push needs push_receiver (a relaytest.upstream.Upstream the nodes trust, answering
+    2xx at push_path) and push_verify(request, push_key), which raises AssertionError when
+    the request's signature does not verify with push_key.
     """
 
     def __init__(self, port, cafile, instance, kinds=tuple(LOAD_KINDS), threads=4,
                  token_url=None, token_client_id=None, token_answer=None,
-                 max_requests=3000, unavailable_ok=False):
+                 max_requests=3000, unavailable_ok=False, push_receiver=None,
+                 push_path=None, push_verify=None):
         self.port = port
         self.cafile = cafile
         self.instance = instance
@@ -303,6 +365,11 @@ class Load:
         self.token_answer = token_answer
         self.max_requests = max_requests
         self.unavailable_ok = unavailable_ok
+        assert "flow_push" not in self.kinds or push_receiver, "flow_push without a receiver"
+        self.push_receiver = push_receiver
+        self.push_path = push_path
+        self.push_url = push_receiver and push_receiver.url(push_path)
+        self.push_verify = push_verify
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.stopping = threading.Event()
@@ -312,6 +379,9 @@ class Load:
         self.deliveries = {}  # flow number: times its callback delivered
         self.replays = {}     # flow number: the replay's status
         self.results = {}     # pickup flow number: (flow, code) once "complete"
+        # push flow id: [flow number, flow, code, its callback's answer: None until there
+        # is one, then "complete" or "refused" (the 503 page)]
+        self.pushes = {}
         self.started = set()
         self.counter = 0
         self.local = threading.local()
@@ -331,6 +401,14 @@ class Load:
     def completed(self, n, flow, code):
         with self.lock:
             self.results[n] = (flow, code)
+
+    def push_created(self, n, flow, code):
+        with self.lock:
+            self.pushes[flow["flow_id"]] = [n, flow, code, None]
+
+    def push_answered(self, flow, outcome):
+        with self.lock:
+            self.pushes[flow["flow_id"]][3] = outcome
 
     def replayed(self, n, status):
         with self.lock:
@@ -445,9 +523,13 @@ class Load:
         assert not any(t.is_alive() for t in self.threads), "load threads still running"
 
     def summary(self):
+        received = self._received() if self.push_receiver else {}
+        complete = [f for f, p in self.pushes.items() if p[3] == "complete"]
         return "answered %r, unavailable (expected 503) %r, failed %d, flows delivered %d, " \
-            "pickup results %d" % (self.ok, self.unavailable, len(self.failures),
-                                   len(self.deliveries), len(self.results))
+            "pickup results %d, push flows complete %d, pushed %d, pushed more than once " \
+            "%d" % (self.ok, self.unavailable, len(self.failures), len(self.deliveries),
+                    len(self.results), len(complete), len(set(received) & set(self.pushes)),
+                    sum(len(received.get(f, ())) > 1 for f in self.pushes))
 
     def take_the_rest(self):
         """Once stopped: picks up every result whose callback answered "complete" and that
@@ -470,9 +552,58 @@ class Load:
 
     def lost_or_doubled(self):
         """Flows whose callback never delivered, delivered twice, or whose replay was not
-        refused, among the flows whose requests all got an answer."""
+        refused, among the flows whose requests all got an answer; then the pushes lost or
+        wrong (_pushes_lost_or_wrong)."""
         bad = []
         for n in sorted(self.started):
             if n in self.replays and (self.deliveries.get(n) != 1 or self.replays[n] != 409):
                 bad.append((n, self.deliveries.get(n), self.replays[n]))
+        if self.push_receiver:
+            bad += self._pushes_lost_or_wrong()
+        return bad
+
+    def _received(self):
+        """The receiver's requests at push_path, by the flow_id in their JSON body (None for
+        a body that is not a JSON object)."""
+        got = {}
+        for r in self.push_receiver.seen(self.push_path):
+            try:
+                flow_id = json.loads(r.body).get("flow_id")
+            except (ValueError, AttributeError):
+                flow_id = None
+            got.setdefault(flow_id, []).append(r)
+        return got
+
+    def _pushes_lost_or_wrong(self):
+        """Waits (PUSH_WAIT at most) until every push flow whose callback answered "complete"
+        reached the receiver; then the push flows for which that failed, and every push
+        that is not its flow's proper message: another flow's or no flow's, another code,
+        a signature that does not verify with its flow's push_key, or a flow whose callback
+        answered the 503 page. A flow pushed twice is allowed (at least once: a node that
+        stops or dies mid-attempt leaves the job to another) as long as both are proper."""
+        deadline = time.monotonic() + PUSH_WAIT
+        while True:
+            got = self._received()
+            lost = sorted(p[0] for f, p in self.pushes.items()
+                          if p[3] == "complete" and f not in got)
+            if not lost or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        bad = [(n, "complete, never pushed") for n in lost]
+        for flow_id, requests in got.items():
+            if flow_id not in self.pushes:
+                bad.append(("pushed to no flow of the load", requests[0]))
+                continue
+            n, flow, code, outcome = self.pushes[flow_id]
+            if outcome == "refused":
+                bad.append((n, "pushed after its callback answered 503"))
+            proper = {"flow_id": flow_id, "params": [["code", code], ["state", "s-%d" % n]]}
+            for r in requests:
+                if (r.method, r.header("Content-Type")) != ("POST", "application/json") \
+                        or json.loads(r.body) != proper:
+                    bad.append((n, "pushed %r" % r))
+                try:
+                    self.push_verify(r, flow["push_key"])
+                except AssertionError as e:
+                    bad.append((n, "signature: %r" % e))
         return bad
