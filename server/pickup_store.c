@@ -51,11 +51,17 @@
 	"expires_at, lease_until) SELECT lookup, $2, $4, expires_at, now() + "          \
 	"make_interval(secs => $5::int) FROM u) " PUT_OUTCOME
 #define CLAIM "SELECT status, kid, sealed FROM pickup_result_claim($1, $2)"
-/* The rows gone unpicked: pickups never picked up, and pushes never delivered. */
-#define PURGE                                                                             \
-	"WITH d AS (DELETE FROM pickup_results WHERE expires_at < now() - make_interval(" \
-	"secs => $1::int) RETURNING state, push) "                                        \
-	"SELECT count(*) FILTER (WHERE state <> 'picked' AND NOT push), "                 \
+/* Every minute: the sealed results (and push jobs) of flows that expired are erased; their
+ * rows stay PICKUP_GRACE_SECONDS more, holding no result, so that a late pickup learns
+ * 410, then go. The two sets of rows are disjoint (a row is changed once per statement).
+ * Counted: the rows gone unpicked, pickups never picked up and pushes never delivered. */
+#define PURGE                                                                           \
+	"WITH e AS (UPDATE pickup_results SET kid = NULL, sealed = NULL WHERE "         \
+	"expires_at <= now() AND expires_at >= now() - make_interval(secs => $1::int) " \
+	"AND sealed IS NOT NULL), j AS (DELETE FROM push_jobs WHERE expires_at <= "     \
+	"now()), d AS (DELETE FROM pickup_results WHERE expires_at < now() - "          \
+	"make_interval(secs => $1::int) RETURNING state, push) "                        \
+	"SELECT count(*) FILTER (WHERE state <> 'picked' AND NOT push), "               \
 	"count(*) FILTER (WHERE state <> 'picked' AND push) FROM d"
 
 enum row_state { ROW_PENDING, ROW_READY, ROW_PICKED };
@@ -552,13 +558,17 @@ static void purge_done(void *arg, PGresult *res, const char *error)
 
 static void memory_purge(struct pickup_store *ps)
 {
-	int64_t before = (int64_t)time(NULL) - PICKUP_GRACE_SECONDS, n[2] = { 0, 0 };
+	int64_t now = (int64_t)time(NULL), n[2] = { 0, 0 };
 	struct lookup_node *node = lookup_map_next(&ps->rows, NULL), *next;
 
 	for (; node; node = next) {
 		struct row *r = (struct row *)node;
 		next = lookup_map_next(&ps->rows, node);
-		if (r->expires >= before)
+		if (r->expires <= now && r->sealed) {
+			OPENSSL_clear_free(r->sealed, r->sealed_len);
+			r->sealed = NULL;
+		}
+		if (r->expires >= now - PICKUP_GRACE_SECONDS)
 			continue;
 		n[r->push] += r->state != ROW_PICKED;
 		row_drop(ps, r);

@@ -4,8 +4,9 @@
  * from the event loop, never from inside the call; a call can be cancelled (its
  * callback then never runs, but what it changes is changed). A result stored wakes this
  * node's waiters of its lookup at once (pickup_wait.h); the other nodes hear of it by
- * NOTIFY (pickup_listen.h). Rows are purged PICKUP_GRACE_SECONDS after their flow
- * expired, counting those never picked up.
+ * NOTIFY (pickup_listen.h). Once a minute (the first time as soon as the database is
+ * there) the results and push jobs of expired flows are erased, and the rows that expired
+ * PICKUP_GRACE_SECONDS ago go, counting those never picked up.
  */
 #ifndef OAUTH_RELAY_PICKUP_STORE_H
 #define OAUTH_RELAY_PICKUP_STORE_H

@@ -243,3 +243,28 @@ def test_never_delivered_counted_when_purged(node, receiver, database):
     while database.query(query) != want:
         assert time.monotonic() < deadline, database.query(query)
         time.sleep(0.1)
+
+
+def test_results_erased_at_expiry(node, receiver, database):
+    # A pickup result never picked up and a push never delivered: once their flows expire
+    # the purge erases both results and the push job, and keeps the rows (410, not 404).
+    receiver.route(PATH, up.raw(500, b"no"))
+    relay = node()
+    inst = client.register(relay)
+    pushed, picked = push_flow(relay, inst, receiver), pickup_flow(relay, inst)
+    for flow in (pushed, picked):
+        complete(client.callback(relay, [("code", "c"), ("state", flow["state"])]))
+    wait_attempts(relay, "failed", 1)
+    assert relay.stop() == 0
+    database.query("UPDATE pickup_results SET expires_at = now() - interval '1 minute'")
+    database.query("UPDATE push_jobs SET expires_at = now() - interval '1 minute'")
+    relay.start()  # the first purge comes once the database is there
+    deadline = time.monotonic() + 30
+    query = ("SELECT count(*), count(sealed), count(kid), (SELECT count(*) FROM push_jobs) "
+             "FROM pickup_results")
+    while database.query(query) != [(2, 0, 0, 0)]:
+        assert time.monotonic() < deadline, database.query(query)
+        time.sleep(0.1)
+    for flow, key in ((pushed, pushed["push_key"]), (picked, picked["pickup_key"])):
+        resp = pickup(relay, inst, flow["flow_id"], key)
+        assert resp.status == 410, resp
