@@ -241,6 +241,8 @@ static void create_done(void *arg, PGresult *res, const char *error)
 	call_finish(call);
 }
 
+/* The words the statements answer with: a claim's (pickup_result_claim), a store's
+ * (PUT_OUTCOME). */
 static enum pickup_status status_parse(const char *s)
 {
 	static const struct {
@@ -249,7 +251,8 @@ static enum pickup_status status_parse(const char *s)
 	} names[] = {
 		{ "claimed", PICKUP_DONE },  { "pending", PICKUP_PENDING },
 		{ "picked", PICKUP_PICKED }, { "expired", PICKUP_EXPIRED },
-		{ "none", PICKUP_NONE },
+		{ "none", PICKUP_NONE },     { "stored", PICKUP_DONE },
+		{ "used", PICKUP_PICKED },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -363,14 +366,6 @@ static bool calls_push(struct call_list *l, struct pickup_call *call)
 	return true;
 }
 
-static enum pickup_status put_outcome(const char *s)
-{
-	return strcmp(s, "stored") == 0 ? PICKUP_DONE
-	       : strcmp(s, "used") == 0 ? PICKUP_PICKED
-	       : strcmp(s, "none") == 0 ? PICKUP_NONE
-					: PICKUP_FAILED;
-}
-
 /* Every call of the batch in flight answers what became of its row (PUT_OUTCOME), or
  * FAILED without an answer. */
 static void puts_resolve(struct call_list *l, PGresult *res)
@@ -382,7 +377,7 @@ static void puts_resolve(struct call_list *l, PGresult *res)
 	for (int r = 0; r < rows; r++) {
 		long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
 		if (i >= 1 && (size_t)i <= l->n)
-			l->v[i - 1]->a.status = put_outcome(PQgetvalue(res, r, 1));
+			l->v[i - 1]->a.status = status_parse(PQgetvalue(res, r, 1));
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		l->v[i]->wake = l->v[i]->a.status == PICKUP_DONE;

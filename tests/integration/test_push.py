@@ -218,6 +218,14 @@ def test_another_node_takes_over(node, receiver, database):
     assert database.query("SELECT count(*) FROM push_jobs") == [(0,)]
 
 
+def wait_rows(database, query, want, timeout=30):
+    """Polls query until it answers want."""
+    deadline = time.monotonic() + timeout
+    while database.query(query) != want:
+        assert time.monotonic() < deadline, database.query(query)
+        time.sleep(0.1)
+
+
 def test_never_delivered_counted_when_purged(node, receiver, database):
     # One push that its receiver always refuses, one push and one pickup never called
     # back: an hour after they expired, the purge counts each under its own event.
@@ -232,17 +240,11 @@ def test_never_delivered_counted_when_purged(node, receiver, database):
     assert relay.stop() == 0
     database.query("UPDATE pickup_results SET expires_at = now() - interval '2 hours'")
     relay.start()  # the first purge comes once the database is there
-    deadline = time.monotonic() + 30
-    while database.query("SELECT count(*) FROM pickup_results") != [(0,)]:
-        assert time.monotonic() < deadline, "the expired rows were never purged"
-        time.sleep(0.1)
+    wait_rows(database, "SELECT count(*) FROM pickup_results", [(0,)])
     assert database.query("SELECT count(*) FROM push_jobs") == [(0,)]
-    want = [("pickup", "pickup", 1), ("push", "push", 2)]
-    query = ("SELECT event, delivery, sum(count)::int FROM stats_hourly "
-             "WHERE outcome = 'pending_expired' GROUP BY 1, 2 ORDER BY 1, 2")
-    while database.query(query) != want:
-        assert time.monotonic() < deadline, database.query(query)
-        time.sleep(0.1)
+    wait_rows(database, "SELECT event, delivery, sum(count)::int FROM stats_hourly "
+              "WHERE outcome = 'pending_expired' GROUP BY 1, 2 ORDER BY 1, 2",
+              [("pickup", "pickup", 1), ("push", "push", 2)])
 
 
 def test_results_erased_at_expiry(node, receiver, database):
@@ -259,12 +261,8 @@ def test_results_erased_at_expiry(node, receiver, database):
     database.query("UPDATE pickup_results SET expires_at = now() - interval '1 minute'")
     database.query("UPDATE push_jobs SET expires_at = now() - interval '1 minute'")
     relay.start()  # the first purge comes once the database is there
-    deadline = time.monotonic() + 30
-    query = ("SELECT count(*), count(sealed), count(kid), (SELECT count(*) FROM push_jobs) "
-             "FROM pickup_results")
-    while database.query(query) != [(2, 0, 0, 0)]:
-        assert time.monotonic() < deadline, database.query(query)
-        time.sleep(0.1)
+    wait_rows(database, "SELECT count(*), count(sealed), count(kid), "
+              "(SELECT count(*) FROM push_jobs) FROM pickup_results", [(2, 0, 0, 0)])
     for flow, key in ((pushed, pushed["push_key"]), (picked, picked["pickup_key"])):
         resp = pickup(relay, inst, flow["flow_id"], key)
         assert resp.status == 410, resp
